@@ -1,0 +1,49 @@
+# tributary: `make demo` and `make test` are the two entry points; both start with an idempotent `make setup`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.11 exactly: Debian 12's python3-rpm is built for 3.11 and reaches the venv through the `rpm` shim.
+PYTHON ?= $(shell command -v python3.11 || echo /usr/bin/python3.11)
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := $(shell grep -v '^\#' packaging/apt-packages.txt)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help setup apt venv demo test bench clean
+
+help:
+	@echo "make demo   set up, then run the whole pipeline on examples/distro"
+	@echo "make test   set up, then run every test"
+	@echo "make setup  install apt packages and the .venv (idempotent)"
+	@echo "make bench  run the benchmarks in benchmarks/"
+
+setup: apt venv
+
+# Install only what is missing, so a second run touches nothing and needs no network.
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing$$(echo ' '$$missing)"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+demo: setup
+	bash examples/demo.sh
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/config_load.py
+
+clean:
+	rm -rf $(VENV) examples/distro/out examples/distro/build

@@ -1,0 +1,739 @@
+"""Typed models of the azldev configuration format, read unchanged.
+
+TOML keys are kebab-case (``rendered-specs-dir``); Python fields are snake_case and JSON output is
+camelCase. Every table forbids unknown keys, as azldev does, so a typo is an error with a line number
+rather than a silently ignored setting. Validation that only needs one file lives here; rules that
+need the merged project (group members exist, distro references resolve) live in ``validate``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import Enum
+from pathlib import PurePosixPath
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+
+def _kebab(name: str) -> str:
+    return name.replace("_", "-")
+
+
+class Model(BaseModel):
+    """Base for every configuration table: kebab-case keys, unknown keys rejected, immutable."""
+
+    model_config = ConfigDict(
+        alias_generator=_kebab,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        use_enum_values=True,
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        """This table as JSON-ready data with camelCase keys, unset fields left out."""
+        return _camelize(self.model_dump(mode="json", exclude_none=True, by_alias=False))
+
+
+def _camelize(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_camel_key(k): _camelize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camelize(v) for v in value]
+    return value
+
+
+def _camel_key(key: str) -> str:
+    # Map keys chosen by the user (component names, macro names) contain no underscores that
+    # to_camel could mangle in a meaningful way only when they are field names; user keys with
+    # dashes stay as written.
+    return to_camel(key) if "_" in key and "-" not in key and not key.startswith("_") else key
+
+
+# ---------------------------------------------------------------------------------------------
+# Overlays
+
+
+class OverlayType(str, Enum):
+    SPEC_ADD_TAG = "spec-add-tag"
+    SPEC_INSERT_TAG = "spec-insert-tag"
+    SPEC_SET_TAG = "spec-set-tag"
+    SPEC_UPDATE_TAG = "spec-update-tag"
+    SPEC_REMOVE_TAG = "spec-remove-tag"
+    SPEC_PREPEND_LINES = "spec-prepend-lines"
+    SPEC_APPEND_LINES = "spec-append-lines"
+    SPEC_SEARCH_REPLACE = "spec-search-replace"
+    SPEC_REMOVE_SECTION = "spec-remove-section"
+    SPEC_REMOVE_SUBPACKAGE = "spec-remove-subpackage"
+    PATCH_ADD = "patch-add"
+    PATCH_REMOVE = "patch-remove"
+    FILE_PREPEND_LINES = "file-prepend-lines"
+    FILE_SEARCH_REPLACE = "file-search-replace"
+    FILE_ADD = "file-add"
+    FILE_REMOVE = "file-remove"
+    FILE_RENAME = "file-rename"
+
+
+# For each overlay type: the fields it requires and the optional ones it accepts. Any other field set
+# on the overlay is an error, so a misplaced `section` on a file overlay is caught at load time.
+OVERLAY_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "spec-add-tag": (frozenset({"tag", "value"}), frozenset({"package"})),
+    "spec-insert-tag": (frozenset({"tag", "value"}), frozenset({"package"})),
+    "spec-set-tag": (frozenset({"tag", "value"}), frozenset({"package"})),
+    "spec-update-tag": (frozenset({"tag", "value"}), frozenset({"package"})),
+    "spec-remove-tag": (frozenset({"tag"}), frozenset({"value", "package"})),
+    "spec-prepend-lines": (frozenset({"lines"}), frozenset({"section", "package"})),
+    "spec-append-lines": (frozenset({"lines"}), frozenset({"section", "package"})),
+    "spec-search-replace": (frozenset({"regex"}), frozenset({"replacement", "section", "package"})),
+    "spec-remove-section": (frozenset({"section"}), frozenset({"package"})),
+    "spec-remove-subpackage": (frozenset({"package"}), frozenset()),
+    "patch-add": (frozenset({"source"}), frozenset({"file", "package"})),
+    "patch-remove": (frozenset({"file"}), frozenset()),
+    "file-prepend-lines": (frozenset({"file", "lines"}), frozenset()),
+    "file-search-replace": (frozenset({"file", "regex"}), frozenset({"replacement", "archive"})),
+    "file-add": (frozenset({"file", "source"}), frozenset()),
+    "file-remove": (frozenset({"file"}), frozenset({"archive"})),
+    "file-rename": (frozenset({"file", "replacement"}), frozenset()),
+}
+
+_OVERLAY_PAYLOAD = ("tag", "value", "package", "section", "lines", "regex", "replacement", "file", "source", "archive")
+
+
+class Category(str, Enum):
+    UPSTREAM_BACKPORT = "upstream-backport"
+    PRUNING = "azl-pruning"
+    COMPATIBILITY = "azl-compatibility"
+    TEMP_WORKAROUND = "azl-temp-workaround"
+    BRANDING_POLICY = "azl-branding-policy"
+    DISABLE_FLAKY_TESTS = "azl-disable-flaky-tests"
+    DISABLE_UNSUPPORTED_TESTS = "azl-disable-unsupported-tests"
+    SECURITY_COMPLIANCE = "azl-security-compliance"
+    RELEASE_MANAGEMENT = "azl-release-management"
+    PLATFORM_ADAPTATION = "azl-platform-adaptation"
+
+
+class UpstreamStatus(str, Enum):
+    UPSTREAMED = "upstreamed"
+    UPSTREAMABLE = "upstreamable"
+    NEEDS_UPSTREAM_HOOK = "needs-upstream-hook"
+    INAPPLICABLE = "inapplicable"
+    UNKNOWN = "unknown"
+
+
+_URL = re.compile(r"^https?://[^\s/]+\S*$")
+
+
+class Link(Model):
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _absolute_http(cls, value: str) -> str:
+        if not _URL.match(value):
+            raise ValueError(f"{value!r} is not an absolute http(s) URL")
+        return value
+
+
+class Metadata(Model):
+    """Why a change exists and where it stands upstream: documentation only, never fingerprinted."""
+
+    category: Category
+    upstream_status: UpstreamStatus
+    commits: list[Link] = []
+    bugs: list[Link] = []
+
+    @model_validator(mode="after")
+    def _backport_rules(self) -> Metadata:
+        if self.category == Category.UPSTREAM_BACKPORT.value:
+            if not self.commits:
+                raise ValueError("category 'upstream-backport' needs at least one entry in commits")
+            if self.upstream_status not in (UpstreamStatus.UPSTREAMED.value, UpstreamStatus.UPSTREAMABLE.value):
+                raise ValueError("category 'upstream-backport' needs upstream-status 'upstreamed' or 'upstreamable'")
+        return self
+
+
+class Overlay(Model):
+    """One declarative change to a component's spec or files; the type decides which fields apply."""
+
+    type: OverlayType
+    description: str | None = None
+    metadata: Metadata | None = None
+    tag: str | None = None
+    value: str | None = None
+    package: str | None = None
+    section: str | None = None
+    lines: list[str] | None = None
+    regex: str | None = None
+    replacement: str | None = None
+    file: str | None = None
+    source: str | None = None
+    archive: str | None = None
+
+    @model_validator(mode="after")
+    def _fields_fit_type(self) -> Overlay:
+        required, optional = OVERLAY_FIELDS[self.type]
+        given = {name for name in _OVERLAY_PAYLOAD if getattr(self, name) is not None}
+        missing = sorted(required - given)
+        if missing:
+            raise ValueError(f"overlay type {self.type!r} requires {', '.join(missing)}")
+        extra = sorted(given - required - optional)
+        if extra:
+            raise ValueError(f"overlay type {self.type!r} does not take {', '.join(extra)}")
+        if self.type in ("spec-prepend-lines", "spec-append-lines") and self.package is not None and self.section is None:
+            raise ValueError(f"overlay type {self.type!r}: package needs section")
+        if self.type == "spec-remove-section" and not self.section:
+            raise ValueError("overlay type 'spec-remove-section': section must not be empty")
+        if self.section is not None and not self.section.startswith("%"):
+            raise ValueError(f"section {self.section!r} must start with '%' (for example '%build')")
+        if self.regex is not None:
+            try:
+                re.compile(self.regex)
+            except re.error as exc:
+                raise ValueError(f"invalid regex {self.regex!r}: {exc}") from None
+        if self.file is not None:
+            _check_overlay_path(self.file, "file")
+        if self.archive is not None:
+            _check_overlay_path(self.archive, "archive")
+        if self.type == "file-rename" and self.replacement is not None:
+            if "/" in self.replacement or self.replacement in ("", ".", ".."):
+                raise ValueError(f"file-rename replacement {self.replacement!r} must be a plain file name")
+        if self.type in ("file-add", "patch-add") and self.file is not None and self.file.endswith(".spec"):
+            raise ValueError(f"{self.type} must not write a .spec file ({self.file!r})")
+        return self
+
+
+def _check_overlay_path(value: str, field: str) -> None:
+    pure = PurePosixPath(value)
+    if not value or pure.is_absolute() or value.startswith("\\"):
+        raise ValueError(f"{field} {value!r} must be relative to the component's directory")
+    if ".." in pure.parts:
+        raise ValueError(f"{field} {value!r} must not contain '..'")
+
+
+class OverlayFile(Model):
+    """A per-file overlay document (``overlays/NNNN-*.overlay.toml``): one metadata block, many overlays."""
+
+    metadata: Metadata
+    overlays: list[Overlay] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _no_inner_metadata(self) -> OverlayFile:
+        for overlay in self.overlays:
+            if overlay.metadata is not None:
+                raise ValueError("an overlay file carries one top-level [metadata]; overlays in it may not have their own")
+        return self
+
+
+# ---------------------------------------------------------------------------------------------
+# Components
+
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+_HEX_COMMIT = re.compile(r"^[0-9a-fA-F]{7,40}$")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9._+-]+$")
+
+
+def parse_snapshot(value: str) -> datetime:
+    """An RFC 3339 timestamp with an explicit offset, as azldev's snapshot field requires."""
+    if not _RFC3339.match(value):
+        raise ValueError(f"snapshot {value!r} is not an RFC 3339 timestamp such as 2026-02-24T00:00:00-08:00")
+    return datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
+
+
+class DistroRef(Model):
+    name: str | None = None
+    version: str | None = None
+    snapshot: str | None = None
+
+    @field_validator("snapshot", mode="before")
+    @classmethod
+    def _rfc3339(cls, value: Any) -> Any:
+        if isinstance(value, datetime):  # TOML offset date-times arrive parsed
+            if value.tzinfo is None:
+                raise ValueError("snapshot must carry a time-zone offset (RFC 3339)")
+            return value.isoformat()
+        if isinstance(value, str):
+            parse_snapshot(value)
+        return value
+
+
+class SpecType(str, Enum):
+    UPSTREAM = "upstream"
+    LOCAL = "local"
+    NONE = ""
+
+
+class SpecSource(Model):
+    type: SpecType
+    path: str | None = None
+    upstream_distro: DistroRef | None = None
+    upstream_name: str | None = None
+    upstream_commit: str | None = None
+
+    @field_validator("upstream_commit")
+    @classmethod
+    def _hex(cls, value: str | None) -> str | None:
+        if value is not None and not _HEX_COMMIT.match(value):
+            raise ValueError(f"upstream-commit {value!r} must be 7 to 40 hexadecimal digits")
+        return value
+
+    @model_validator(mode="after")
+    def _type_rules(self) -> SpecSource:
+        if self.type == SpecType.LOCAL.value and not self.path:
+            raise ValueError("a local spec needs path")
+        if self.type != SpecType.LOCAL.value and self.path is not None:
+            raise ValueError("path is only allowed with type = 'local'")
+        for field in ("upstream_name", "upstream_commit"):
+            if getattr(self, field) is not None and self.type != SpecType.UPSTREAM.value:
+                raise ValueError(f"{_kebab(field)} needs type = 'upstream' in the same table")
+        return self
+
+
+class ReleaseCalculation(str, Enum):
+    AUTO = "auto"
+    AUTORELEASE = "autorelease"
+    STATIC = "static"
+    MANUAL = "manual"
+
+
+class Release(Model):
+    calculation: ReleaseCalculation | None = None
+
+
+class CheckConfig(Model):
+    skip: bool | None = None
+    skip_reason: str | None = Field(default=None, alias="skip_reason")  # azldev spells this one with _
+
+    @model_validator(mode="after")
+    def _reason(self) -> CheckConfig:
+        if self.skip and not self.skip_reason:
+            raise ValueError("check.skip = true needs skip_reason")
+        return self
+
+
+class FailureConfig(Model):
+    expected: bool | None = None
+    expected_reason: str | None = None
+
+    @model_validator(mode="after")
+    def _reason(self) -> FailureConfig:
+        if self.expected and not self.expected_reason:
+            raise ValueError("failure.expected = true needs expected-reason")
+        return self
+
+
+class Hints(Model):
+    expensive: bool | None = None
+
+
+class BuildConfig(Model):
+    with_: list[str] = Field(default=[], alias="with")
+    without: list[str] = []
+    defines: dict[str, str] = {}
+    undefines: list[str] = []
+    emit_upstream_provenance: bool | None = None
+    check: CheckConfig | None = None
+    failure: FailureConfig | None = None
+    hints: Hints | None = None
+
+
+class RenderConfig(Model):
+    skip_file_filter: bool | None = None
+
+
+class OriginType(str, Enum):
+    DOWNLOAD = "download"
+    CUSTOM = "custom"
+    OVERLAY = "overlay"
+
+
+class Origin(Model):
+    type: OriginType
+    uri: str | None = None
+    script: str | None = None
+    mock_packages: list[str] | None = None
+    inputs: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _type_rules(self) -> Origin:
+        if self.type == OriginType.DOWNLOAD.value and (not self.uri or "://" not in self.uri):
+            raise ValueError("origin type 'download' needs a uri with a scheme")
+        if self.type == OriginType.CUSTOM.value and not self.script:
+            raise ValueError("origin type 'custom' needs script")
+        if self.type == OriginType.OVERLAY.value and self.uri is not None:
+            raise ValueError("origin type 'overlay' takes no uri")
+        return self
+
+
+class HashType(str, Enum):
+    SHA256 = "SHA256"
+    SHA512 = "SHA512"
+
+
+class SourceFile(Model):
+    filename: str
+    hash: str | None = None
+    hash_type: HashType | None = None
+    origin: Origin
+    replace_upstream: bool | None = None
+    replace_reason: str | None = None
+
+    @field_validator("hash_type", mode="before")
+    @classmethod
+    def _no_md5(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.upper() == "MD5":
+            raise ValueError("MD5 is refused; use SHA256 or SHA512")
+        return value
+
+    @model_validator(mode="after")
+    def _rules(self) -> SourceFile:
+        if not _SAFE_NAME.match(self.filename) or self.filename in (".", ".."):
+            raise ValueError(f"filename {self.filename!r} must be a plain file name")
+        if self.hash is not None and self.hash_type is None:
+            raise ValueError("hash needs hash-type")
+        if self.replace_upstream and not self.replace_reason:
+            raise ValueError("replace-upstream = true needs replace-reason")
+        if self.origin.type == OriginType.OVERLAY.value and not self.replace_upstream:
+            raise ValueError("origin type 'overlay' needs replace-upstream = true")
+        return self
+
+
+class PublishSettings(Model):
+    rpm_channel: str | None = None
+    srpm_channel: str | None = None
+    debuginfo_channel: str | None = None
+    channel: str | None = None  # deprecated spelling of rpm-channel, still read
+
+    @model_validator(mode="after")
+    def _channel_names(self) -> PublishSettings:
+        for field in ("rpm_channel", "srpm_channel", "debuginfo_channel", "channel"):
+            value = getattr(self, field)
+            if value is not None and (value in (".", "..") or "/" in value or "\\" in value):
+                raise ValueError(f"channel name {value!r} may not be '.', '..' or contain a slash")
+        return self
+
+    @property
+    def effective_rpm_channel(self) -> str | None:
+        return self.rpm_channel or self.channel
+
+
+class PackageConfig(Model):
+    publish: PublishSettings | None = None
+
+
+class ComponentConfig(Model):
+    """A component table, and also every ``default-component-config`` layer it inherits from."""
+
+    spec: SpecSource | None = None
+    release: Release | None = None
+    overlays: list[Overlay] = []
+    overlay_files: list[str] | None = None
+    build: BuildConfig | None = None
+    render: RenderConfig | None = None
+    source_files: list[SourceFile] = []
+    packages: dict[str, PackageConfig] = {}
+    publish: PublishSettings | None = None
+    unset: list[str] = Field(
+        default=[],
+        description=(
+            "tributary extension: dotted keys (for example 'build.check' or 'overlays') whose inherited "
+            "values this layer clears before its own values apply."
+        ),
+    )
+
+    @field_validator("unset")
+    @classmethod
+    def _known_paths(cls, value: list[str]) -> list[str]:
+        for path in value:
+            if not is_unsettable(path):
+                raise ValueError(f"unset: {path!r} is not a component setting (try e.g. 'build.check.skip')")
+        return value
+
+
+def is_unsettable(dotted: str) -> bool:
+    """Whether ``dotted`` names a field of ComponentConfig (or a key inside one of its maps)."""
+    model: Any = ComponentConfig
+    parts = dotted.split(".")
+    for index, part in enumerate(parts):
+        if model is None:
+            return False
+        fields = {(info.alias or name): info for name, info in model.model_fields.items()}
+        if part not in fields or part == "unset":
+            return False
+        annotation = fields[part].annotation
+        model = _model_inside(annotation)
+        if model is None and _is_map(annotation):
+            return index + 1 >= len(parts) - 1  # a key of the map, or the map itself
+    return True
+
+
+def _model_inside(annotation: Any) -> Any:
+    for arg in getattr(annotation, "__args__", ()) or (annotation,):
+        if isinstance(arg, type) and issubclass(arg, Model):
+            return arg
+    return None
+
+
+def _is_map(annotation: Any) -> bool:
+    return getattr(annotation, "__origin__", None) is dict
+
+
+class Component(ComponentConfig):
+    """A named ``[components.NAME]`` table as written (before inheritance)."""
+
+    @model_validator(mode="after")
+    def _no_snapshot(self) -> Component:
+        if self.spec and self.spec.upstream_distro and self.spec.upstream_distro.snapshot is not None:
+            raise ValueError(
+                "snapshot is not allowed on a component: set it in a distro or group default-component-config, "
+                "or pin spec.upstream-commit"
+            )
+        return self
+
+
+# ---------------------------------------------------------------------------------------------
+# Project, distros, groups, images, packages
+
+
+class ProjectSection(Model):
+    description: str | None = None
+    log_dir: str | None = None
+    work_dir: str | None = None
+    output_dir: str | None = None
+    rendered_specs_dir: str | None = None
+    lock_dir: str | None = None
+    default_distro: DistroRef | None = None
+    default_author_email: str | None = None
+
+
+class RepoEndpoint(Model):
+    base_uri: str
+
+
+class RepoInput(Model):
+    repo: str | None = None
+    set: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> RepoInput:
+        if (self.repo is None) == (self.set is None):
+            raise ValueError("an input names exactly one of repo or set")
+        return self
+
+
+class DistroInputs(Model):
+    rpm_build: list[RepoInput] = []
+    image_build: list[RepoInput] = []
+
+
+class DistroVersion(Model):
+    description: str | None = None
+    release_ver: str
+    dist_git_branch: str | None = None
+    default_component_config: ComponentConfig | None = None
+    mock_config: str | None = None
+    mock_config_x86_64: str | None = Field(default=None, alias="mock-config-x86_64")
+    mock_config_aarch64: str | None = Field(default=None, alias="mock-config-aarch64")
+    inputs: DistroInputs | None = None
+
+    @field_validator("release_ver", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+class Distro(Model):
+    description: str | None = None
+    default_version: str | None = None
+    dist_git_base_uri: str | None = None
+    lookaside_base_uri: str | None = None
+    repos: list[RepoEndpoint] = []
+    disable_origins: bool | None = None
+    versions: dict[str, DistroVersion] = {}
+
+
+class RpmRepo(Model):
+    description: str | None = None
+    type: str = "rpm-md"
+    base_uri: str | None = None
+    metalink: str | None = None
+    disable_gpg_check: bool | None = None
+    gpg_key: str | None = None
+    arches: list[str] = []
+
+    @model_validator(mode="after")
+    def _rules(self) -> RpmRepo:
+        if self.type != "rpm-md":
+            raise ValueError("type must be 'rpm-md'")
+        if (self.base_uri is None) == (self.metalink is None):
+            raise ValueError("a repo needs exactly one of base-uri or metalink")
+        if not self.disable_gpg_check and not self.gpg_key:
+            raise ValueError("gpg-key is required unless disable-gpg-check = true")
+        return self
+
+
+class SubrepoKind(str, Enum):
+    BINARY = "binary"
+    DEBUG = "debug"
+    SOURCE = "source"
+
+
+class SubrepoTemplate(Model):
+    name: str
+    subpath: str
+    kind: SubrepoKind = SubrepoKind.BINARY
+
+
+class RepoSetTemplate(Model):
+    description: str | None = None
+    subrepos: list[SubrepoTemplate]
+
+
+class RepoSet(Model):
+    template: str
+    base_uri: str
+    name_prefix: str | None = None
+    gpg_key: str | None = None
+    disable_gpg_check: bool | None = None
+    arches: list[str] = []
+    subrepos: list[str] = []
+
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+
+
+class Resources(Model):
+    rpm_repos: dict[str, RpmRepo] = {}
+    rpm_repo_set_templates: dict[str, RepoSetTemplate] = {}
+    rpm_repo_sets: dict[str, RepoSet] = {}
+
+    @field_validator("rpm_repos")
+    @classmethod
+    def _ids(cls, value: dict[str, RpmRepo]) -> dict[str, RpmRepo]:
+        for key in value:
+            if not _REPO_ID.match(key):
+                raise ValueError(f"repo id {key!r} must match {_REPO_ID.pattern}")
+        return value
+
+
+class ComponentGroup(Model):
+    description: str | None = None
+    metadata: Metadata | None = None
+    components: list[str] = []
+    specs: list[str] = []
+    excluded_paths: list[str] = []
+    default_component_config: ComponentConfig | None = None
+
+
+class ImageDefinitionType(str, Enum):
+    KIWI = "kiwi"
+    NATIVE = "native"
+
+
+class ImageDefinition(Model):
+    type: ImageDefinitionType
+    path: str | None = None
+    profile: str | None = None
+
+
+class ImageCapabilities(Model):
+    machine_bootable: bool | None = None
+    container: bool | None = None
+    systemd: bool | None = None
+    runtime_package_management: bool | None = None
+
+
+class TestSuiteRef(Model):
+    name: str
+
+
+class ImageTests(Model):
+    test_suites: list[TestSuiteRef] = []
+
+
+class ImagePublish(Model):
+    channels: list[str] = []
+
+
+class Image(Model):
+    description: str | None = None
+    definition: ImageDefinition | None = None
+    capabilities: ImageCapabilities | None = None
+    tests: ImageTests | None = None
+    publish: ImagePublish | None = None
+
+
+class PackageGroup(Model):
+    description: str | None = None
+    packages: list[str] = []
+    default_package_config: PackageConfig | None = None
+
+
+class TestSuiteType(str, Enum):
+    PYTEST = "pytest"
+    LISA = "lisa"
+
+
+class PytestSuite(Model):
+    working_dir: str | None = None
+    test_paths: list[str] = []
+    extra_args: list[str] = []
+    install: str | None = None
+
+
+class LisaFramework(Model):
+    git_url: str
+    ref: Annotated[str, Field(pattern=r"^[0-9a-f]{40}$")]
+
+
+class LisaSuite(Model):
+    framework: LisaFramework
+    test_cases: list[str] = []
+    pip_pre_install: list[str] = []
+    pip_extras: list[str] = []
+    extra_args: list[str] = []
+
+
+class TestSuite(Model):
+    description: str | None = None
+    type: TestSuiteType
+    pytest: PytestSuite | None = None
+    lisa: LisaSuite | None = None
+
+
+class ImageCustomizerTool(Model):
+    model_config = ConfigDict(alias_generator=None, extra="forbid", frozen=True)
+    containerTag: str | None = None  # noqa: N815 - azldev spells this key in camelCase
+
+
+class Tools(Model):
+    imageCustomizer: ImageCustomizerTool | None = Field(default=None, alias="imageCustomizer")  # noqa: N815
+
+
+class ConfigFile(Model):
+    """Everything one TOML file of the project may hold."""
+
+    schema_: str | None = Field(default=None, alias="$schema")
+    includes: list[str] = []
+    project: ProjectSection | None = None
+    distros: dict[str, Distro] = {}
+    resources: Resources | None = None
+    default_component_config: ComponentConfig | None = None
+    components: dict[str, Component] = {}
+    component_groups: dict[str, ComponentGroup] = {}
+    images: dict[str, Image] = {}
+    default_package_config: PackageConfig | None = None
+    package_groups: dict[str, PackageGroup] = {}
+    test_suites: dict[str, TestSuite] = {}
+    tools: Tools | None = None
+
+    @field_validator("components", "test_suites")
+    @classmethod
+    def _safe_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            if not _SAFE_NAME.match(key) or key in (".", ".."):
+                raise ValueError(f"name {key!r} may use only letters, digits and . _ + -")
+        return value

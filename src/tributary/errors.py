@@ -1,0 +1,68 @@
+"""The one exception family every stage raises.
+
+Each error carries *where* (file:line, URL, commit, component, overlay number) and *what*, so that the
+CLI can print it on a single line a maintainer can jump to. ``exit_code`` separates bad input (2) from a
+check that ran and failed (1).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a file; ``line`` is 1-based and optional (the file alone is still useful)."""
+
+    path: Path
+    line: int | None = None
+
+    def __str__(self) -> str:
+        shown = display_path(self.path)
+        return f"{shown}:{self.line}" if self.line else shown
+
+
+def display_path(path: Path | str) -> str:
+    """A path relative to the current directory when it lies below it, else as given."""
+    path = Path(path)
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # pragma: no cover - other drive on Windows
+        return str(path)
+    return rel if not rel.startswith("..") else str(path)
+
+
+class TribError(Exception):
+    """Base of all tributary errors: ``where: what`` on one line, with an optional hint."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, where: Location | str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.where = where
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        return f"{text} (hint: {self.hint})" if self.hint else text
+
+
+class ConfigError(TribError):
+    """The distribution's configuration is malformed or inconsistent."""
+
+
+class PathEscapeError(TribError):
+    """A configured path would leave the directory it must stay in."""
+
+
+class OverlayError(TribError):
+    """An overlay could not be applied, or changed nothing."""
+
+
+class CheckFailed(TribError):
+    """A check ran and found a problem (drift, lint, audit): exit status 1, not 2."""
+
+    exit_code = 1
