@@ -34,23 +34,27 @@ class Model(BaseModel):
     )
 
     def to_json(self) -> dict[str, Any]:
-        """This table as JSON-ready data with camelCase keys, unset fields left out."""
-        return _camelize(self.model_dump(mode="json", exclude_none=True, by_alias=False))
+        """This table as JSON-ready data: camelCase field names, user-chosen keys as written, unset
+        (None) fields left out."""
+        return _json_value(self)
 
 
-def _camelize(value: Any) -> Any:
+def _json_value(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        out: dict[str, Any] = {}
+        for name, info in type(value).model_fields.items():
+            item = getattr(value, name)
+            if item is None or (name == "unset" and not item):
+                continue
+            out[to_camel((info.alias or name).replace("-", "_").lstrip("$"))] = _json_value(item)
+        return out
     if isinstance(value, dict):
-        return {_camel_key(k): _camelize(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_camelize(v) for v in value]
+        return {key: _json_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_value(item) for item in value]
+    if isinstance(value, Enum):
+        return value.value
     return value
-
-
-def _camel_key(key: str) -> str:
-    # Map keys chosen by the user (component names, macro names) contain no underscores that
-    # to_camel could mangle in a meaningful way only when they are field names; user keys with
-    # dashes stay as written.
-    return to_camel(key) if "_" in key and "-" not in key and not key.startswith("_") else key
 
 
 # ---------------------------------------------------------------------------------------------

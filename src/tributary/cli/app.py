@@ -1,0 +1,98 @@
+"""The ``trib`` application: global flags, command groups, and how errors reach the user.
+
+Errors from any stage print on one line each (``file:line: what``) and exit 2 for bad input or 1 for
+a failed check; a traceback only with ``-v``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tributary import __version__
+from tributary.cli import comp, config_cmd, distro, image
+from tributary.cli.common import settings as get_settings
+from tributary.cli.output import OutputFormat
+from tributary.errors import TribError
+
+app = typer.Typer(
+    name="trib",
+    help=(
+        "tributary: build and maintain a downstream RPM distribution from an upstream one "
+        "through declarative overlays.\n\n"
+        "Examples:\n\n"
+        "  trib -C examples/distro comp list -a\n\n"
+        "  trib comp query curl -v\n\n"
+        "  trib -O json distro list"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(comp.app, name="comp")
+app.add_typer(comp.app, name="component", hidden=True)
+app.add_typer(distro.app, name="distro")
+app.add_typer(image.app, name="image")
+app.add_typer(config_cmd.app, name="config")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"trib {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    project: Annotated[Path | None, typer.Option("--project", "-C", help="Project directory (default: the nearest azldev.toml above the current directory).")] = None,
+    config_file: Annotated[list[Path] | None, typer.Option("--config-file", help="Extra configuration file loaded last (repeatable).")] = None,
+    output: Annotated[OutputFormat, typer.Option("--output-format", "-O", help="table, json (camelCase keys) or markdown.")] = OutputFormat.table,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only results: no progress or notes.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More detail; tracebacks on errors.")] = False,
+    color: Annotated[str, typer.Option("--color", help="auto, always or never.")] = "auto",
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    state = get_settings(ctx)
+    state.project_dir = project
+    state.config_files = tuple(config_file or ())
+    state.output = output
+    state.quiet = quiet
+    state.verbose = verbose
+    state.color = color
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``trib`` script; returns the exit status."""
+    args = argv if argv is not None else sys.argv[1:]
+    verbose = any(arg in ("-v", "--verbose") for arg in args)
+    try:
+        app(args=args, prog_name="trib", standalone_mode=True)
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except TribError as error:
+        if verbose:
+            traceback.print_exc()
+        for line in str(error).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+def run() -> None:
+    """Console-script wrapper: exit with ``main``'s status."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

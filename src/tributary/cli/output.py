@@ -1,0 +1,109 @@
+"""Rendering of command results: a table on a terminal, JSON (camelCase) for scripts, or Markdown.
+
+Commands hand over plain data (rows of dicts with camelCase keys, or one dict) and a column list; this
+module is the only place that knows the three output formats.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+
+
+@dataclass
+class Settings:
+    """Global flags, shared by every command through typer's context."""
+
+    project_dir: Any = None
+    config_files: tuple[Any, ...] = ()
+    output: OutputFormat = OutputFormat.table
+    quiet: bool = False
+    verbose: bool = False
+    color: str = "auto"
+
+    @property
+    def console(self) -> Console:
+        return Console(no_color=self.color == "never", force_terminal=self.color == "always" or None, highlight=False)
+
+    @property
+    def err_console(self) -> Console:
+        return Console(stderr=True, no_color=self.color == "never", highlight=False)
+
+
+def emit_rows(settings: Settings, rows: Sequence[dict[str, Any]], columns: Sequence[Column], *, title: str | None = None) -> None:
+    """Print a list of records; JSON gets every key of every row, tables and Markdown the columns."""
+    if settings.output == OutputFormat.json:
+        _print_json(list(rows))
+        return
+    if settings.output == OutputFormat.markdown:
+        print(markdown_table(rows, columns))
+        return
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for column in columns:
+        table.add_column(column.title, overflow="fold")
+    for row in rows:
+        table.add_row(*(_cell(row.get(column.key)) for column in columns))
+    settings.console.print(table)
+
+
+def emit_object(settings: Settings, data: dict[str, Any]) -> None:
+    """Print one record: JSON as is, otherwise as key/value lines."""
+    if settings.output == OutputFormat.json:
+        _print_json(data)
+        return
+    rows = [{"key": key, "value": value} for key, value in _flatten(data)]
+    emit_rows(settings, rows, [Column("key", "Key"), Column("value", "Value")])
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> str:
+    header = "| " + " | ".join(c.title for c in columns) + " |"
+    rule = "| " + " | ".join("---" for _ in columns) + " |"
+    body = ["| " + " | ".join(_cell(row.get(c.key)).replace("|", "\\|").replace("\n", " ") for c in columns) + " |" for row in rows]
+    return "\n".join([header, rule, *body])
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell(v) for v in value)
+    return str(value)
+
+
+def _flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
+    if isinstance(data, dict) and data:
+        out: list[tuple[str, str]] = []
+        for key, value in data.items():
+            out.extend(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(data, list) and data and any(isinstance(v, (dict, list)) for v in data):
+        out = []
+        for index, value in enumerate(data):
+            out.extend(_flatten(value, f"{prefix}[{index}]"))
+        return out
+    return [(prefix, _cell(data) if not isinstance(data, (dict, list)) or data else "[]" if isinstance(data, list) else "{}")]

@@ -1,0 +1,127 @@
+"""Turn pydantic's validation errors into ``file:line: key: what is wrong`` messages.
+
+A maintainer reading a config error wants the line to open and a plain sentence, with a suggestion when
+the mistake looks like a typo. This module knows how to say that; ``locate`` knows where the line is.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from tributary.config.locate import find_line
+from tributary.errors import ConfigError, Location
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A ``; did you mean 'x'?`` suffix when a close choice exists, else ''."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def dotted(keys: Sequence[str | int]) -> str:
+    """``components.curl.overlays[2].regex`` from a key path."""
+    text = ""
+    for key in keys:
+        if isinstance(key, int):
+            text += f"[{key}]"
+        else:
+            shown = key if key.replace("-", "").replace("_", "").isalnum() else f'"{key}"'
+            text += f".{shown}" if text else shown
+    return text
+
+
+def located(path: Path, keys: Sequence[str | int], message: str, *, hint: str | None = None) -> ConfigError:
+    """A ConfigError pointing at the line that defines ``keys`` in ``path``."""
+    return ConfigError(message, where=Location(path, find_line(path, keys)), hint=hint)
+
+
+def from_validation(error: ValidationError, path: Path, root_model: type[BaseModel], prefix: Sequence[str | int] = ()) -> ConfigError:
+    """Convert every problem pydantic found in one file into one error of several one-line messages."""
+    messages: list[ConfigError] = []
+    for item in error.errors(include_url=False):
+        loc = tuple(prefix) + tuple(k for k in item["loc"] if not _is_internal_loc(k))
+        model_loc = tuple(k for k in item["loc"] if not _is_internal_loc(k))
+        messages.append(located(path, loc, _describe(item, model_loc, root_model, loc)))
+    if len(messages) == 1:
+        return messages[0]
+    return ConfigError("\n".join(str(m) for m in messages))  # one line per problem, each with its place
+
+
+def _is_internal_loc(key: Any) -> bool:
+    # pydantic inserts the name of a function validator or union member in some paths.
+    return isinstance(key, str) and ("[" in key or key.startswith("function-"))
+
+
+def _describe(item: dict[str, Any], loc: tuple[Any, ...], root_model: type[BaseModel], full: tuple[Any, ...]) -> str:
+    kind = item["type"]
+    where = dotted(full)
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        allowed = _allowed_keys(root_model, loc[:-1])
+        return f"unknown key {key!r} in {dotted(full[:-1]) or 'the top level'}" + did_you_mean(key, allowed)
+    if kind in ("enum", "literal_error"):
+        expected = item.get("ctx", {}).get("expected", "")
+        choices = [part.strip(" '") for part in expected.replace(" or ", ",").split(",") if part.strip(" '")]
+        value = item.get("input")
+        return f"{where}: {value!r} is not one of {', '.join(map(repr, choices))}" + did_you_mean(str(value), choices)
+    if kind == "missing":
+        return f"{dotted(full[:-1]) or 'the top level'}: missing required key {full[-1]!r}"
+    if kind == "value_error":
+        message = str(item.get("ctx", {}).get("error", item["msg"]))
+        return f"{where}: {message}" if where else message
+    expected = item["msg"].removeprefix("Input should be ").removeprefix("Value error, ")
+    return f"{where}: expected {expected}, got {_type_name(item.get('input'))} {item.get('input')!r}"
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "float", str: "string", list: "array", dict: "table"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _allowed_keys(model: Any, loc: tuple[Any, ...]) -> list[str]:
+    """The keys a table at ``loc`` accepts, found by walking the model's annotations."""
+    current: Any = model
+    for key in loc:
+        current = _step(current, key)
+        if current is None:
+            return []
+    current = _unwrap_model(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [info.alias or name for name, info in current.model_fields.items()]
+    return []
+
+
+def _step(annotation: Any, key: Any) -> Any:
+    annotation = _unwrap_optional(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        for name, info in annotation.model_fields.items():
+            if key in (name, info.alias):
+                return info.annotation
+        return None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is dict and args:
+        return args[1]
+    if origin is list and args:
+        return args[0]
+    return None
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(members) == 1:
+            return members[0]
+    return annotation
+
+
+def _unwrap_model(annotation: Any) -> Any:
+    return _unwrap_optional(annotation)
