@@ -45,6 +45,12 @@ class TribError(Exception):
         self.where = where
         self.hint = hint
 
+    def at(self, where: Location | str | None) -> TribError:
+        """This error, placed at ``where`` unless it already names a place (for lazy locating)."""
+        if self.where is None:
+            self.where = where
+        return self
+
     def __str__(self) -> str:
         text = f"{self.where}: {self.message}" if self.where else self.message
         return f"{text} (hint: {self.hint})" if self.hint else text

@@ -83,9 +83,6 @@ def load_files(root_file: Path, project_root: Path, extra_files: list[Path] | No
 
 
 def _load(path: Path, root: Path, loaded: list[LoadedFile], seen: set[Path], chain: list[Path], parent: Path | None) -> None:
-    if path in chain:
-        cycle = " -> ".join(_rel(p, root) for p in [*chain, path])
-        raise ConfigError(f"include cycle: {cycle}", where=Location(chain[-1]))
     if path in seen:
         return  # a diamond: the file's content is already merged once
     seen.add(path)
@@ -99,6 +96,9 @@ def _load(path: Path, root: Path, loaded: list[LoadedFile], seen: set[Path], cha
     loaded.append(entry)
     for index, pattern in enumerate(raw.get("includes", [])):
         for target in expand_include(path, index, pattern, root):
+            if target in chain or target == path:
+                cycle = " -> ".join(_rel(p, root) for p in [*chain, path, target])
+                raise located(path, ("includes", index), f"include cycle: {cycle}")
             entry.includes.append(target)
             _load(target, root, loaded, seen, [*chain, path], path)
 

@@ -23,7 +23,8 @@ INTERNAL_PREFIX = "__"
 
 _REPLACED_LISTS = frozenset({"overlay-files"})
 
-Trace = dict[tuple[Any, ...], int]
+# merged key path -> (layer index, the same key path inside that layer)
+Trace = dict[tuple[Any, ...], tuple[int, tuple[Any, ...]]]
 
 
 def is_empty(value: Any) -> bool:
@@ -56,22 +57,30 @@ def merge_component(
     result = copy.copy(base)
     for dotted in layer.get("unset", []):
         _remove(result, dotted.split("."), trace)
-    _merge_into(result, layer, (), trace, layer_index)
+    _merge_into(result, layer, (), (), trace, layer_index)
     return result
 
 
-def _merge_into(target: dict[str, Any], layer: dict[str, Any], path: tuple[Any, ...], trace: Trace | None, index: int) -> None:
+def _merge_into(
+    target: dict[str, Any],
+    layer: dict[str, Any],
+    path: tuple[Any, ...],
+    local: tuple[Any, ...],
+    trace: Trace | None,
+    index: int,
+) -> None:
     for key, value in layer.items():
         if key == "unset" or key.startswith(INTERNAL_PREFIX):
             continue
         here = (*path, key)
+        here_local = (*local, key)
         current = target.get(key)
         if isinstance(value, dict):
             merged = dict(current) if isinstance(current, dict) else {}
-            _merge_into(merged, value, here, trace, index)
+            _merge_into(merged, value, here, here_local, trace, index)
             target[key] = merged
             if trace is not None and not value:
-                trace.setdefault(here, index)
+                trace.setdefault(here, (index, here_local))
         elif isinstance(value, list):
             if key in _REPLACED_LISTS or not isinstance(current, list):
                 target[key] = list(value)
@@ -82,21 +91,21 @@ def _merge_into(target: dict[str, Any], layer: dict[str, Any], path: tuple[Any, 
                 offset = len(current)
                 target[key] = current + list(value)
             if trace is not None:
-                trace[here] = index
-                for position in range(len(value)):
-                    _trace_tree(trace, (*here, offset + position), value[position], index)
+                trace[here] = (index, here_local)
+                for position, item in enumerate(value):
+                    _trace_tree(trace, (*here, offset + position), (*here_local, position), item, index)
         elif not is_empty(value) or key not in target:
             target[key] = value
             if trace is not None:
-                trace[here] = index
+                trace[here] = (index, here_local)
 
 
-def _trace_tree(trace: Trace, path: tuple[Any, ...], value: Any, index: int) -> None:
-    trace[path] = index
+def _trace_tree(trace: Trace, path: tuple[Any, ...], local: tuple[Any, ...], value: Any, index: int) -> None:
+    trace[path] = (index, local)
     if isinstance(value, dict):
         for key, inner in value.items():
             if not key.startswith(INTERNAL_PREFIX):
-                _trace_tree(trace, (*path, key), inner, index)
+                _trace_tree(trace, (*path, key), (*local, key), inner, index)
 
 
 def _forget(trace: Trace, prefix: tuple[Any, ...]) -> None:

@@ -146,8 +146,8 @@ class Metadata(Model):
 
     category: Category
     upstream_status: UpstreamStatus
-    commits: list[Link] = []
-    bugs: list[Link] = []
+    commits: list[Link] = Field(default_factory=list)
+    bugs: list[Link] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _backport_rules(self) -> Metadata:
@@ -334,10 +334,10 @@ class Hints(Model):
 
 
 class BuildConfig(Model):
-    with_: list[str] = Field(default=[], alias="with")
-    without: list[str] = []
-    defines: dict[str, str] = {}
-    undefines: list[str] = []
+    with_: list[str] = Field(default_factory=list, alias="with")
+    without: list[str] = Field(default_factory=list)
+    defines: dict[str, str] = Field(default_factory=dict)
+    undefines: list[str] = Field(default_factory=list)
     emit_upstream_provenance: bool | None = None
     check: CheckConfig | None = None
     failure: FailureConfig | None = None
@@ -433,15 +433,15 @@ class ComponentConfig(Model):
 
     spec: SpecSource | None = None
     release: Release | None = None
-    overlays: list[Overlay] = []
+    overlays: list[Overlay] = Field(default_factory=list)
     overlay_files: list[str] | None = None
     build: BuildConfig | None = None
     render: RenderConfig | None = None
-    source_files: list[SourceFile] = []
-    packages: dict[str, PackageConfig] = {}
+    source_files: list[SourceFile] = Field(default_factory=list)
+    packages: dict[str, PackageConfig] = Field(default_factory=dict)
     publish: PublishSettings | None = None
     unset: list[str] = Field(
-        default=[],
+        default_factory=list,
         description=(
             "tributary extension: dotted keys (for example 'build.check' or 'overlays') whose inherited "
             "values this layer clears before its own values apply."
@@ -488,14 +488,15 @@ def _is_map(annotation: Any) -> bool:
 class Component(ComponentConfig):
     """A named ``[components.NAME]`` table as written (before inheritance)."""
 
-    @model_validator(mode="after")
-    def _no_snapshot(self) -> Component:
-        if self.spec and self.spec.upstream_distro and self.spec.upstream_distro.snapshot is not None:
+    @field_validator("spec")
+    @classmethod
+    def _no_snapshot(cls, spec: SpecSource | None) -> SpecSource | None:
+        if spec and spec.upstream_distro and spec.upstream_distro.snapshot is not None:
             raise ValueError(
                 "snapshot is not allowed on a component: set it in a distro or group default-component-config, "
                 "or pin spec.upstream-commit"
             )
-        return self
+        return spec
 
 
 # ---------------------------------------------------------------------------------------------
@@ -529,8 +530,8 @@ class RepoInput(Model):
 
 
 class DistroInputs(Model):
-    rpm_build: list[RepoInput] = []
-    image_build: list[RepoInput] = []
+    rpm_build: list[RepoInput] = Field(default_factory=list)
+    image_build: list[RepoInput] = Field(default_factory=list)
 
 
 class DistroVersion(Model):
@@ -554,9 +555,9 @@ class Distro(Model):
     default_version: str | None = None
     dist_git_base_uri: str | None = None
     lookaside_base_uri: str | None = None
-    repos: list[RepoEndpoint] = []
+    repos: list[RepoEndpoint] = Field(default_factory=list)
     disable_origins: bool | None = None
-    versions: dict[str, DistroVersion] = {}
+    versions: dict[str, DistroVersion] = Field(default_factory=dict)
 
 
 class RpmRepo(Model):
@@ -566,7 +567,7 @@ class RpmRepo(Model):
     metalink: str | None = None
     disable_gpg_check: bool | None = None
     gpg_key: str | None = None
-    arches: list[str] = []
+    arches: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _rules(self) -> RpmRepo:
@@ -602,17 +603,17 @@ class RepoSet(Model):
     name_prefix: str | None = None
     gpg_key: str | None = None
     disable_gpg_check: bool | None = None
-    arches: list[str] = []
-    subrepos: list[str] = []
+    arches: list[str] = Field(default_factory=list)
+    subrepos: list[str] = Field(default_factory=list)
 
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
 
 class Resources(Model):
-    rpm_repos: dict[str, RpmRepo] = {}
-    rpm_repo_set_templates: dict[str, RepoSetTemplate] = {}
-    rpm_repo_sets: dict[str, RepoSet] = {}
+    rpm_repos: dict[str, RpmRepo] = Field(default_factory=dict)
+    rpm_repo_set_templates: dict[str, RepoSetTemplate] = Field(default_factory=dict)
+    rpm_repo_sets: dict[str, RepoSet] = Field(default_factory=dict)
 
     @field_validator("rpm_repos")
     @classmethod
@@ -626,9 +627,9 @@ class Resources(Model):
 class ComponentGroup(Model):
     description: str | None = None
     metadata: Metadata | None = None
-    components: list[str] = []
-    specs: list[str] = []
-    excluded_paths: list[str] = []
+    components: list[str] = Field(default_factory=list)
+    specs: list[str] = Field(default_factory=list)
+    excluded_paths: list[str] = Field(default_factory=list)
     default_component_config: ComponentConfig | None = None
 
 
@@ -655,11 +656,11 @@ class TestSuiteRef(Model):
 
 
 class ImageTests(Model):
-    test_suites: list[TestSuiteRef] = []
+    test_suites: list[TestSuiteRef] = Field(default_factory=list)
 
 
 class ImagePublish(Model):
-    channels: list[str] = []
+    channels: list[str] = Field(default_factory=list)
 
 
 class Image(Model):
@@ -672,7 +673,7 @@ class Image(Model):
 
 class PackageGroup(Model):
     description: str | None = None
-    packages: list[str] = []
+    packages: list[str] = Field(default_factory=list)
     default_package_config: PackageConfig | None = None
 
 
@@ -683,8 +684,8 @@ class TestSuiteType(str, Enum):
 
 class PytestSuite(Model):
     working_dir: str | None = None
-    test_paths: list[str] = []
-    extra_args: list[str] = []
+    test_paths: list[str] = Field(default_factory=list)
+    extra_args: list[str] = Field(default_factory=list)
     install: str | None = None
 
 
@@ -695,10 +696,10 @@ class LisaFramework(Model):
 
 class LisaSuite(Model):
     framework: LisaFramework
-    test_cases: list[str] = []
-    pip_pre_install: list[str] = []
-    pip_extras: list[str] = []
-    extra_args: list[str] = []
+    test_cases: list[str] = Field(default_factory=list)
+    pip_pre_install: list[str] = Field(default_factory=list)
+    pip_extras: list[str] = Field(default_factory=list)
+    extra_args: list[str] = Field(default_factory=list)
 
 
 class TestSuite(Model):
@@ -721,17 +722,17 @@ class ConfigFile(Model):
     """Everything one TOML file of the project may hold."""
 
     schema_: str | None = Field(default=None, alias="$schema")
-    includes: list[str] = []
+    includes: list[str] = Field(default_factory=list)
     project: ProjectSection | None = None
-    distros: dict[str, Distro] = {}
+    distros: dict[str, Distro] = Field(default_factory=dict)
     resources: Resources | None = None
     default_component_config: ComponentConfig | None = None
-    components: dict[str, Component] = {}
-    component_groups: dict[str, ComponentGroup] = {}
-    images: dict[str, Image] = {}
+    components: dict[str, Component] = Field(default_factory=dict)
+    component_groups: dict[str, ComponentGroup] = Field(default_factory=dict)
+    images: dict[str, Image] = Field(default_factory=dict)
     default_package_config: PackageConfig | None = None
-    package_groups: dict[str, PackageGroup] = {}
-    test_suites: dict[str, TestSuite] = {}
+    package_groups: dict[str, PackageGroup] = Field(default_factory=dict)
+    test_suites: dict[str, TestSuite] = Field(default_factory=dict)
     tools: Tools | None = None
 
     @field_validator("components", "test_suites")

@@ -9,6 +9,7 @@ costs little more than parsing its files.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -93,7 +94,12 @@ class ResolvedComponent:
     groups: tuple[str, ...]
     origin: Origin | None
     upstream: UpstreamRef | None
-    rendered_dir: Path
+    rendered_specs_dir: Path
+
+    @cached_property
+    def rendered_dir(self) -> Path:
+        """``<rendered-specs-dir>/<first letter, lowercased>/<name>``, as azldev lays it out."""
+        return self.rendered_specs_dir / self.name[0].lower() / self.name
 
     @property
     def spec_type(self) -> str:
@@ -129,7 +135,7 @@ class ResolvedComponent:
         return data
 
 
-@dataclass
+@dataclass(eq=False)
 class Project:
     """Every table of the project after the cross-file merge rules."""
 
@@ -152,7 +158,7 @@ class Project:
     test_suites: dict[str, TestSuite]
     discovered_groups: dict[str, set[str]] = field(default_factory=dict)
     _resolved: dict[str, ResolvedComponent] = field(default_factory=dict, repr=False)
-    _shared_resolution: dict[tuple[str, ...], ComponentConfig] = field(default_factory=dict, repr=False)
+    _shared_resolution: dict[tuple[str, ...], tuple[ComponentConfig, UpstreamRef | None]] = field(default_factory=dict, repr=False)
 
     # -- directories ------------------------------------------------------------------------------
     def directory(self, key: str) -> Path:
@@ -160,23 +166,23 @@ class Project:
         value = getattr(self.settings, key.replace("-", "_"))
         return Path(value) if value else self.root / DEFAULT_DIRS[key]
 
-    @property
+    @cached_property
     def output_dir(self) -> Path:
         return self.directory("output-dir")
 
-    @property
+    @cached_property
     def rendered_specs_dir(self) -> Path:
         return self.directory("rendered-specs-dir")
 
-    @property
+    @cached_property
     def lock_dir(self) -> Path:
         return self.directory("lock-dir")
 
-    @property
+    @cached_property
     def work_dir(self) -> Path:
         return self.directory("work-dir")
 
-    @property
+    @cached_property
     def log_dir(self) -> Path:
         return self.directory("log-dir")
 
@@ -187,11 +193,12 @@ class Project:
         ref = self.settings.default_distro
         if ref is None or not ref.name:
             return None
-        where = self._project_origin("default-distro")
-        distro, version, settings = self.distro_version(ref.name, ref.version, where)
-        return distro, version, settings
+        try:
+            return self.distro_version(ref.name, ref.version)
+        except ConfigError as error:
+            raise error.at(self._project_origin("default-distro")) from None
 
-    def distro_version(self, name: str, version: str | None, where: Location | None) -> tuple[str, str, DistroVersion]:
+    def distro_version(self, name: str, version: str | None, where: Location | None = None) -> tuple[str, str, DistroVersion]:
         distro = self.distros.get(name)
         if distro is None:
             raise ConfigError(f"unknown distro {name!r}" + did_you_mean(name, self.distros), where=where)
@@ -217,7 +224,16 @@ class Project:
         return sorted(self.component_tables)
 
     def groups_of(self, name: str) -> tuple[str, ...]:
-        return tuple(sorted(g for g, members in self._group_members.items() if name in members))
+        """The groups a component belongs to, in name order (the order their defaults apply)."""
+        return self._membership.get(name, ())
+
+    @cached_property
+    def _membership(self) -> dict[str, tuple[str, ...]]:
+        index: dict[str, list[str]] = {}
+        for group in sorted(self._group_members):
+            for member in self._group_members[group]:
+                index.setdefault(member, []).append(group)
+        return {member: tuple(groups) for member, groups in index.items()}
 
     @cached_property
     def _group_members(self) -> dict[str, set[str]]:
@@ -256,18 +272,21 @@ class Project:
         own = self.component_tables[name]
         # Bare components with the same group membership share one resolved configuration.
         shared_key = groups if not _has_content(own) else None
-        config = self._shared_resolution.get(shared_key) if shared_key is not None else None
-        if config is None:
+        shared = self._shared_resolution.get(shared_key) if shared_key is not None else None
+        if shared is None:
             config = self._merge_layers(name, self.layers(name))
+            upstream = self._upstream_of(name, config, origin)
             if shared_key is not None:
-                self._shared_resolution[shared_key] = config
+                self._shared_resolution[shared_key] = (config, upstream)
+        else:
+            config, upstream = shared
         resolved = ResolvedComponent(
             name=name,
             config=config,
             groups=groups,
             origin=origin,
-            upstream=self._upstream_of(name, config, origin),
-            rendered_dir=self.rendered_specs_dir / name[0].lower() / name,
+            upstream=upstream,
+            rendered_specs_dir=self.rendered_specs_dir,
         )
         self._resolved[name] = resolved
         return resolved
@@ -320,11 +339,9 @@ class Project:
         recorded: merge.Trace = {}
         self._merge_layers(name, layers, trace=recorded)
         result: dict[str, str] = {}
-        for keys, index in sorted(recorded.items(), key=lambda item: dotted(item[0])):
+        for keys, (index, local) in sorted(recorded.items(), key=lambda item: dotted(item[0])):
             layer = layers[index]
-            if any(isinstance(k, str) and k.startswith(merge.INTERNAL_PREFIX) for k in keys):
-                continue
-            place = str(layer.origin.location(*keys)) if layer.origin else layer.label
+            place = str(layer.origin.location(*local)) if layer.origin else layer.label
             result[dotted(keys)] = f"{place} ({layer.label})"
         return result
 
@@ -333,10 +350,12 @@ class Project:
         if spec is None or spec.type != "upstream":
             return None
         ref = spec.upstream_distro
-        where = origin.location("spec") if origin else None
-        if ref is None or not ref.name:
-            raise ConfigError(f"component {name!r} is upstream but names no upstream-distro", where=where)
-        distro, version, settings = self.distro_version(ref.name, ref.version, where)
+        try:
+            if ref is None or not ref.name:
+                raise ConfigError(f"component {name!r} is upstream but names no upstream-distro")
+            distro, version, settings = self.distro_version(ref.name, ref.version)
+        except ConfigError as error:
+            raise error.at(origin.location("spec") if origin else None) from None
         return UpstreamRef(distro, version, ref.snapshot, settings, self.distros[distro])
 
     def _default_origin(self) -> Origin | None:
@@ -345,6 +364,7 @@ class Project:
                 return Origin(loaded.path, ("default-component-config",))
         return None
 
+    @functools.cache  # noqa: B019 - one project, a handful of distro versions
     def _distro_version_raw(self, distro: str, version: str) -> tuple[dict[str, Any], Origin | None]:
         merged: dict[str, Any] = {}
         origin = None
@@ -561,5 +581,8 @@ def _validate(project: Project) -> None:
         table = project.component_tables[name]
         ref = table.get("spec", {}).get("upstream-distro")
         if ref and ref.get("name"):
-            origin = project.component_origins[name]
-            project.distro_version(ref["name"], ref.get("version"), origin.location("spec", "upstream-distro", "name"))
+            try:
+                project.distro_version(ref["name"], ref.get("version"))
+            except ConfigError as error:
+                origin = project.component_origins[name]
+                raise error.at(origin.location("spec", "upstream-distro", "name")) from None

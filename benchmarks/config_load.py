@@ -1,0 +1,143 @@
+"""Benchmark: load and resolve an Azure-Linux-sized configuration tree against bare tomllib parsing.
+
+Generates a synthetic tree shaped like Azure Linux 4.0's (about 7,600 components: 7,400 bare
+``[components.X]`` tables in one file, 200 ``*.comp.toml`` files with overlays, 350 files in all), then
+times, in the same run, (a) ``tomllib`` parsing every file and (b) ``load_project`` plus resolving every
+component. Target on 2 cores: (b) <= 1 s and <= 3x (a).
+
+    python benchmarks/config_load.py [--json] [--repeat N] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+from tributary.config import load_project
+
+BARE = 7400
+DEDICATED = 200
+TOTAL_FILES = 350
+
+OVERLAY_KINDS = [
+    '{ type = "spec-search-replace", regex = "^BuildRequires:\\\\s+foo$", replacement = "BuildRequires: bar", description = "swap foo" }',
+    '{ type = "spec-add-tag", tag = "Provides", value = "compat-%s", description = "compat provide" }',
+    '{ type = "spec-remove-tag", tag = "BuildRequires", value = "xen-devel", description = "no xen" }',
+    '{ type = "spec-append-lines", section = "%%install", lines = ["rm -f %%{buildroot}/x"], description = "prune" }',
+    '{ type = "file-add", file = "extra.conf", source = "extra.conf", description = "config" }',
+]
+
+
+def generate(root: Path) -> list[Path]:
+    """Write the synthetic tree; return every TOML file in it."""
+    (root / "distro").mkdir(parents=True)
+    (root / "base/comps").mkdir(parents=True)
+    (root / "base/packages").mkdir(parents=True)
+    (root / "azldev.toml").write_text('includes = ["distro/distro.toml", "base/project.toml"]\n'
+                                      '[project]\ndescription = "synthetic"\n'
+                                      'default-distro = { name = "azurelinux", version = "4.0-stage2" }\n')
+    (root / "distro/distro.toml").write_text('includes = ["*.distro.toml"]\n')
+    (root / "distro/fedora.distro.toml").write_text(
+        '[distros.fedora]\ndefault-version = "43"\ndist-git-base-uri = "https://src.invalid/rpms/$pkg.git"\n'
+        'lookaside-base-uri = "https://src.invalid/lookaside/$pkg/$filename/$hashtype/$hash/$filename"\n'
+        + "".join(f'[distros.fedora.versions.{v}]\nrelease-ver = "{v}"\ndist-git-branch = "f{v}"\n' for v in (41, 42, 43, 44))
+    )
+    (root / "distro/azurelinux.distro.toml").write_text(
+        '[distros.azurelinux]\ndefault-version = "4.0-stage2"\n'
+        + "".join(
+            f'[distros.azurelinux.versions."4.0-{stage}"]\nrelease-ver = "4.0"\n'
+            f'[distros.azurelinux.versions."4.0-{stage}".default-component-config.spec]\ntype = "upstream"\n'
+            'upstream-distro = { name = "fedora", version = "43", snapshot = "2026-02-24T00:00:00-08:00" }\n'
+            for stage in ("stage1", "stage2")
+        )
+    )
+    (root / "base/project.toml").write_text(
+        'includes = ["comps/components.toml", "packages/packages.toml"]\n[project]\nwork-dir = "build/work"\n'
+    )
+    (root / "base/comps/components.toml").write_text(
+        'includes = ["**/*.comp.toml", "component-check-disablement.toml"]\n'
+        + "".join(f"[components.pkg{i:05d}]\n" for i in range(BARE))
+    )
+    (root / "base/comps/component-check-disablement.toml").write_text(
+        '[component-groups.check-skip]\ndescription = "tests fail"\ncomponents = ['
+        + ", ".join(f'"pkg{i:05d}"' for i in range(0, BARE, 40))
+        + ']\ndefault-component-config.build.check = { skip = true, skip_reason = "fails in chroot" }\n'
+    )
+    for i in range(DEDICATED):
+        directory = root / "base/comps" / f"custom{i:03d}"
+        directory.mkdir()
+        (directory / "extra.conf").write_text("x\n")
+        overlays = ",\n  ".join(OVERLAY_KINDS[(i + k) % len(OVERLAY_KINDS)].replace("%s", str(i)) for k in range(1 + i % 3))
+        (directory / f"custom{i:03d}.comp.toml").write_text(
+            f"[components.custom{i:03d}]\n"
+            + (f'spec = {{ type = "upstream", upstream-commit = "{i:040x}" }}\n' if i % 4 == 0 else "")
+            + ('build = { without = ["docs"], defines = { with_va = "0" } }\n' if i % 5 == 0 else "")
+            + f"overlays = [\n  {overlays},\n]\n"
+        )
+    remaining = TOTAL_FILES - len(list(root.rglob("*.toml"))) - 1
+    (root / "base/packages/packages.toml").write_text('includes = ["*.packages.toml"]\n[default-package-config.publish]\nchannel = "rpm-sdk"\n')
+    for i in range(remaining):
+        names = ", ".join(f'"pkg{i:03d}-sub{k}"' for k in range(20))
+        (root / f"base/packages/group{i:03d}.packages.toml").write_text(
+            f'[package-groups.group{i:03d}]\npackages = [{names}]\ndefault-package-config.publish.channel = "rpm-base"\n'
+        )
+    return sorted(root.rglob("*.toml"))
+
+
+def bare_parse(files: list[Path]) -> float:
+    start = time.perf_counter()
+    for path in files:
+        tomllib.loads(path.read_text())
+    return time.perf_counter() - start
+
+
+def load_and_resolve(root: Path) -> tuple[float, int]:
+    start = time.perf_counter()
+    project = load_project(root)
+    count = len(project.resolve_all())
+    return time.perf_counter() - start, count
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each measurement (median reported)")
+    parser.add_argument("--keep", type=Path, help="write the tree here and keep it")
+    args = parser.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="trib-bench-config-"))
+    try:
+        files = generate(root)
+        bare = [bare_parse(files) for _ in range(args.repeat)]
+        full = [load_and_resolve(root) for _ in range(args.repeat)]
+        components = full[0][1]
+        result = {
+            "files": len(files),
+            "components": components,
+            "bare_parse_s": round(statistics.median(bare), 4),
+            "load_resolve_s": round(statistics.median(t for t, _ in full), 4),
+        }
+        result["ratio"] = round(result["load_resolve_s"] / result["bare_parse_s"], 2)
+        result["python"] = platform.python_version()
+        if args.json:
+            print(json.dumps(result))
+        else:
+            for key, value in result.items():
+                print(f"{key:>16}: {value}")
+            print(f"targets: load_resolve_s <= 1.0 and ratio <= 3.0 -> "
+                  f"{'met' if result['load_resolve_s'] <= 1.0 and result['ratio'] <= 3.0 else 'NOT met'}")
+        return 0
+    finally:
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
