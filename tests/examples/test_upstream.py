@@ -359,11 +359,24 @@ def test_bcond_turns_the_check_off(upstream, tmp_path):
 # --------------------------------------------------------------------------- rpmbuild
 
 
+def added_lines(patch: str) -> dict[str, list[str]]:
+    """The lines a unified diff adds, by target file (the path after 'b/')."""
+    added: dict[str, list[str]] = {}
+    target = None
+    for line in patch.splitlines():
+        if line.startswith("+++ "):
+            target = line[4:].split("\t")[0].removeprefix("b/")
+            added[target] = []
+        elif target and line.startswith("+") and line[1:].strip():
+            added[target].append(line[1:])
+    return added
+
+
 def test_every_commit_preps_with_its_patches(upstream, tmp_path):
     """rpmbuild -bp at every dist-git commit: each tarball unpacks and each patch applies."""
     outdir, summary = upstream
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LC_ALL": "C.UTF-8"}
-    patched = 0
+    applied = 0
     for n, pkg in enumerate(summary["packages"]):
         for i, commit in enumerate(pkg["commits"]):
             work = tmp_path / f"{n}-{i}"
@@ -372,8 +385,16 @@ def test_every_commit_preps_with_its_patches(upstream, tmp_path):
                        "--define", f"dist {DIST}", "--define", "autorelease 1%{?dist}", spec,
                        env=env, check=False)
             assert proc.returncode == 0, f"{pkg['name']} at {commit['commit']}:\n{proc.stderr[-2000:]}"
-            patched += proc.stderr.count("+ /usr/bin/patch ")  # one per applied patch (set -x)
-    assert patched == 6  # libgreet 1 + 2, greet 0 + 1 + 0 + 0, greet-data 1 + 1
+            patches = sorted((work / "checkout" / pkg["name"]).glob("*.patch"))
+            declared = re.findall(r"^Patch\d+:\s*(\S+)", spec.read_text(), re.M)
+            assert sorted(declared) == [p.name for p in patches]
+            for patch in patches:
+                (builddir,) = (work / "top" / "BUILD").iterdir()
+                for target, lines in added_lines(patch.read_text()).items():
+                    content = (builddir / target).read_text().splitlines()
+                    assert all(line in content for line in lines), (pkg["name"], patch.name, target)
+                applied += 1
+    assert applied == 6  # libgreet 1 + 2, greet 0 + 1 + 0 + 0, greet-data 1 + 1
 
 
 def test_every_package_builds(built):
