@@ -87,3 +87,97 @@ def query(
     if verbose or common.settings(ctx).verbose:
         data["origins"] = project.trace(name)
     emit_object(common.settings(ctx), data)
+
+
+@app.command("render")
+def render(
+    ctx: typer.Context,
+    names: NamesArg = None,
+    all_components: AllOpt = False,
+    group: GroupOpt = None,
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; list drifted components and exit 1 on drift.")] = False,
+    clean_stale: Annotated[bool, typer.Option("--clean-stale", help="With -a: remove rendered directories of components that no longer exist.")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel render processes (default: CPU count).")] = 0,
+) -> None:
+    """Render components into <rendered-specs-dir>/<letter>/<name>/: spec + sidecar files, overlays applied.
+
+    Each component is written atomically; a failed one gets a RENDER_FAILED marker and the others still
+    render (exit status 1).
+
+    Examples:
+
+      trib comp render -a
+
+      trib comp render curl bash -j 2
+
+      trib comp render -a --check        # CI gate: exit 1 when the rendered tree is stale
+    """
+    from tributary.cli.progress import progress_bar
+    from tributary.render.render import render_many, stale_directories
+
+    project = common.project(ctx)
+    state = common.settings(ctx)
+    chosen = selected(ctx, names, all_components, group)
+    if clean_stale and not all_components:
+        raise ConfigError("--clean-stale needs -a: only a full render knows which directories are orphans")
+    with progress_bar(state, "render", len(chosen)) as advance:
+        outcomes = render_many(project, chosen, check=check, jobs=jobs or None, progress=lambda o: advance(o.component))
+    stale = stale_directories(project) if all_components else []
+    rows = [o.to_json() for o in outcomes]
+    for path in stale:
+        rows.append({"component": path.name, "outputDir": str(path), "status": "stale", "changed": True, "error": None})
+        if clean_stale and not check:
+            import shutil
+
+            shutil.rmtree(path)
+    shown = rows if not state.quiet or state.output.value == "json" else [r for r in rows if r["changed"] or r["error"]]
+    emit_rows(state, shown, [Column("component", "Component"), Column("status", "Status"), Column("changed", "Changed"),
+                             Column("error", "Error")])
+    failed = [o for o in outcomes if o.status == "error"]
+    for outcome in failed:
+        state.err_console.print(f"error: {outcome.error}", markup=False, highlight=False)
+    drift = [r for r in rows if r["changed"]] if check else []
+    if check and drift:
+        state.err_console.print(f"{len(drift)} component(s) differ from the rendered tree: "
+                                + ", ".join(r["component"] for r in drift), markup=False)
+    if failed or drift:
+        raise typer.Exit(1)
+
+
+@app.command("diff")
+def diff(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The component.")]) -> None:
+    """Show the unified diff from the upstream sources to the rendered output (spec and sidecar files).
+
+    Examples:
+
+      trib comp diff curl
+
+      trib comp diff curl | less -R
+    """
+    import tempfile
+    from pathlib import Path
+
+    from rich.syntax import Syntax
+
+    from tributary.render.diff import tree_diff
+    from tributary.render.render import render_tree, snapshot
+    from tributary.upstream.sources import fetch_sources
+
+    project = common.project(ctx)
+    component = project.resolve(name)
+    with tempfile.TemporaryDirectory(prefix="trib-diff-") as scratch:
+        before, after = Path(scratch, "upstream"), Path(scratch, "rendered")
+        before.mkdir()
+        after.mkdir()
+        fetch_sources(project, component, before)
+        render_tree(project, component, after)
+        text = tree_diff(snapshot(before), snapshot(after))
+    state = common.settings(ctx)
+    if state.output.value == "json":
+        import json
+
+        print(json.dumps({"component": name, "diff": text}))
+    elif state.console.is_terminal and state.color != "never":
+        state.console.print(Syntax(text, "diff", theme="ansi_dark", background_color="default"))
+    else:
+        print(text, end="")

@@ -276,6 +276,10 @@ class SpecSource(Model):
     upstream_distro: DistroRef | None = None
     upstream_name: str | None = None
     upstream_commit: str | None = None
+    reason: str | None = Field(
+        default=None,
+        description="tributary extension: why a local spec forks upstream (required by `trib lint` for local specs).",
+    )
 
     @field_validator("upstream_commit")
     @classmethod

@@ -313,9 +313,12 @@ class Project:
         return config
 
     def _overlay_documents(self, name: str, patterns: list[str]) -> list[Any]:
+        return [load_overlay_file(path, self.root) for path in self._overlay_document_paths(name, patterns)]
+
+    def _overlay_document_paths(self, name: str, patterns: list[str]) -> list[Path]:
         """Overlay files in declaration order; within a glob, sorted by basename then path; no repeats."""
         seen: set[Path] = set()
-        documents = []
+        documents: list[Path] = []
         origin = self.component_origins.get(name)
         for index, pattern in enumerate(patterns):
             if has_magic(pattern):
@@ -330,7 +333,7 @@ class Project:
             for path in found:
                 if path not in seen:
                     seen.add(path)
-                    documents.append(load_overlay_file(path, self.root))
+                    documents.append(path)
         return documents
 
     def trace(self, name: str) -> dict[str, str]:
@@ -344,6 +347,24 @@ class Project:
             place = str(layer.origin.location(*local)) if layer.origin else layer.label
             result[dotted(keys)] = f"{place} ({layer.label})"
         return result
+
+    def overlay_location(self, name: str, index: int) -> Location | str:
+        """Where overlay ``index`` of a resolved component was written: ``file:line``."""
+        layers = self.layers(name)
+        recorded: merge.Trace = {}
+        merged = self._merge_layers(name, layers, trace=recorded)
+        if ("overlays", index) in recorded:
+            layer_index, local = recorded[("overlays", index)]
+            origin = layers[layer_index].origin
+            return origin.location(*local) if origin else layers[layer_index].label
+        inline = sum(1 for key in recorded if len(key) == 2 and key[0] == "overlays")
+        position = index - inline
+        for document in self._overlay_document_paths(name, merged.overlay_files or []):
+            count = len(load_overlay_file(document, self.root).overlays)
+            if position < count:
+                return Location(document, find_line(document, ("overlays", position)))
+            position -= count
+        return f"overlay #{index + 1}"
 
     def _upstream_of(self, name: str, config: ComponentConfig, origin: Origin | None) -> UpstreamRef | None:
         spec = config.spec

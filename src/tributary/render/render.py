@@ -1,0 +1,202 @@
+"""Render components: sources + overlays -> ``<rendered-specs-dir>/<l>/<name>/``.
+
+Each component renders into a scratch directory beside its target and is swapped in by rename, so an
+interrupted or failed render never leaves half a directory. Rendering is deterministic: the same
+configuration and sources give the same bytes, which is what ``--check`` relies on.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import fcntl
+import multiprocessing
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tributary.config import Project, ResolvedComponent
+from tributary.errors import OverlayError, TribError
+from tributary.fsutil import atomic_write, replace_directory
+from tributary.overlays import ComponentTree, apply_overlay
+from tributary.render.macros import build_macros, macros_file_name, macros_file_text
+from tributary.render.references import referenced_files
+from tributary.render.synthetic import full_overlay_list
+from tributary.upstream.sources import fetch_sources
+
+FAILED_MARKER = "RENDER_FAILED"
+FAILED_TEXT = "tributary could not render this component; run 'trib comp render NAME' to see why.\n"
+ALWAYS_KEPT = frozenset({"sources"})
+
+
+@dataclass(frozen=True)
+class RenderOutcome:
+    """One row of ``comp render``'s report."""
+
+    component: str
+    output_dir: Path
+    status: str  # ok | error
+    changed: bool
+    error: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "component": self.component,
+            "outputDir": str(self.output_dir),
+            "status": self.status,
+            "changed": self.changed,
+            "error": self.error,
+        }
+
+
+def render_tree(project: Project, component: ResolvedComponent, dest: Path) -> None:
+    """Write the component's rendered spec and sidecar files into the empty directory ``dest``."""
+    fetch_sources(project, component, dest)
+    spec_name = f"{component.name}.spec"
+    if not (dest / spec_name).is_file():
+        raise TribError(f"component {component.name!r}: the sources hold no {spec_name}")
+    macros = build_macros(component.config)
+    if macros:
+        atomic_write(dest / macros_file_name(component.name), macros_file_text(macros))
+    tree = ComponentTree(root=dest, spec_name=spec_name)
+    for overlay, index in full_overlay_list(component.name, component.config, bool(macros)):
+        try:
+            apply_overlay(overlay, tree)
+        except TribError as error:
+            raise OverlayError(_overlay_context(project, component, overlay, index) + error.message) from None
+    _drop_unreferenced(component, dest, spec_name)
+
+
+def _overlay_context(project: Project, component: ResolvedComponent, overlay, index: int | None) -> str:
+    """``component 'x': overlay #3 (spec-search-replace, "why") at file:line: `` for an error."""
+    label = f'{overlay.type}, "{overlay.description}"' if overlay.description else overlay.type
+    if index is None:
+        return f"component {component.name!r}: {label}: "
+    where = project.overlay_location(component.name, index)
+    return f"component {component.name!r}: overlay #{index + 1} ({label}) at {where}: "
+
+
+def _drop_unreferenced(component: ResolvedComponent, dest: Path, spec_name: str) -> None:
+    """Keep the spec, ``sources`` and what the spec refers to; drop other top-level entries."""
+    render_settings = component.config.render
+    if render_settings is not None and render_settings.skip_file_filter:
+        return
+    names = referenced_files((dest / spec_name).read_text(encoding="utf-8", errors="surrogateescape"))
+    if names is None:
+        return
+    keep = {spec_name, *ALWAYS_KEPT, *names}
+    for entry in sorted(dest.iterdir()):
+        if entry.name not in keep:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+
+# --- comparing trees -----------------------------------------------------------------------------
+
+
+def snapshot(directory: Path) -> dict[str, tuple[bytes, bool]]:
+    """Every file below ``directory`` as ``relative path -> (bytes, executable)``."""
+    if not directory.is_dir():
+        return {}
+    result: dict[str, tuple[bytes, bool]] = {}
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            result[path.relative_to(directory).as_posix()] = (path.read_bytes(), os.access(path, os.X_OK))
+    return result
+
+
+# --- rendering many components ----------------------------------------------------------------------
+
+
+def render_one(project: Project, name: str, *, check: bool) -> RenderOutcome:
+    """Render one component; write it (unless ``check``) and say whether the output changed."""
+    component = project.resolve(name)
+    target = component.rendered_dir
+    scratch_parent = target.parent if not check else project.work_dir
+    scratch_parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".render", dir=scratch_parent))
+    try:
+        try:
+            render_tree(project, component, scratch)
+        except TribError as error:
+            shutil.rmtree(scratch, ignore_errors=True)
+            scratch.mkdir()
+            (scratch / FAILED_MARKER).write_text(FAILED_TEXT)
+            failure = str(error)
+        else:
+            failure = None
+        changed = snapshot(scratch) != snapshot(target)
+        if changed and not check:
+            replace_directory(scratch, target)
+        status = "error" if failure else "ok"
+        return RenderOutcome(name, target, status, changed, failure)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def stale_directories(project: Project) -> list[Path]:
+    """Rendered directories no component owns any more (only ``<one character>/<dir>`` is scanned)."""
+    root = project.rendered_specs_dir
+    if not root.is_dir():
+        return []
+    owned = {project.resolve(name).rendered_dir for name in project.component_names}
+    stale = []
+    for letter in sorted(root.iterdir()):
+        if letter.is_dir() and len(letter.name) == 1:
+            stale.extend(p for p in sorted(letter.iterdir()) if p not in owned and not p.name.startswith("."))
+    return stale
+
+
+_WORKER_PROJECT: Project | None = None
+
+
+def _worker(name: str, check: bool) -> RenderOutcome:
+    assert _WORKER_PROJECT is not None
+    return render_one(_WORKER_PROJECT, name, check=check)
+
+
+def render_many(
+    project: Project,
+    names: list[str],
+    *,
+    check: bool = False,
+    jobs: int | None = None,
+    progress: Callable[[RenderOutcome], None] | None = None,
+) -> list[RenderOutcome]:
+    """Render ``names`` with ``jobs`` processes; one failure never stops the others. Sorted by name."""
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    outcomes: list[RenderOutcome] = []
+    with render_lock(project):
+        if jobs == 1 or len(names) < 4:
+            for name in names:
+                outcomes.append(render_one(project, name, check=check))
+                if progress:
+                    progress(outcomes[-1])
+        else:
+            global _WORKER_PROJECT
+            _WORKER_PROJECT = project
+            context = multiprocessing.get_context("fork")
+            with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+                futures = [pool.submit(_worker, name, check) for name in names]
+                for future in concurrent.futures.as_completed(futures):
+                    outcomes.append(future.result())
+                    if progress:
+                        progress(outcomes[-1])
+    return sorted(outcomes, key=lambda outcome: outcome.component)
+
+
+@contextlib.contextmanager
+def render_lock(project: Project) -> Iterator[None]:
+    """One render per project at a time: a second one waits for the first instead of racing it."""
+    project.work_dir.mkdir(parents=True, exist_ok=True)
+    with open(project.work_dir / "render.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,53 @@
+"""Put a component's unmodified sources (spec, patches, small files) into a directory.
+
+A local component's sources are the whole directory holding its spec, as in azldev. Upstream
+(dist-git) components are fetched by the dist-git module; until a component is resolvable there, asking
+for its sources is a clear error rather than an empty render.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from tributary.config import Project, ResolvedComponent
+from tributary.errors import PathEscapeError, TribError
+from tributary.fsutil import is_inside
+
+SKIPPED_DIRS = frozenset({".git"})
+
+
+def fetch_sources(project: Project, component: ResolvedComponent, dest: Path) -> None:
+    """Fill the empty directory ``dest`` with the component's sources, spec named ``<name>.spec``."""
+    spec = component.local_spec
+    if spec is not None:
+        if not spec.is_file():
+            raise TribError(f"component {component.name!r}: local spec {spec} does not exist",
+                            where=component.origin.location("spec") if component.origin else None)
+        copy_tree(spec.parent, dest)
+        if spec.name != f"{component.name}.spec":
+            os.replace(dest / spec.name, dest / f"{component.name}.spec")
+        return
+    if component.spec_type == "upstream":
+        raise TribError(
+            f"component {component.name!r}: rendering upstream (dist-git) components is not available yet",
+            where=component.origin.location() if component.origin else None,
+        )
+    raise TribError(f"component {component.name!r} has no spec source (spec.type is empty)")
+
+
+def copy_tree(source: Path, dest: Path) -> None:
+    """Copy regular files and directories; a symlink that leads out of ``source`` is an error."""
+    for directory, dirnames, filenames in os.walk(source):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
+        here = Path(directory)
+        target_dir = dest / here.relative_to(source)
+        target_dir.mkdir(parents=True, exist_ok=True)
+        for name in sorted(filenames) + [d for d in dirnames if (here / d).is_symlink()]:
+            path = here / name
+            if path.is_symlink() and not is_inside(source, path):
+                raise PathEscapeError(f"{path} is a symlink leading outside {source}")
+            if path.is_file():
+                shutil.copyfile(path, target_dir / name)
+                shutil.copymode(path, target_dir / name)
