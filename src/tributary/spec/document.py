@@ -69,15 +69,6 @@ class SpecDocument:
         naming it exactly as written."""
         return [s for s in self.sections if s.is_package_section and s.package == package]
 
-    def section_at(self, index: int) -> Section:
-        for section in self.sections:
-            if section.start <= index < section.end:
-                return section
-        raise IndexError(index)
-
-    def is_header(self, index: int) -> bool:
-        return any(s.start == index and s.has_header for s in self.sections)
-
     def tags(self, section: Section) -> list[Tag]:
         """Tag lines of a package section (none for other sections), in order."""
         if not section.is_package_section:

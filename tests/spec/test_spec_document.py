@@ -61,4 +61,3 @@ def test_edits_refresh_sections_tags_and_conditionals() -> None:
     assert doc.sections[1].start == 4
     doc.replace_line(0, "%description")
     assert [s.name for s in doc.sections] == ["", "%description", "%build"]
-    assert doc.is_header(0) and not doc.is_header(1)
