@@ -152,3 +152,9 @@ def test_parent_and_absolute_paths_are_rejected_by_the_handlers_too(tmp_path: Pa
     with pytest.raises(PathEscapeError):
         apply_overlay(add, tree)
     assert (tmp_path / "escape.txt").read_text() == "x"
+
+
+def test_search_replace_reference_vendor_example(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path, files={"macros": "%_vendor redhat\n%_other 1\n"})
+    apply_overlay(overlay("file-search-replace", file="macros", regex="%_vendor.*", replacement="%_vendor azurelinux"), tree)
+    assert (tmp_path / "macros").read_text() == "%_vendor azurelinux\n%_other 1\n"

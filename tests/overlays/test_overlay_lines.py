@@ -63,3 +63,8 @@ def test_missing_section_or_package_is_an_error() -> None:
 def test_prepend_without_section_goes_above_everything() -> None:
     before = "# comment\r\nName: x\r\n"
     assert edit(before, "spec-prepend-lines", lines=["a", "b"]) == "a\r\nb\r\n# comment\r\nName: x\r\n"
+
+
+def test_prepend_reference_example_keeps_quotes_and_dollars() -> None:
+    line = 'export CFLAGS="$CFLAGS -std=gnu89"'
+    assert edit(spec("%build", "%configure"), "spec-prepend-lines", section="%build", lines=[line]) == spec("%build", line, "%configure")

@@ -96,3 +96,8 @@ def test_no_change_is_an_error_with_a_clear_message() -> None:
 )
 def test_replace_all_literal_walks_matches_like_go(regex: str, text: str, expected: str) -> None:
     assert replace_all_literal(re.compile(regex), text, "-") == expected
+
+
+def test_matching_never_spans_lines_even_with_dotall() -> None:
+    with pytest.raises(OverlayError, match="matched no line"):
+        edit(spec("%build", "make", "install"), "spec-search-replace", regex="(?s)make.install", replacement="x")

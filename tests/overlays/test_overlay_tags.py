@@ -157,3 +157,12 @@ def test_remove_tag_errors() -> None:
         edit(spec("BuildRequires: gcc"), "spec-remove-tag", tag="BuildRequires", value="xen-devel")
     with pytest.raises(OverlayError, match="no tag 'Patch0' in the main package"):
         edit(spec("%description", "Patch0: in a description, not a tag"), "spec-remove-tag", tag="Patch0")
+
+
+def test_insert_tag_reference_example_and_duplicates() -> None:
+    before = spec("Name: x", "Source0: a.tgz", "BuildRequires: gcc")
+    after = spec("Name: x", "Source0: a.tgz", "Source9999: x.azl.macros", "BuildRequires: gcc")
+    assert edit(before, "spec-insert-tag", tag="Source9999", value="x.azl.macros") == after
+    assert edit(after, "spec-insert-tag", tag="Source9999", value="x.azl.macros") == spec(
+        "Name: x", "Source0: a.tgz", "Source9999: x.azl.macros", "Source9999: x.azl.macros", "BuildRequires: gcc"
+    )
