@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -135,11 +136,11 @@ def render(
                              Column("error", "Error")])
     failed = [o for o in outcomes if o.status == "error"]
     for outcome in failed:
-        state.err_console.print(f"error: {outcome.error}", markup=False, highlight=False)
+        print(f"error: {outcome.error}", file=sys.stderr)
     drift = [r for r in rows if r["changed"]] if check else []
     if check and drift:
-        state.err_console.print(f"{len(drift)} component(s) differ from the rendered tree: "
-                                + ", ".join(r["component"] for r in drift), markup=False)
+        print(f"{len(drift)} component(s) differ from the rendered tree: " + ", ".join(r["component"] for r in drift),
+              file=sys.stderr)
     if failed or drift:
         raise typer.Exit(1)
 
