@@ -104,9 +104,8 @@ def is_section_name(token: str) -> bool:
 
 
 def parse_header(line: str) -> tuple[str, str] | None:
-    """``(name as written, package)`` when ``line`` is a section header, else None."""
-    if line[:1] == "#":
-        return None
+    """``(name as written, package)`` when ``line`` is a section header, else None. (A ``#`` in
+    column 0 needs no special case: it makes the first token something other than a name.)"""
     tokens = line.split()
     if not tokens or not is_section_name(tokens[0]):
         return None
