@@ -268,3 +268,34 @@ def test_report_and_lint(project_dir: Path, trib) -> None:
         ("hello", "overlay #2 (spec-search-replace) has no description"),
         ("hello", "local spec (a full fork of upstream) without spec.reason"),
     }
+
+
+def test_unchanged_components_are_not_rendered_again(project_dir: Path, monkeypatch) -> None:
+    import tributary.render.render as render_module
+
+    calls: list[str] = []
+    real = render_module.render_tree
+
+    def counting(project, component, dest):
+        calls.append(component.name)
+        return real(project, component, dest)
+
+    monkeypatch.setattr(render_module, "render_tree", counting)
+    project = load_project(project_dir)
+    render_many(project, ["hello", "other"], jobs=1)
+    assert calls == ["hello", "other"]
+    render_many(load_project(project_dir), ["hello", "other"], jobs=1)
+    assert calls == ["hello", "other"]  # both fresh: nothing rendered
+
+    (project_dir / "comps/hello/hello.conf").write_text("x=2\n")  # an input changed
+    render_many(load_project(project_dir), ["hello", "other"], jobs=1)
+    assert calls[2:] == ["hello"]
+
+    rendered = project_dir / "specs/o/other/other.spec"
+    rendered.write_text(rendered.read_text() + "# hand edit\n")  # the output was tampered with
+    outcomes = render_many(load_project(project_dir), ["hello", "other"], jobs=1)
+    assert calls[3:] == ["other"] and [o.changed for o in outcomes] == [False, True]
+    assert "# hand edit" not in rendered.read_text()
+
+    render_many(load_project(project_dir), ["hello", "other"], jobs=1, force=True)
+    assert calls[4:] == ["hello", "other"]

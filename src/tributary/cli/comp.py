@@ -99,11 +99,13 @@ def render(
     check: Annotated[bool, typer.Option("--check", help="Write nothing; list drifted components and exit 1 on drift.")] = False,
     clean_stale: Annotated[bool, typer.Option("--clean-stale", help="With -a: remove rendered directories of components that no longer exist.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel render processes (default: CPU count).")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Render even components whose inputs and output are unchanged.")] = False,
 ) -> None:
     """Render components into <rendered-specs-dir>/<letter>/<name>/: spec + sidecar files, overlays applied.
 
     Each component is written atomically; a failed one gets a RENDER_FAILED marker and the others still
-    render (exit status 1).
+    render (exit status 1). Components whose inputs and output are unchanged since their last render
+    are skipped (the stamps live in <work-dir>/render-cache); --force renders them anyway.
 
     Examples:
 
@@ -122,7 +124,7 @@ def render(
     if clean_stale and not all_components:
         raise ConfigError("--clean-stale needs -a: only a full render knows which directories are orphans")
     with progress_bar(state, "render", len(chosen)) as advance:
-        outcomes = render_many(project, chosen, check=check, jobs=jobs or None, progress=lambda o: advance(o.component))
+        outcomes = render_many(project, chosen, check=check, jobs=jobs or None, force=force, progress=lambda o: advance(o.component))
     stale = stale_directories(project) if all_components else []
     rows = [o.to_json() for o in outcomes]
     for path in stale:

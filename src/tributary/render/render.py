@@ -22,6 +22,7 @@ from tributary.config import Project, ResolvedComponent
 from tributary.errors import OverlayError, TribError
 from tributary.fsutil import atomic_write, replace_directory
 from tributary.overlays import ComponentTree, apply_overlay
+from tributary.render.cache import RenderCache
 from tributary.render.macros import build_macros, macros_file_name, macros_file_text
 from tributary.render.references import referenced_files
 from tributary.render.synthetic import full_overlay_list
@@ -157,7 +158,20 @@ _WORKER_PROJECT: Project | None = None
 
 def _worker(name: str, check: bool) -> RenderOutcome:
     assert _WORKER_PROJECT is not None
-    return render_one(_WORKER_PROJECT, name, check=check)
+    if check:
+        return render_one(_WORKER_PROJECT, name, check=True)
+    return _render_and_record(_WORKER_PROJECT, name, RenderCache(_WORKER_PROJECT))
+
+
+def _render_and_record(project: Project, name: str, cache: RenderCache) -> RenderOutcome:
+    """Render (freshness already checked by the caller) and stamp the result for the next run."""
+    outcome = render_one(project, name, check=False)
+    component = project.resolve(name)
+    if outcome.status == "ok":
+        cache.record(component)
+    else:
+        cache.forget(name)
+    return outcome
 
 
 def render_many(
@@ -166,15 +180,32 @@ def render_many(
     *,
     check: bool = False,
     jobs: int | None = None,
+    force: bool = False,
     progress: Callable[[RenderOutcome], None] | None = None,
 ) -> list[RenderOutcome]:
-    """Render ``names`` with ``jobs`` processes; one failure never stops the others. Sorted by name."""
+    """Render ``names`` with ``jobs`` processes; one failure never stops the others. Sorted by name.
+
+    Components whose inputs and output are unchanged since their last render are skipped, unless
+    ``force``.
+    """
     jobs = max(1, jobs or os.cpu_count() or 1)
     outcomes: list[RenderOutcome] = []
+    cache = None if force else RenderCache(project)
     with render_lock(project):
-        if jobs == 1 or len(names) < 4:
-            for name in names:
-                outcomes.append(render_one(project, name, check=check))
+        pending = []
+        for name in names:
+            component = project.resolve(name)
+            if cache is not None and cache.is_fresh(component):
+                outcomes.append(RenderOutcome(name, component.rendered_dir, "ok", False))
+                if progress:
+                    progress(outcomes[-1])
+            else:
+                pending.append(name)
+        writer_cache = RenderCache(project)  # stamps are written even by a forced render
+        if jobs == 1 or len(pending) < 4:
+            for name in pending:
+                outcomes.append(render_one(project, name, check=True) if check
+                                else _render_and_record(project, name, writer_cache))
                 if progress:
                     progress(outcomes[-1])
         else:
@@ -182,7 +213,7 @@ def render_many(
             _WORKER_PROJECT = project
             context = multiprocessing.get_context("fork")
             with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-                futures = [pool.submit(_worker, name, check) for name in names]
+                futures = [pool.submit(_worker, name, check) for name in pending]
                 for future in concurrent.futures.as_completed(futures):
                     outcomes.append(future.result())
                     if progress:
