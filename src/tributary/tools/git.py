@@ -1,0 +1,188 @@
+"""git, the program: argument lists for the few commands tributary runs, and their failures as GitError.
+
+Every command names its repository with ``--git-dir`` and runs with a cleaned environment, so a
+``GIT_DIR`` left by a surrounding hook or a translated error message can never change what we read.
+Which commit to use, where mirrors live and when to fetch are decided by ``tributary.upstream``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tributary.errors import TribError
+
+# Variables that would redirect a command to another repository, index or object store.
+_REDIRECTING = (
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE", "GIT_COMMON_DIR", "GIT_PREFIX", "GIT_QUARANTINE_PATH",
+)
+
+# Failure kinds callers act on; the rest is "other".
+NOT_FOUND = "not-found"  # the repository does not exist at that URL
+MISSING_REF = "missing-ref"  # the repository exists, the branch does not
+NETWORK = "network"  # host unreachable, refused, timed out, or a server error
+OTHER = "other"
+
+_KINDS = (
+    (MISSING_REF, re.compile(r"couldn't find remote ref|unknown revision|no such ref", re.I)),
+    (NOT_FOUND, re.compile(r"repository '.*' not found|does not appear to be a git repository|"
+                           r"returned error: 404|not found: did you run git update-server-info", re.I)),
+    (NETWORK, re.compile(r"could not resolve host|failed to connect|connection refused|timed out|"
+                         r"returned error: 5\d\d|connection reset|empty reply|unable to access", re.I)),
+)
+
+
+class GitError(TribError):
+    """A git command failed; ``kind`` says whether it was a missing repository, branch or network."""
+
+    def __init__(self, message: str, *, command: Sequence[str], returncode: int, stderr: str, kind: str,
+                 hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.command = list(command)
+        self.returncode = returncode
+        self.stderr = stderr
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """One entry of ``git ls-tree -r``: ``mode`` as git writes it (``100644``, ``120000``...)."""
+
+    mode: str
+    kind: str  # blob | commit (a submodule link)
+    oid: str
+    path: str
+
+
+def environment() -> dict[str, str]:
+    """The caller's environment minus repository redirections, with English messages and no prompts.
+
+    User and system configuration stay: proxies, credentials and ``url.*.insteadOf`` mirrors are the
+    user's to set. Prompting for a password would hang a batch run, so it is turned off.
+    """
+    env = {key: value for key, value in os.environ.items() if key not in _REDIRECTING}
+    env.update({"LC_ALL": "C", "LANGUAGE": "C", "GIT_TERMINAL_PROMPT": "0"})
+    return env
+
+
+def run(args: Sequence[str], *, git_dir: Path | None = None, input: bytes | None = None,
+        ok: Iterable[int] = (0,)) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git [--git-dir=DIR] ARGS``; an exit status outside ``ok`` raises GitError."""
+    command = ["git", *([f"--git-dir={git_dir}"] if git_dir is not None else []), *args]
+    if shutil.which("git") is None:
+        raise GitError("git is not installed (needed to read dist-git repositories)", command=command,
+                       returncode=127, stderr="", kind=OTHER)
+    proc = subprocess.run(command, input=input, capture_output=True, env=environment(), check=False)
+    if proc.returncode not in tuple(ok):
+        stderr = proc.stderr.decode(errors="replace").strip()
+        raise GitError(f"git {args[0]} failed: {_last_message(stderr) or f'exit status {proc.returncode}'}",
+                       command=command, returncode=proc.returncode, stderr=stderr, kind=classify(stderr))
+    return proc
+
+
+def classify(stderr: str) -> str:
+    """Which kind of failure git's message describes (see the module constants)."""
+    for kind, pattern in _KINDS:
+        if pattern.search(stderr):
+            return kind
+    return OTHER
+
+
+def _last_message(stderr: str) -> str:
+    """The line that says what went wrong: the last ``fatal:``/``error:`` line, else the last line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith(("fatal:", "error:")):
+            return line.split(":", 1)[1].strip()
+    return lines[-1] if lines else ""
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+def init_bare(path: Path) -> None:
+    """An empty bare repository without sample hooks (``--template=``)."""
+    run(["init", "--quiet", "--bare", "--template=", str(path)])
+
+
+def config_set(git_dir: Path, key: str, value: str) -> None:
+    run(["config", key, value], git_dir=git_dir)
+
+
+def config_get(git_dir: Path, key: str) -> str | None:
+    proc = run(["config", "--get", key], git_dir=git_dir, ok=(0, 1))
+    return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
+def fetch(git_dir: Path, remote: str, refspecs: Sequence[str]) -> None:
+    """Fetch exactly ``refspecs`` from ``remote`` (a name or URL), no tags, quietly."""
+    run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *refspecs], git_dir=git_dir)
+
+
+def resolve(git_dir: Path, revision: str) -> str | None:
+    """The full commit id ``revision`` names, or None when it names no commit in this repository."""
+    proc = run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"],
+               git_dir=git_dir, ok=(0, 1, 128))
+    return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
+def rev_list(git_dir: Path, revision: str, *, first_parent: bool = False, max_count: int | None = None,
+             before: int | None = None) -> list[str]:
+    """Commit ids reachable from ``revision``, newest first; ``before`` is a Unix time (committer date)."""
+    args = ["rev-list"]
+    if first_parent:
+        args.append("--first-parent")
+    if max_count is not None:
+        args.append(f"--max-count={max_count}")
+    if before is not None:
+        args.append(f"--before=@{before}")
+    args += ["--end-of-options", revision]
+    return run(args, git_dir=git_dir).stdout.decode().split()
+
+
+def is_ancestor(git_dir: Path, commit: str, revision: str) -> bool:
+    """Whether ``commit`` is reachable from ``revision`` (``merge-base --is-ancestor``: exit 0 or 1)."""
+    return run(["merge-base", "--is-ancestor", commit, revision], git_dir=git_dir, ok=(0, 1)).returncode == 0
+
+
+def commit_time(git_dir: Path, commit: str) -> int:
+    """The committer date of ``commit`` as a Unix time."""
+    return int(run(["show", "-s", "--format=%ct", commit, "--"], git_dir=git_dir).stdout.decode().strip())
+
+
+def ls_tree(git_dir: Path, commit: str) -> list[TreeEntry]:
+    """Every file of ``commit``'s tree (recursively), NUL-separated so any file name survives."""
+    out = run(["ls-tree", "-r", "-z", "--full-tree", commit], git_dir=git_dir).stdout
+    entries = []
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition(b"\t")
+        mode, kind, oid = meta.decode().split()
+        entries.append(TreeEntry(mode, kind, oid, os.fsdecode(path)))
+    return entries
+
+
+def read_blobs(git_dir: Path, oids: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+    """``(oid, content)`` for each blob id, read with one ``cat-file --batch`` process."""
+    if not oids:
+        return
+    out = run(["cat-file", "--batch"], git_dir=git_dir, input="".join(f"{oid}\n" for oid in oids).encode()).stdout
+    position = 0
+    for oid in oids:
+        header_end = out.index(b"\n", position)
+        header = out[position:header_end].decode().split()
+        if len(header) != 3:
+            raise GitError(f"git cat-file: object {oid} is missing", command=["git", "cat-file", "--batch"],
+                           returncode=0, stderr=" ".join(header), kind=OTHER)
+        size = int(header[2])
+        start = header_end + 1
+        yield header[0], out[start:start + size]
+        position = start + size + 1
+
