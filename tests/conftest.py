@@ -54,3 +54,137 @@ def trib(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) ->
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+# --- Upstream fixtures: a web server on loopback, and the Example Upstream built once per session ----
+
+import functools  # noqa: E402
+import http.server  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+
+class LoopbackServer:
+    """A static web server on 127.0.0.1 (port 0) serving ``root``, which can fail on purpose.
+
+    ``requests`` lists every path asked for (query strings kept, as git's dumb HTTP client sends
+    ``info/refs?service=...``). ``fail`` answers a path with an HTTP status, ``truncate`` announces a
+    longer Content-Length than it sends and closes the connection, and ``on_request`` is called with
+    each path before it is served (from the server's thread), e.g. to hold requests at a barrier.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.requests: list[str] = []
+        self.failures: dict[str, tuple[int, int | None]] = {}  # path -> (status, requests left or None)
+        self.truncated: set[str] = set()
+        self.on_request: Callable[[str], None] | None = None
+        self._lock = threading.Lock()
+        handler = functools.partial(_LoopbackHandler, self, directory=str(root))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        # A short poll interval: shutdown() waits for the serving loop to notice, once per test.
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="loopback-http", daemon=True)
+        self._thread.start()
+
+    def fail(self, path: str, status: int, *, times: int | None = None) -> None:
+        """Answer ``path`` with ``status``: always, or the next ``times`` requests only."""
+        self.failures[path] = (status, times)
+
+    def truncate(self, path: str) -> None:
+        self.truncated.add(path)
+
+    def count(self, prefix: str = "/") -> int:
+        """How many requests asked for a path starting with ``prefix``."""
+        return sum(1 for path in self.requests if path.startswith(prefix))
+
+    def _failure_for(self, path: str) -> int | None:
+        with self._lock:
+            if path not in self.failures:
+                return None
+            status, left = self.failures[path]
+            if left is not None:
+                if left <= 0:
+                    return None
+                self.failures[path] = (status, left - 1)
+            return status
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join()
+
+
+class _LoopbackHandler(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, server_state: LoopbackServer, *args, **kwargs):
+        self.state = server_state
+        super().__init__(*args, **kwargs)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - keep test output quiet
+        pass
+
+    def do_GET(self) -> None:
+        self.state.requests.append(self.path)
+        if self.state.on_request is not None:
+            self.state.on_request(self.path)
+        path = urlsplit(self.path).path
+        status = self.state._failure_for(path)
+        if status is not None:
+            self.send_error(status)
+            return
+        if path in self.state.truncated:
+            body = (self.state.root / path.lstrip("/")).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body) + 1000))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        super().do_GET()
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[LoopbackServer]:
+    """A LoopbackServer serving ``tmp_path/www`` (created empty), stopped after the test."""
+    root = tmp_path / "www"
+    root.mkdir()
+    server = LoopbackServer(root)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@dataclass(frozen=True)
+class ExampleUpstream:
+    """examples/upstream built by make_upstream.py: ``root/git/<pkg>.git``, ``root/lookaside/...``."""
+
+    root: Path
+    summary: dict
+
+    def git_dir(self, package: str) -> Path:
+        return self.root / "git" / f"{package}.git"
+
+    def package(self, name: str) -> dict:
+        return next(p for p in self.summary["packages"] if p["name"] == name)
+
+    def commits(self, package: str) -> list[str]:
+        """The package's commit ids, oldest first."""
+        return [c["commit"] for c in self.package(package)["commits"]]
+
+
+@pytest.fixture(scope="session")
+def example_upstream(tmp_path_factory: pytest.TempPathFactory) -> ExampleUpstream:
+    """The Example Upstream, generated once per session. Treat it as read-only; copy it to change it."""
+    out = tmp_path_factory.mktemp("example-upstream") / "upstream"
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "upstream" / "make_upstream.py"), str(out), "--json"],
+                          capture_output=True, text=True, check=True)
+    summary = json.loads(proc.stdout)
+    return ExampleUpstream(out, summary)

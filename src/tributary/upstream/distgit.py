@@ -1,0 +1,209 @@
+"""Dist-git: where a component's upstream repository is, and a local bare mirror of it.
+
+azldev clones every repository in full on every run; that clone is most of its render time. Here each
+repository is mirrored once under ``<work-dir>/cache/dist-git/`` and brought up to date with
+``git fetch``, so a later run only transfers new commits (and none at all when a pinned or locked
+commit is already present). A mirror is created in a temporary directory and renamed into place, and
+every change to it happens under an exclusive file lock, so two processes (two renders, or a render
+and ``comp update``) can share a cache without corrupting it; readers hold the lock shared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tributary.config import Project, ResolvedComponent
+from tributary.errors import ConfigError
+from tributary.tools import git
+from tributary.upstream.errors import UpstreamError
+from tributary.upstream.uri import expand, has_scheme, redact
+
+REMOTE = "origin"
+_SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_SLUG_LENGTH = 80
+
+
+@dataclass(frozen=True)
+class DistGitSource:
+    """The upstream repository of one component: package (repository) name, URL and branch."""
+
+    component: str
+    package: str
+    url: str
+    branch: str
+
+    @property
+    def ref(self) -> str:
+        return f"refs/heads/{self.branch}"
+
+
+def package_name(component: ResolvedComponent) -> str:
+    """The dist-git repository name: ``spec.upstream-name`` when set, else the component's name."""
+    spec = component.config.spec
+    return (spec.upstream_name if spec and spec.upstream_name else None) or component.name
+
+
+def dist_git_source(component: ResolvedComponent) -> DistGitSource:
+    """Where the component's upstream lives, from its upstream distro's URL template and branch."""
+    upstream = component.upstream
+    where = component.origin.location("spec") if component.origin else None
+    if upstream is None:
+        raise ConfigError(f"component {component.name!r} has no upstream distro (spec.type is not 'upstream')",
+                          where=where)
+    template = upstream.distro_settings.dist_git_base_uri
+    if not template:
+        raise ConfigError(f"component {component.name!r}: distro {upstream.distro!r} sets no dist-git-base-uri",
+                          where=where)
+    branch = upstream.settings.dist_git_branch
+    if not branch:
+        raise ConfigError(
+            f"component {component.name!r}: distro {upstream.distro!r} version {upstream.version!r} "
+            "sets no dist-git-branch", where=where)
+    if not has_scheme(template) and not template.startswith("/"):
+        raise ConfigError(
+            f"distro {upstream.distro!r}: dist-git-base-uri {template!r} must be a URL or an absolute path",
+            where=where)
+    package = package_name(component)
+    return DistGitSource(component.name, package, expand(template, pkg=package), branch)
+
+
+def cache_dir(project: Project) -> Path:
+    """Where the project's dist-git mirrors live."""
+    return project.work_dir / "cache" / "dist-git"
+
+
+def mirror_name(url: str) -> str:
+    """A directory name for ``url``'s mirror: readable, bounded in length, distinct for distinct URLs.
+
+    The readable part is the URL with unsafe characters folded to ``_`` (cut to its last 80
+    characters, which hold the package name); a hash of the whole URL keeps different URLs apart.
+    """
+    readable = url.split("://", 1)[-1].rstrip("/").removesuffix(".git")
+    slug = _SLUG_UNSAFE.sub("_", readable).strip("._-")[-_SLUG_LENGTH:].lstrip("._-")
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return f"{slug or 'repo'}-{digest}.git"
+
+
+@dataclass(frozen=True)
+class MirrorUpdate:
+    """What ``Mirror.update`` did: whether it created the mirror, and the branch tip before and after."""
+
+    created: bool
+    before: str | None
+    after: str
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """A bare mirror of one dist-git URL in ``cache``; branches are kept as ``refs/heads/<branch>``."""
+
+    url: str
+    path: Path
+
+    @classmethod
+    def for_url(cls, url: str, cache: Path) -> Mirror:
+        return cls(url, cache / mirror_name(url))
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    @property
+    def exists(self) -> bool:
+        return (self.path / "HEAD").is_file()
+
+    @contextlib.contextmanager
+    def locked(self, *, exclusive: bool) -> Iterator[None]:
+        """Hold the mirror's file lock: exclusive to change the mirror, shared to read from it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def tip(self, branch: str) -> str | None:
+        """The mirrored commit at the tip of ``branch``, or None when the mirror does not have it."""
+        if not self.exists:
+            return None
+        return git.resolve(self.path, f"refs/heads/{branch}")
+
+    def update(self, branch: str) -> MirrorUpdate:
+        """Create the mirror (first use) or fetch ``branch`` into it (every later use).
+
+        The branch is force-updated: when upstream rewrites its history the mirror follows, and
+        commits that left the branch stop counting as "on the branch" (see ``commit.choose_commit``).
+        """
+        refspec = f"+refs/heads/{branch}:refs/heads/{branch}"
+        with self.locked(exclusive=True):
+            if self.exists:
+                self._check_url()
+                before = self.tip(branch)
+                self._fetch(self.path, refspec, branch)
+                created = False
+            else:
+                before = None
+                self._create(refspec, branch)
+                created = True
+            after = self.tip(branch)
+        if after is None:  # pragma: no cover - a successful fetch of the refspec writes the ref
+            raise UpstreamError(f"branch {branch!r} did not arrive from {redact(self.url)}")
+        return MirrorUpdate(created, before, after)
+
+    def _create(self, refspec: str, branch: str) -> None:
+        """Initialise and fill the mirror beside its final place, then rename: never half a mirror."""
+        staging = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".new", dir=self.path.parent))
+        try:
+            git.init_bare(staging)
+            git.config_set(staging, f"remote.{REMOTE}.url", self.url)
+            # Housekeeping must finish before fetch returns, while we still hold the lock.
+            git.config_set(staging, "gc.autoDetach", "false")
+            git.config_set(staging, "maintenance.autoDetach", "false")
+            self._fetch(staging, refspec, branch)
+            if self.path.exists():  # a leftover without HEAD (an interrupted rename): not a mirror
+                shutil.rmtree(self.path)
+            staging.rename(self.path)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    def _fetch(self, repo: Path, refspec: str, branch: str) -> None:
+        try:
+            git.fetch(repo, REMOTE, [refspec])
+        except git.GitError as error:
+            raise fetch_error(self.url, branch, error) from None
+
+    def _check_url(self) -> None:
+        """Refuse a mirror directory that belongs to another URL (copied or renamed by hand)."""
+        recorded = git.config_get(self.path, f"remote.{REMOTE}.url")
+        if recorded != self.url:
+            raise UpstreamError(
+                f"mirror {self.path} is of {redact(recorded or '?')}, not {redact(self.url)}",
+                hint=f"remove {self.path} and run again",
+            )
+
+
+def fetch_error(url: str, branch: str, error: git.GitError) -> UpstreamError:
+    """A fetch failure in terms of the configuration: which URL, which branch, and what to check."""
+    shown = redact(url)
+    if error.kind == git.MISSING_REF:
+        return UpstreamError(f"branch {branch!r} does not exist in {shown}",
+                             hint="check the distro version's dist-git-branch")
+    if error.kind == git.NOT_FOUND:
+        return UpstreamError(
+            f"no dist-git repository at {shown}",
+            hint="check dist-git-base-uri and spec.upstream-name; a repository served by a plain web server "
+                 "needs 'git update-server-info' run in it",
+        )
+    if error.kind == git.NETWORK:
+        return UpstreamError(f"cannot reach {shown}: {error.message}", hint="check the network or the URL")
+    return UpstreamError(f"fetching branch {branch!r} from {shown} failed: {error.message}")
