@@ -68,6 +68,10 @@ class OverlayError(TribError):
     """An overlay could not be applied, or changed nothing."""
 
 
+class PatternError(TribError):
+    """A glob pattern is malformed (an unclosed '[' or '{')."""
+
+
 class CheckFailed(TribError):
     """A check ran and found a problem (drift, lint, audit): exit status 1, not 2."""
 

@@ -10,6 +10,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from typing import BinaryIO
 from pathlib import Path, PurePosixPath
 
 from tributary.errors import PathEscapeError
@@ -17,12 +18,22 @@ from tributary.errors import PathEscapeError
 
 def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None, fsync: bool = False) -> None:
     """Write ``data`` beside ``path`` and rename it into place, so readers see old or new, never half."""
+    with atomic_output(path, mode=mode, fsync=fsync) as handle:
+        handle.write(data.encode() if isinstance(data, str) else data)
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path, *, mode: int | None = None, fsync: bool = False) -> Iterator[BinaryIO]:
+    """Yield a binary file that replaces ``path`` by rename when the block ends without an error.
+
+    For output too large to hold in memory (a repacked archive, an image); an exception or an interrupt
+    removes the temporary file and leaves ``path`` as it was.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode() if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            yield handle
             if fsync:
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -1,10 +1,15 @@
-"""Doublestar globs, as azldev's configuration and overlays use them.
+"""Doublestar globs, the pattern dialect azldev uses for includes, group specs, overlay files and patch values.
 
-Python's ``glob``/``fnmatch`` differ from the Go doublestar dialect azldev speaks: no ``{a,b}``
-alternation, a different escape rule, ``**`` only with ``recursive=True``. This module implements the
-dialect explicitly: ``*`` ``?`` ``[...]`` within one path segment, ``**`` across segments, ``{a,b}``
-alternation, and a backslash that escapes only the meta characters ``*?[]{}`` (any other backslash is
-literal, which is how azldev matches upstream file names such as ``run-vmblock\\x2dfuse.mount``).
+Python's ``glob`` and ``fnmatch`` differ from Go's doublestar: no ``{a,b}``, ``**`` only with a flag,
+and other escaping. So the dialect is spelled out here:
+
+* ``*`` matches any run of characters except ``/``; ``?`` one character except ``/``;
+* ``[abc]``, ``[a-z]``, ``[!x]`` / ``[^x]`` match one character of a class, never ``/``;
+* ``{a,b,c}`` matches any alternative (alternatives may nest and may contain ``/``);
+* ``**`` as a whole path segment matches zero or more segments (``a/**/b``, ``**/x``, ``a/**``);
+  elsewhere it acts as ``*``;
+* a backslash escapes only the meta characters ``*?[]{}``; any other backslash is a literal
+  character, so upstream names such as ``run-vmblock\\x2dfuse.mount`` match themselves.
 """
 
 from __future__ import annotations
@@ -12,48 +17,47 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Collection
 from pathlib import Path
 
-_META = set("*?[]{}")
+from tributary.errors import PatternError
+
+_META = frozenset("*?[]{}")
+_MAGIC = frozenset("*?[{")
 
 
 def has_magic(pattern: str) -> bool:
-    """True when the pattern has an unescaped meta character (so an empty match is not an error)."""
-    escaped = False
-    for char in pattern:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char in "*?[{":
-            return True
-    return False
-
-
-def literal_path(pattern: str) -> str:
-    """The path a pattern without magic names, with its meta-escaping backslashes removed."""
-    out: list[str] = []
+    """Whether the pattern holds an unescaped wildcard, class or alternation."""
     index = 0
     while index < len(pattern):
         char = pattern[index]
-        if char == "\\" and index + 1 < len(pattern) and pattern[index + 1] in _META:
-            out.append(pattern[index + 1])
+        if char == "\\" and pattern[index + 1 : index + 2] in _META:
             index += 2
             continue
-        out.append(char)
+        if char in _MAGIC:
+            return True
         index += 1
-    return "".join(out)
+    return False
 
 
-@functools.lru_cache(maxsize=1024)
+def unescape(pattern: str) -> str:
+    """The literal path a pattern without magic names (escaped meta characters unescaped)."""
+    return _ESCAPED_META.sub(r"\1", pattern)
+
+
+_ESCAPED_META = re.compile(r"\\([*?\[\]{}])")
+
+
+@functools.lru_cache(maxsize=512)
 def compile_glob(pattern: str) -> re.Pattern[str]:
-    """Translate a doublestar pattern for '/'-separated relative paths into an anchored regex."""
-    return re.compile(_translate(pattern) + r"\Z", re.DOTALL)
+    """A regex matching exactly the strings the pattern matches (use ``.match``; it is anchored)."""
+    body, _ = _translate(pattern, 0, top_level=True)
+    return re.compile(f"(?s:{body})\\Z")
 
 
-def _translate(pattern: str) -> str:
+def _translate(pattern: str, index: int, *, top_level: bool) -> tuple[str, int]:
+    """Translate from ``index`` until the end, or (inside braces) until an unnested ``,`` or ``}``."""
     out: list[str] = []
-    index = 0
     length = len(pattern)
     while index < length:
         char = pattern[index]
@@ -61,76 +65,117 @@ def _translate(pattern: str) -> str:
             out.append(re.escape(pattern[index + 1]))
             index += 2
         elif char == "*":
-            if pattern.startswith("**", index):
-                at_start = index == 0 or pattern[index - 1] == "/"
-                end = index + 2
-                if at_start and (end == length or pattern[end] == "/"):
-                    # '**/' matches zero or more whole directories; a trailing '**' matches anything.
-                    if end == length:
-                        out.append(".*")
-                        index = end
-                    else:
-                        out.append("(?:[^/]*/)*")
-                        index = end + 1
-                    continue
-            out.append("[^/]*")
-            index += 1
+            index = _star(pattern, index, out)
         elif char == "?":
             out.append("[^/]")
             index += 1
         elif char == "[":
-            close = pattern.find("]", index + 2 if pattern[index + 1 : index + 2] in ("!", "^") else index + 1)
-            if close == -1:
-                out.append(re.escape(char))
-                index += 1
-                continue
-            body = pattern[index + 1 : close]
-            if body[:1] in ("!", "^"):
-                body = "^" + body[1:]
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-            index = close + 1
+            index = _char_class(pattern, index, out)
         elif char == "{":
-            close, options = _split_braces(pattern, index)
-            if close == -1:
-                out.append(re.escape(char))
-                index += 1
-                continue
-            out.append("(?:" + "|".join(_translate(option) for option in options) + ")")
-            index = close + 1
+            index = _alternation(pattern, index, out)
+        elif char in ",}" and not top_level:
+            break
         else:
             out.append(re.escape(char))
             index += 1
-    return "".join(out)
+    return "".join(out), index
 
 
-def _split_braces(pattern: str, start: int) -> tuple[int, list[str]]:
-    depth = 0
-    options: list[str] = []
-    current: list[str] = []
-    index = start
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\" and index + 1 < len(pattern):
-            current.append(pattern[index : index + 2])
-            index += 2
-            continue
-        if char == "{":
-            depth += 1
-            if depth > 1:
-                current.append(char)
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                options.append("".join(current))
-                return index, options
-            current.append(char)
-        elif char == "," and depth == 1:
-            options.append("".join(current))
-            current = []
+def _star(pattern: str, index: int, out: list[str]) -> int:
+    end = index
+    while end < len(pattern) and pattern[end] == "*":
+        end += 1
+    before = pattern[index - 1] if index else ""
+    after = pattern[end] if end < len(pattern) else ""
+    if end - index >= 2 and before in ("", "/", "{", ",") and after in ("", "/", "}", ","):
+        if after == "/":
+            out.append("(?:.*/)?")  # zero or more whole segments, each with its '/'
+            return end + 1
+        if out and out[-1] == "/":
+            out[-1] = "(?:/.*)?"  # 'a/**' also matches 'a' itself, as doublestar does
         else:
-            current.append(char)
-        index += 1
-    return -1, []
+            out.append(".*")
+        return end
+    out.append("[^/]*")
+    return end
+
+
+def _char_class(pattern: str, index: int, out: list[str]) -> int:
+    end = index + 1
+    if pattern[end : end + 1] in ("!", "^"):
+        end += 1
+    if pattern[end : end + 1] == "]":
+        end += 1  # a ']' first in the class is a member
+    while end < len(pattern) and pattern[end] != "]":
+        end += 2 if pattern[end] == "\\" else 1
+    if end >= len(pattern):
+        raise PatternError(f"bad glob {pattern!r}: '[' without a closing ']'")
+    body = pattern[index + 1 : end]
+    negate = body[:1] in ("!", "^")
+    if negate:
+        body = body[1:]
+    members = []
+    position = 0
+    while position < len(body):
+        char = body[position]
+        if char == "\\" and position + 1 < len(body):
+            members.append(re.escape(body[position + 1]))
+            position += 2
+        elif char == "-" and members and position + 1 < len(body):
+            members.append("-")
+            position += 1
+        else:
+            members.append(re.escape(char))
+            position += 1
+    inner = "".join(members)
+    out.append(f"[^/{inner}]" if negate else f"(?!/)[{inner}]")
+    return end + 1
+
+
+def _alternation(pattern: str, index: int, out: list[str]) -> int:
+    options: list[str] = []
+    position = index + 1
+    while True:
+        body, position = _translate(pattern, position, top_level=False)
+        options.append(body)
+        if position >= len(pattern):
+            raise PatternError(f"bad glob {pattern!r}: '{{' without a closing '}}'")
+        if pattern[position] == "}":
+            out.append("(?:" + "|".join(options) + ")")
+            return position + 1
+        position += 1  # past ','
+
+
+def glob_files(root: Path, pattern: str, *, skip_dirs: Collection[str] = ()) -> list[Path]:
+    """Regular files under ``root`` whose '/'-separated relative path matches ``pattern``, sorted.
+
+    Symbolic links are never returned and never descended into, so every result lies inside
+    ``root``. Directories named in ``skip_dirs`` (such as ``.git``) are not entered.
+    """
+    regex = compile_glob(pattern)
+    if not has_magic(pattern):
+        literal = unescape(pattern)
+        candidate = root / literal
+        if regex.match(literal) and candidate.is_file() and not _any_symlink(root, literal):
+            if not set(literal.split("/")[:-1]) & set(skip_dirs):
+                return [candidate]
+        return []
+    found: list[Path] = []
+    prefix = _static_prefix(pattern)
+    start = root / prefix if prefix else root
+    if prefix and (_any_symlink(root, prefix) or not start.is_dir()):
+        return []
+    _walk(start, f"{prefix}/" if prefix else "", regex, frozenset(skip_dirs), found)
+    return sorted(found)
+
+
+def split_absolute(pattern: str) -> tuple[str, str]:
+    """An absolute pattern as (directory without magic, the rest relative to it), for ``glob_files``."""
+    parts = pattern.split("/")
+    for index, part in enumerate(parts):
+        if has_magic(part):
+            return "/".join(parts[:index]) or "/", "/".join(parts[index:])
+    return "/".join(parts[:-1]) or "/", parts[-1]
 
 
 def match(pattern: str, relative_path: str) -> bool:
@@ -138,43 +183,34 @@ def match(pattern: str, relative_path: str) -> bool:
     return compile_glob(pattern).match(relative_path) is not None
 
 
-def glob_files(root: Path, pattern: str, *, exclude_dirs: frozenset[str] = frozenset()) -> list[Path]:
-    """Regular files below ``root`` whose relative path matches, in lexical walk order.
-
-    Symbolic links are neither followed nor returned, so a match never leads out of ``root``.
-    """
-    regex = compile_glob(pattern)
-    prefix = _static_prefix(pattern)
-    start = root / prefix if prefix else root
-    if not start.is_dir() or start.is_symlink():
-        return []
-    found: list[Path] = []
-    _walk(start, prefix, regex, exclude_dirs, found)
-    return found
-
-
 def _static_prefix(pattern: str) -> str:
-    """The leading directories of a pattern that hold no magic: the walk can start there."""
-    parts = pattern.split("/")
+    """The leading directories that hold no magic: the walk can start there instead of at the root."""
     static: list[str] = []
-    for part in parts[:-1]:
+    for part in pattern.split("/")[:-1]:
         if has_magic(part) or "\\" in part or part in ("", ".", ".."):
             break
         static.append(part)
     return "/".join(static)
 
 
-def _walk(directory: Path, relative: str, regex: re.Pattern[str], exclude: frozenset[str], found: list[Path]) -> None:
+def _any_symlink(root: Path, relative: str) -> bool:
+    path = root
+    for part in relative.split("/"):
+        path = path / part
+        if path.is_symlink():
+            return True
+    return False
+
+
+def _walk(directory: Path, prefix: str, regex: re.Pattern[str], skip: frozenset[str], found: list[Path]) -> None:
     try:
-        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+        entries = list(os.scandir(directory))
     except OSError:
         return
     for entry in entries:
-        rel = f"{relative}/{entry.name}" if relative else entry.name
-        if entry.is_symlink():
-            continue
-        if entry.is_dir():
-            if entry.name not in exclude:
-                _walk(Path(entry.path), rel, regex, exclude, found)
-        elif entry.is_file() and regex.match(rel):
+        relative = prefix + entry.name
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name not in skip:
+                _walk(Path(entry.path), relative + "/", regex, skip, found)
+        elif entry.is_file(follow_symlinks=False) and regex.match(relative):
             found.append(Path(entry.path))

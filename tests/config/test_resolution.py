@@ -256,3 +256,17 @@ def test_no_project_is_a_clear_error(tmp_path, trib) -> None:
     result = trib("comp", "list", "-a", cwd=tmp_path)
     assert result.code == 2
     assert "no azldev.toml found" in result.err and "-C DIR" in result.err
+
+
+def test_checked_in_schemas_match_the_models() -> None:
+    from tributary.config.schema import overlay_file_schema
+
+    schemas = Path(__file__).resolve().parents[2] / "schemas"
+    assert json.loads((schemas / "azldev.schema.json").read_text()) == config_schema(), "run: trib config schema > schemas/azldev.schema.json"
+    assert json.loads((schemas / "overlay-file.schema.json").read_text()) == overlay_file_schema()
+
+
+def test_every_table_rejects_unknown_keys() -> None:
+    schema = config_schema()
+    objects = [d for d in schema["$defs"].values() if d.get("type") == "object" and "properties" in d]
+    assert objects and all(d.get("additionalProperties") is False for d in objects)

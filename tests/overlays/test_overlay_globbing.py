@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tributary.errors import OverlayError
-from tributary.overlays.globbing import compile_glob, glob_files, has_magic, unescape
+from tributary.errors import PatternError
+from tributary.globbing import compile_glob, glob_files, has_magic, unescape
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,7 @@ def test_unescape_drops_only_meta_escapes() -> None:
 
 @pytest.mark.parametrize("pattern", ["[abc", "{a,b", "x{y"])
 def test_unclosed_classes_and_braces_are_errors(pattern: str) -> None:
-    with pytest.raises(OverlayError, match="bad glob"):
+    with pytest.raises(PatternError, match="bad glob"):
         compile_glob(pattern)
 
 

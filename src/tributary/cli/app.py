@@ -6,7 +6,6 @@ a failed check; a traceback only with ``-v``.
 
 from __future__ import annotations
 
-import os
 import sys
 import traceback
 from pathlib import Path
@@ -54,7 +53,7 @@ def main_options(
     ctx: typer.Context,
     project: Annotated[Path | None, typer.Option("--project", "-C", help="Project directory (default: the nearest azldev.toml above the current directory).")] = None,
     config_file: Annotated[list[Path] | None, typer.Option("--config-file", help="Extra configuration file loaded last (repeatable).")] = None,
-    output: Annotated[OutputFormat, typer.Option("--output-format", "-O", help="table, json (camelCase keys) or markdown.")] = OutputFormat.table,
+    output: Annotated[OutputFormat, typer.Option("--output-format", "-O", help="table, json (camelCase keys), markdown or html.")] = OutputFormat.table,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only results: no progress or notes.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More detail; tracebacks on errors.")] = False,
     color: Annotated[str, typer.Option("--color", help="auto, always or never.")] = "auto",

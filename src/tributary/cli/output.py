@@ -6,6 +6,7 @@ module is the only place that knows the three output formats.
 
 from __future__ import annotations
 
+import html
 import json
 import sys
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ class OutputFormat(str, Enum):
     table = "table"
     json = "json"
     markdown = "markdown"
+    html = "html"
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,9 @@ def emit_rows(settings: Settings, rows: Sequence[dict[str, Any]], columns: Seque
     if settings.output == OutputFormat.markdown:
         print(markdown_table(rows, columns))
         return
+    if settings.output == OutputFormat.html:
+        print(html_table(rows, columns, title=title))
+        return
     table = Table(title=title, show_lines=False, header_style="bold")
     for column in columns:
         table.add_column(column.title, overflow="fold")
@@ -79,6 +84,15 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) ->
     rule = "| " + " | ".join("---" for _ in columns) + " |"
     body = ["| " + " | ".join(_cell(row.get(c.key)).replace("|", "\\|").replace("\n", " ") for c in columns) + " |" for row in rows]
     return "\n".join([header, rule, *body])
+
+
+def html_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], *, title: str | None = None) -> str:
+    """A standalone HTML page holding one table, every cell escaped."""
+    head = "".join(f"<th>{html.escape(c.title)}</th>" for c in columns)
+    body = "\n".join("<tr>" + "".join(f"<td>{html.escape(_cell(row.get(c.key)))}</td>" for c in columns) + "</tr>" for row in rows)
+    caption = f"<caption>{html.escape(title)}</caption>" if title else ""
+    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title or 'trib')}</title></head><body>\n"
+            f"<table>{caption}\n<tr>{head}</tr>\n{body}\n</table></body></html>")
 
 
 def _print_json(data: Any) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
-
 import typer
 
 from tributary.cli import common
@@ -20,12 +18,11 @@ def changes(
     ctx: typer.Context,
     names: NamesArg = None,
     group: GroupOpt = None,
-    html: Annotated[bool, typer.Option("--html", help="Write HTML instead (also: -O html is not a global format).")] = False,
 ) -> None:
     """Every component that differs from upstream, each overlay with its reason, totals by category.
 
-    Selects all components unless names or -g are given. Table and Markdown (-O markdown) for people,
-    JSON (-O json) for scripts, --html for a page.
+    Selects all components unless names or -g are given. Table, Markdown (-O markdown) or HTML
+    (-O html) for people, JSON (-O json) for scripts.
 
     Examples:
 
@@ -33,7 +30,7 @@ def changes(
 
       trib report changes -O json | jq '.byCategory'
 
-      trib report changes --html > changes.html
+      trib report changes -O html > changes.html
     """
     from tributary.render.changes import change_report, to_html, to_markdown
 
@@ -41,7 +38,7 @@ def changes(
     chosen = project.select(names or [], all_components=not names and group is None, group=group)
     report = change_report(project, chosen)
     state = common.settings(ctx)
-    if html:
+    if state.output.value == "html":
         print(to_html(report), end="")
     elif state.output.value == "json":
         print(json.dumps(report.to_json(), indent=2))

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from tributary.config.diagnostics import from_validation, located
 from tributary.config.model import ConfigFile, OverlayFile
 from tributary.errors import ConfigError, Location
-from tributary.globbing import glob_files, has_magic, literal_path
+from tributary.globbing import glob_files, has_magic, split_absolute, unescape
 
 ROOT_FILE = "azldev.toml"
 
@@ -107,26 +107,18 @@ def expand_include(path: Path, index: int, pattern: str, root: Path) -> list[Pat
     """The files one ``includes`` entry names, in lexical walk order; a literal must exist."""
     base = path.parent
     if not has_magic(pattern):
-        target = Path(os.path.normpath(base / literal_path(pattern)))
+        target = Path(os.path.normpath(base / unescape(pattern)))
         if not target.is_file():
             raise located(path, ("includes", index), f"included file {pattern!r} does not exist")
         found = [target]
     else:
         joined = os.path.normpath(os.path.join(base, pattern)) if not pattern.startswith("/") else pattern
-        static, rest = _split_static(joined)
+        static, rest = split_absolute(joined)
         found = glob_files(Path(static), rest)
     for target in found:
         if not _inside(target, root):
             raise located(path, ("includes", index), f"include {pattern!r} leads outside the project ({root})")
     return [Path(os.path.realpath(t)) for t in found]
-
-
-def _split_static(pattern: str) -> tuple[str, str]:
-    parts = pattern.split("/")
-    for index, part in enumerate(parts):
-        if has_magic(part):
-            return "/".join(parts[:index]) or "/", "/".join(parts[index:])
-    return "/".join(parts[:-1]) or "/", parts[-1]
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -203,7 +195,7 @@ def _absolutize_component(table: dict[str, Any], path: Path, root: Path, keys: t
 
 def _confined(value: str, path: Path, root: Path, keys: tuple[Any, ...], *, glob: bool = False) -> str:
     target = os.path.normpath(os.path.join(path.parent, value))
-    check = _split_static(target)[0] if glob else target
+    check = split_absolute(target)[0] if glob else target
     if not _inside(Path(check), root):
         raise located(path, keys, f"path {value!r} leads outside the project ({root})")
     return target

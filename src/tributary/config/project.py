@@ -36,7 +36,7 @@ from tributary.config.model import (
     Tools,
 )
 from tributary.errors import ConfigError, Location
-from tributary.globbing import glob_files, has_magic, literal_path, match
+from tributary.globbing import glob_files, has_magic, match, split_absolute, unescape
 
 # Where azldev puts project directories that the configuration leaves unset (relative to the project).
 DEFAULT_DIRS = {
@@ -322,10 +322,10 @@ class Project:
         origin = self.component_origins.get(name)
         for index, pattern in enumerate(patterns):
             if has_magic(pattern):
-                static, _, rest = _split_glob(pattern)
+                static, rest = split_absolute(pattern)
                 found = sorted(glob_files(Path(static), rest), key=lambda p: (p.name, str(p)))
             else:
-                target = Path(literal_path(pattern))
+                target = Path(unescape(pattern))
                 if not target.is_file():
                     where = origin.location("overlay-files", index) if origin else None
                     raise ConfigError(f"overlay file {pattern!r} does not exist", where=where)
@@ -451,14 +451,6 @@ def _has_content(table: dict[str, Any]) -> bool:
     return any(not key.startswith(merge.INTERNAL_PREFIX) for key in table)
 
 
-def _split_glob(pattern: str) -> tuple[str, str, str]:
-    parts = pattern.split("/")
-    for index, part in enumerate(parts):
-        if has_magic(part):
-            return "/".join(parts[:index]) or "/", "/", "/".join(parts[index:])
-    return "/".join(parts[:-1]) or "/", "/", parts[-1]
-
-
 # ---------------------------------------------------------------------------------------------------
 # Loading
 
@@ -537,8 +529,8 @@ def _discover_group_specs(project: Project) -> None:
         group = project.groups[name]
         found: set[str] = set()
         for pattern in group.specs:
-            static, _, rest = _split_glob(pattern)
-            for spec in glob_files(Path(static), rest, exclude_dirs=frozenset({".git"})):
+            static, rest = split_absolute(pattern)
+            for spec in glob_files(Path(static), rest, skip_dirs=(".git",)):
                 if not spec.name.endswith(".spec") or _excluded(spec, group.excluded_paths):
                     continue
                 component = spec.name[: -len(".spec")]
@@ -551,7 +543,7 @@ def _discover_group_specs(project: Project) -> None:
 
 def _excluded(path: Path, patterns: list[str]) -> bool:
     for pattern in patterns:
-        static, _, rest = _split_glob(pattern)
+        static, rest = split_absolute(pattern)
         try:
             relative = os.path.relpath(path, static)
         except ValueError:

@@ -30,9 +30,9 @@ from typing import IO, Any
 
 from tributary.config.model import Overlay
 from tributary.errors import OverlayError
-from tributary.fsutil import check_relative, is_inside, resolve_inside
+from tributary.fsutil import atomic_output, check_relative, is_inside, resolve_inside
 from tributary.overlays.files import search_replace_files
-from tributary.overlays.globbing import glob_files
+from tributary.globbing import glob_files
 from tributary.overlays.targets import required
 from tributary.overlays.tree import ComponentTree
 
@@ -194,18 +194,9 @@ def _extract_member(tar: tarfile.TarFile, member: tarfile.TarInfo, name: str, in
 
 
 def _repack(extracted: Path, entries: dict[str, _Entry], path: Path, compression: str) -> None:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            with _compressed(raw, compression, path.name) as stream:
-                _write_tar(stream, extracted, entries)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path, mode=stat.S_IMODE(path.stat().st_mode)) as raw:
+        with _compressed(raw, compression, path.name) as stream:
+            _write_tar(stream, extracted, entries)
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from pathlib import Path
 from tributary.config.model import Overlay
 from tributary.errors import OverlayError, PathEscapeError
 from tributary.fsutil import atomic_write, check_relative, resolve_inside
-from tributary.overlays.globbing import glob_files, has_magic, unescape
+from tributary.globbing import glob_files, has_magic, unescape
 from tributary.overlays.search_replace import replace_all_literal
 from tributary.overlays.targets import required
 from tributary.overlays.tree import ComponentTree, decode, encode, rewrite
