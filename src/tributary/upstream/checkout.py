@@ -104,7 +104,10 @@ def export_tree(repo: Path, commit: str, dest: Path) -> list[str]:
         if entry.mode == _SYMLINK:
             _symlink_inside(dest, target, os.fsdecode(data), entry.path)
         elif entry.mode in _FILE_MODES:
-            _write_new(target, data, _FILE_MODES[entry.mode])
+            try:
+                _write_new(target, data, _FILE_MODES[entry.mode])
+            except FileExistsError:
+                raise UpstreamError(f"dist-git path {entry.path!r} is already in {dest}") from None
         else:
             raise UpstreamError(f"dist-git path {entry.path!r} has unsupported mode {entry.mode}")
         written.append(entry.path)

@@ -1,8 +1,7 @@
 """Put a component's unmodified sources (spec, patches, small files) into a directory.
 
-A local component's sources are the whole directory holding its spec, as in azldev. Upstream
-(dist-git) components are fetched by the dist-git module; until a component is resolvable there, asking
-for its sources is a clear error rather than an empty render.
+A local component's sources are the whole directory holding its spec, as in azldev. An upstream
+(dist-git) component's are the files of its repository at the chosen commit (``upstream.checkout``).
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from pathlib import Path
 from tributary.config import Project, ResolvedComponent
 from tributary.errors import PathEscapeError, TribError
 from tributary.fsutil import is_inside
+from tributary.upstream.checkout import checkout_upstream
 
 SKIPPED_DIRS = frozenset({".git"})
 
@@ -30,10 +30,9 @@ def fetch_sources(project: Project, component: ResolvedComponent, dest: Path) ->
             os.replace(dest / spec.name, dest / f"{component.name}.spec")
         return
     if component.spec_type == "upstream":
-        raise TribError(
-            f"component {component.name!r}: rendering upstream (dist-git) components is not available yet",
-            where=component.origin.location() if component.origin else None,
-        )
+        # Dist-git files at the chosen commit; lookaside tarballs stay out (render never ships them).
+        checkout_upstream(project, component, dest)
+        return
     raise TribError(f"component {component.name!r} has no spec source (spec.type is empty)")
 
 
