@@ -51,8 +51,18 @@ class Settings:
         return Console(stderr=True, no_color=self.color == "never", highlight=False)
 
 
-def emit_rows(settings: Settings, rows: Sequence[dict[str, Any]], columns: Sequence[Column], *, title: str | None = None) -> None:
-    """Print a list of records; JSON gets every key of every row, tables and Markdown the columns."""
+def emit_rows(
+    settings: Settings,
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[Column],
+    *,
+    title: str | None = None,
+    empty: str = "nothing to show",
+) -> None:
+    """Print a list of records; JSON gets every key of every row, tables and Markdown the columns.
+
+    An empty table prints ``empty`` (to stderr) instead of a frame with no rows.
+    """
     if settings.output == OutputFormat.json:
         _print_json(list(rows))
         return
@@ -61,6 +71,9 @@ def emit_rows(settings: Settings, rows: Sequence[dict[str, Any]], columns: Seque
         return
     if settings.output == OutputFormat.html:
         print(html_table(rows, columns, title=title))
+        return
+    if not rows:
+        settings.err_console.print(empty, markup=False)
         return
     table = Table(title=title, show_lines=False, header_style="bold")
     for column in columns:

@@ -79,6 +79,7 @@ def lint(ctx: typer.Context, names: NamesArg = None, all_components: AllOpt = Fa
     findings = run_lint(project, chosen)
     state = common.settings(ctx)
     emit_rows(state, [f.to_json() for f in findings],
-              [Column("location", "Where"), Column("component", "Component"), Column("message", "Problem")])
+              [Column("location", "Where"), Column("component", "Component"), Column("message", "Problem")],
+              empty="every change from upstream is explained")
     if findings:
         raise CheckFailed(f"{len(findings)} unexplained change(s) from upstream")

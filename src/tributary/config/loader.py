@@ -106,19 +106,19 @@ def _load(path: Path, root: Path, loaded: list[LoadedFile], seen: set[Path], cha
 def expand_include(path: Path, index: int, pattern: str, root: Path) -> list[Path]:
     """The files one ``includes`` entry names, in lexical walk order; a literal must exist."""
     base = path.parent
-    if not has_magic(pattern):
-        target = Path(os.path.normpath(base / unescape(pattern)))
-        if not target.is_file():
-            raise located(path, ("includes", index), f"included file {pattern!r} does not exist")
-        found = [target]
-    else:
-        joined = os.path.normpath(os.path.join(base, pattern)) if not pattern.startswith("/") else pattern
+    if has_magic(pattern):
+        joined = pattern if pattern.startswith("/") else os.path.normpath(os.path.join(base, pattern))
         static, rest = split_absolute(joined)
-        found = glob_files(Path(static), rest)
-    for target in found:
-        if not _inside(target, root):
+        if not _inside(Path(static), root):
             raise located(path, ("includes", index), f"include {pattern!r} leads outside the project ({root})")
-    return [Path(os.path.realpath(t)) for t in found]
+        # glob_files neither follows nor returns symlinks, so its matches stay below ``static``.
+        return glob_files(Path(static), rest)
+    target = Path(os.path.normpath(base / unescape(pattern)))
+    if not target.is_file():
+        raise located(path, ("includes", index), f"included file {pattern!r} does not exist")
+    if not _inside(target, root):
+        raise located(path, ("includes", index), f"include {pattern!r} leads outside the project ({root})")
+    return [Path(os.path.realpath(target))]
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -178,6 +178,8 @@ def _absolutize(raw: dict[str, Any], path: Path, root: Path) -> None:
 
 
 def _absolutize_component(table: dict[str, Any], path: Path, root: Path, keys: tuple[Any, ...]) -> None:
+    if not table:
+        return
     spec = table.get("spec", {})
     if "path" in spec:
         spec["path"] = _confined(spec["path"], path, root, (*keys, "spec", "path"))
@@ -189,8 +191,6 @@ def _absolutize_component(table: dict[str, Any], path: Path, root: Path, keys: t
             _confined(pattern, path, root, (*keys, "overlay-files", index), glob=True)
             for index, pattern in enumerate(table["overlay-files"])
         ]
-    # Remember where this table was written: overlay files and errors are reported against it.
-    table["__file__"] = str(path)
 
 
 def _confined(value: str, path: Path, root: Path, keys: tuple[Any, ...], *, glob: bool = False) -> str:

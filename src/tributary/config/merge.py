@@ -18,9 +18,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-# Keys the loader adds to remember provenance; they never reach a model.
-INTERNAL_PREFIX = "__"
-
 _REPLACED_LISTS = frozenset({"overlay-files"})
 
 # merged key path -> (layer index, the same key path inside that layer)
@@ -70,7 +67,7 @@ def _merge_into(
     index: int,
 ) -> None:
     for key, value in layer.items():
-        if key == "unset" or key.startswith(INTERNAL_PREFIX):
+        if key == "unset":
             continue
         here = (*path, key)
         here_local = (*local, key)
@@ -104,8 +101,7 @@ def _trace_tree(trace: Trace, path: tuple[Any, ...], local: tuple[Any, ...], val
     trace[path] = (index, local)
     if isinstance(value, dict):
         for key, inner in value.items():
-            if not key.startswith(INTERNAL_PREFIX):
-                _trace_tree(trace, (*path, key), (*local, key), inner, index)
+            _trace_tree(trace, (*path, key), (*local, key), inner, index)
 
 
 def _forget(trace: Trace, prefix: tuple[Any, ...]) -> None:
@@ -125,12 +121,3 @@ def _remove(table: dict[str, Any], parts: list[str], trace: Trace | None) -> Non
     node.pop(parts[-1], None)
     if trace is not None:
         _forget(trace, tuple(parts))
-
-
-def strip_internal(value: Any) -> Any:
-    """The table without loader bookkeeping keys, ready for a model."""
-    if isinstance(value, dict):
-        return {k: strip_internal(v) for k, v in value.items() if not k.startswith(INTERNAL_PREFIX)}
-    if isinstance(value, list):
-        return [strip_internal(v) for v in value]
-    return value

@@ -85,7 +85,7 @@ class UpstreamRef:
     distro_settings: Distro
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResolvedComponent:
     """A component after inheritance: what every later stage reads."""
 
@@ -96,7 +96,7 @@ class ResolvedComponent:
     upstream: UpstreamRef | None
     rendered_specs_dir: Path
 
-    @cached_property
+    @property
     def rendered_dir(self) -> Path:
         """``<rendered-specs-dir>/<first letter, lowercased>/<name>``, as azldev lays it out."""
         return self.rendered_specs_dir / self.name[0].lower() / self.name
@@ -271,7 +271,7 @@ class Project:
         groups = self.groups_of(name)
         own = self.component_tables[name]
         # Bare components with the same group membership share one resolved configuration.
-        shared_key = groups if not _has_content(own) else None
+        shared_key = groups if not own else None
         shared = self._shared_resolution.get(shared_key) if shared_key is not None else None
         if shared is None:
             config = self._merge_layers(name, self.layers(name))
@@ -299,7 +299,6 @@ class Project:
         for index, layer in enumerate(layers):
             merged = merge.merge_component(merged, layer.raw, trace=trace, layer_index=index)
         overlay_files = merged.get("overlay-files") or []
-        merged = merge.strip_internal(merged)
         try:
             config = ComponentConfig.model_validate(merged)
         except ValidationError as exc:
@@ -447,10 +446,6 @@ def _camel(key: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def _has_content(table: dict[str, Any]) -> bool:
-    return any(not key.startswith(merge.INTERNAL_PREFIX) for key in table)
-
-
 # ---------------------------------------------------------------------------------------------------
 # Loading
 
@@ -498,15 +493,15 @@ def _merge_files(root: Path, files: list[LoadedFile]) -> Project:
         return Project(
             root=root,
             files=files,
-            settings=ProjectSection.model_validate(merge.strip_internal(override["project"])),
-            distros={n: Distro.model_validate(merge.strip_internal(t)) for n, t in distros.items()},
+            settings=ProjectSection.model_validate(override["project"]),
+            distros={n: Distro.model_validate(t) for n, t in distros.items()},
             resources=Resources.model_validate(resources),
             default_component_config=default_component,
             default_package_config=PackageConfig.model_validate(override["default-package-config"]),
             tools=Tools.model_validate(override["tools"]),
             component_tables=unions["components"],
             component_origins=origins["components"],
-            groups={n: ComponentGroup.model_validate(merge.strip_internal(t)) for n, t in unions["component-groups"].items()},
+            groups={n: ComponentGroup.model_validate(t) for n, t in unions["component-groups"].items()},
             group_tables=unions["component-groups"],
             group_origins=origins["component-groups"],
             images={n: Image.model_validate(t) for n, t in unions["images"].items()},
