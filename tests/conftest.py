@@ -58,14 +58,14 @@ def trib(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) ->
 
 # --- Upstream fixtures: a web server on loopback, and the Example Upstream built once per session ----
 
-import functools  # noqa: E402
-import http.server  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import threading  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from urllib.parse import urlsplit  # noqa: E402
+import functools
+import http.server
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 
 class LoopbackServer:
@@ -126,7 +126,7 @@ class _LoopbackHandler(http.server.SimpleHTTPRequestHandler):
         self.state = server_state
         super().__init__(*args, **kwargs)
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - keep test output quiet
+    def log_message(self, format: str, *args) -> None:  # keep test output quiet
         pass
 
     def do_GET(self) -> None:

@@ -36,7 +36,7 @@ def git_env(home: Path, date: str = "2025-05-01T12:00:00+00:00") -> dict[str, st
 
 def git(*args: str | Path, cwd: Path | None = None, date: str = "2025-05-01T12:00:00+00:00") -> str:
     home = Path(cwd or ".").resolve()
-    proc = subprocess.run(["git", *map(str, args)], cwd=cwd, env=git_env(home, date), capture_output=True, text=True)
+    proc = subprocess.run(["git", *map(str, args)], cwd=cwd, env=git_env(home, date), capture_output=True, text=True, check=False)
     assert proc.returncode == 0, f"git {' '.join(map(str, args))}: {proc.stderr}"
     return proc.stdout.strip()
 

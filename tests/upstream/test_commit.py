@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from tributary.upstream.checkout import resolve_upstream
-from tributary.upstream.commit import HEAD, LOCKED, PINNED, SNAPSHOT, choose_commit, find_on_branch
+from tributary.upstream.commit import (
+    HEAD,
+    LOCKED,
+    PINNED,
+    SNAPSHOT,
+    choose_commit,
+    find_on_branch,
+)
 from tributary.upstream.distgit import Mirror
 from tributary.upstream.errors import CommitNotFound, UpstreamError
 
@@ -210,7 +217,7 @@ def test_offline_resolution_needs_an_existing_mirror(example_upstream, example_p
 
 
 def _commit(mark: int, ref: str, date: str, parent: str | None, *, merge: str | None = None) -> bytes:
-    when = int(datetime.fromisoformat(date).replace(tzinfo=timezone.utc).timestamp())
+    when = int(datetime.fromisoformat(date).replace(tzinfo=UTC).timestamp())
     message = f"commit {mark}\n".encode()
     lines = [f"commit {ref}", f"mark :{mark}", f"committer U <u@example.org> {when} +0000",
              f"data {len(message)}"]

@@ -30,11 +30,11 @@ NETWORK = "network"  # host unreachable, refused, timed out, or a server error
 OTHER = "other"
 
 _KINDS = (
-    (MISSING_REF, re.compile(r"couldn't find remote ref|unknown revision|no such ref", re.I)),
+    (MISSING_REF, re.compile(r"couldn't find remote ref|unknown revision|no such ref", re.IGNORECASE)),
     (NOT_FOUND, re.compile(r"repository '.*' not found|does not appear to be a git repository|"
-                           r"returned error: 404|not found: did you run git update-server-info", re.I)),
+                           r"returned error: 404|not found: did you run git update-server-info", re.IGNORECASE)),
     (NETWORK, re.compile(r"could not resolve host|failed to connect|connection refused|timed out|"
-                         r"returned error: 5\d\d|connection reset|empty reply|unable to access", re.I)),
+                         r"returned error: 5\d\d|connection reset|empty reply|unable to access", re.IGNORECASE)),
 )
 
 

@@ -92,7 +92,7 @@ def find_on_branch(mirror: Mirror, branch: str, commit: str, *, reason: str = PI
         listed = ", ".join(c[:12] for c in candidates[:_SHOWN_CANDIDATES])
         raise UpstreamError(f"{what} {commit!r} is ambiguous on branch {branch!r} of {shown}: it starts "
                             f"{len(candidates)} commits ({listed})", hint="write more digits of the commit id")
-    hint = (f"run 'trib comp update' to resolve the component again" if reason == LOCKED
+    hint = ("run 'trib comp update' to resolve the component again" if reason == LOCKED
             else f"pin a commit that is on branch {branch!r} (spec.upstream-commit), or remove the pin to "
                  "follow the snapshot")
     if git.resolve(mirror.path, prefix) is not None:
