@@ -115,7 +115,10 @@ class SpecDocument:
         if not contents:
             return 0
         if index == len(self._contents) and self._endings and self._endings[-1] == "":
-            self._endings[-1] = self.newline
+            # Give the unterminated last line an ending, read back the way split_lines reads it: a
+            # trailing "\r" followed by the new "\n" is one CRLF ending, not content.
+            last, ending = split_text(self._contents[-1], self.newline)
+            self._contents[-1:], self._endings[-1:] = last, ending
         self._contents[index:index] = contents
         self._endings[index:index] = endings
         self._rescan()
