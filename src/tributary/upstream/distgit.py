@@ -6,6 +6,10 @@ repository is mirrored once under ``<work-dir>/cache/dist-git/`` and brought up 
 commit is already present). A mirror is created in a temporary directory and renamed into place, and
 every change to it happens under an exclusive file lock, so two processes (two renders, or a render
 and ``comp update``) can share a cache without corrupting it; readers hold the lock shared.
+
+Any URL git fetches works: https/http (smart, or "dumb" from a plain web server, which needs
+``git update-server-info`` run in each served repository after every change; make_upstream.py does
+this), ``file://`` and absolute paths.
 """
 
 from __future__ import annotations
