@@ -270,3 +270,8 @@ def test_every_table_rejects_unknown_keys() -> None:
     schema = config_schema()
     objects = [d for d in schema["$defs"].values() if d.get("type") == "object" and "properties" in d]
     assert objects and all(d.get("additionalProperties") is False for d in objects)
+
+
+def test_global_flags_may_follow_the_subcommand(project, trib) -> None:
+    result = trib("comp", "list", "bash", "-O", "json", "-C", str(project.root))
+    assert result.code == 0 and json.loads(result.out)[0]["name"] == "bash"

@@ -68,9 +68,36 @@ def main_options(
     state.color = color
 
 
+# Global flags a user may also write after the subcommand (``trib comp list -a -O json``), with
+# whether they take a value. -v stays where it is: ``comp query -v`` has a meaning of its own.
+_GLOBAL_FLAGS = {"-C": True, "--project": True, "--config-file": True, "-O": True, "--output-format": True,
+                 "-q": False, "--quiet": False, "--color": True}
+
+
+def hoist_global_flags(args: list[str]) -> list[str]:
+    """Move global flags written after the subcommand to the front, where the parser expects them."""
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest.extend(args[index:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in _GLOBAL_FLAGS:
+            takes_value = _GLOBAL_FLAGS[name] and "=" not in arg
+            front.extend(args[index : index + (2 if takes_value else 1)])
+            index += 2 if takes_value else 1
+            continue
+        rest.append(arg)
+        index += 1
+    return front + rest
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``trib`` script; returns the exit status."""
-    args = argv if argv is not None else sys.argv[1:]
+    args = hoist_global_flags(list(argv if argv is not None else sys.argv[1:]))
     verbose = any(arg in ("-v", "--verbose") for arg in args)
     try:
         app(args=args, prog_name="trib", standalone_mode=True)

@@ -184,3 +184,71 @@ def diff(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The compo
         state.console.print(Syntax(text, "diff", theme="ansi_dark", background_color="default"))
     else:
         print(text, end="")
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    names: NamesArg = None,
+    all_components: AllOpt = False,
+    group: GroupOpt = None,
+    check_only: Annotated[bool, typer.Option("--check-only", help="Write nothing; exit 1 if any lock would change.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Ask upstream again even for current locks.")] = False,
+    bump: Annotated[bool, typer.Option("--bump", help="Increase manual-bump: a rebuild with unchanged inputs.")] = False,
+) -> None:
+    """Resolve components' upstream commits and write their lock files (<lock-dir>/<name>.lock).
+
+    Upstream is asked only when a component has no lock, its snapshot, pin, branch or dist-git URL
+    changed, or it follows its branch head; otherwise the locked commit is kept and only the
+    fingerprint is refreshed. With -a, locks of removed components are deleted.
+
+    Examples:
+
+      trib comp update -a
+
+      trib comp update greet          # after editing greet.comp.toml
+
+      trib comp update -a --check-only   # CI: exit 1 when a lock is stale
+    """
+    from tributary.upstream.update import update as run_update
+
+    project = common.project(ctx)
+    chosen = selected(ctx, names, all_components, group)
+    rows = run_update(project, chosen, check_only=check_only, prune=all_components and not bump, force=force, bump=bump)
+    state = common.settings(ctx)
+    shown = [r.to_json() for r in rows if r.changed or state.output.value == "json"]
+    emit_rows(state, shown, [Column("component", "Component"), Column("status", "Status"),
+                             Column("upstreamCommit", "Commit"), Column("previousCommit", "Was")],
+              empty=f"all {len(rows)} lock(s) are current")
+    if check_only and any(r.changed or r.lock is not None for r in rows):
+        raise typer.Exit(1)
+
+
+@app.command("changed")
+def changed(
+    ctx: typer.Context,
+    names: NamesArg = None,
+    from_ref: Annotated[str, typer.Option("--from", help="The older commit of the project (any git revision).")] = "HEAD~1",
+    to_ref: Annotated[str, typer.Option("--to", help="The newer commit.")] = "HEAD",
+    include_unchanged: Annotated[bool, typer.Option("--include-unchanged", help="List unchanged components too.")] = False,
+) -> None:
+    """Which components' inputs changed between two commits of the project (from their lock files).
+
+    Without names, every component is compared and deleted ones are listed too. Exit 1 when a
+    component's rendered sources file changed while its fingerprint did not.
+
+    Examples:
+
+      trib comp changed --from origin/main -O json
+
+      trib comp changed greet --from v1.0 --to HEAD
+    """
+    from tributary.upstream.changed import components_changed
+
+    project = common.project(ctx)
+    chosen = project.select(names or [], all_components=not names)
+    rows = components_changed(project, chosen, from_ref=from_ref, to_ref=to_ref,
+                              include_unchanged=include_unchanged or bool(names), include_deleted=not names)
+    emit_rows(common.settings(ctx), [r.to_json() for r in rows],
+              [Column("component", "Component"), Column("changeType", "Change"), Column("sourcesChange", "Sources changed")],
+              empty="no component changed")

@@ -9,8 +9,8 @@ should take seconds. For each rendered component we keep, in ``<work-dir>/render
 * the **output signature** of the rendered directory as it was written.
 
 A component is skipped only when both still match, so a hand edit of the rendered tree, a touched
-source, or a changed setting renders it again. Upstream (dist-git) components are not cached yet: their
-identity is the resolved upstream commit, which the lock files will provide.
+source, or a changed setting renders it again. An upstream (dist-git) component's source identity is the
+commit its lock file names; an unlocked upstream component always renders.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ import os
 from pathlib import Path
 
 from tributary.config import Project, ResolvedComponent
+from tributary.errors import TribError
 from tributary.fsutil import atomic_write
+from tributary.upstream.sources import current_lock
 
 # Bump when rendering changes in a way that alters output for the same inputs.
 RENDER_VERSION = "1"
@@ -63,8 +65,12 @@ class RenderCache:
     def fingerprint(self, component: ResolvedComponent) -> str | None:
         """The input fingerprint, or None when the component cannot be cached (upstream sources)."""
         spec = component.local_spec
-        if spec is None:
-            return None
+        try:
+            lock = current_lock(self.project, component) if spec is None else None
+        except TribError:
+            return None  # a stale lock: rendering reports it for this component alone
+        if spec is None and (lock is None or not lock.upstream_commit):
+            return None  # an unlocked upstream component: its commit is only known after asking upstream
         config_hash = self._config_hashes.get(id(component.config))
         if config_hash is None:
             canonical = json.dumps(component.config.to_json(), sort_keys=True, separators=(",", ":"))
@@ -74,7 +80,7 @@ class RenderCache:
             "render": RENDER_VERSION,
             "name": component.name,
             "config": config_hash,
-            "sources": tree_signature(spec.parent),
+            "sources": tree_signature(spec.parent) if spec is not None else [lock.upstream_commit, lock.input_fingerprint],
             "overlaySources": [_file_signature(Path(o.source)) for o in component.config.overlays if o.source],
         }
         return hashlib.sha256(json.dumps(inputs, separators=(",", ":")).encode()).hexdigest()

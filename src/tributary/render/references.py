@@ -15,6 +15,8 @@ from tributary.spec import parse
 
 _MACRO = re.compile(r"%\{(\??)([A-Za-z_][A-Za-z0-9_]*)\}|%([A-Za-z_][A-Za-z0-9_]*)")
 _DEFINE = re.compile(r"^\s*%(?:global|define)\s+([A-Za-z_][A-Za-z0-9_]*)(?:\(\))?\s+(.*?)\s*$")
+# Preamble tags rpm also defines as macros (%{name}, %{url}...), which Source lines often use.
+_TAG_MACROS = frozenset({"name", "version", "release", "epoch", "summary", "license", "url"})
 _SOURCE_TAG = re.compile(r"^(source|patch)\d*$", re.IGNORECASE)
 
 
@@ -48,7 +50,7 @@ def referenced_files(spec_text: str) -> list[str] | None:
     names: list[str] = []
     for tag in document.all_tags():
         lowered = tag.name.lower()
-        if lowered in ("name", "version", "release", "epoch"):
+        if lowered in _TAG_MACROS:
             macros.setdefault(lowered, tag.value)
         elif _SOURCE_TAG.match(tag.name):
             names.append(tag.value)

@@ -72,13 +72,13 @@ def environment() -> dict[str, str]:
 
 
 def run(args: Sequence[str], *, git_dir: Path | None = None, input: bytes | None = None,
-        ok: Iterable[int] = (0,)) -> subprocess.CompletedProcess[bytes]:
-    """Run ``git [--git-dir=DIR] ARGS``; an exit status outside ``ok`` raises GitError."""
+        ok: Iterable[int] = (0,), cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git [--git-dir=DIR] ARGS`` (in ``cwd`` for a work tree); a status outside ``ok`` raises GitError."""
     command = ["git", *([f"--git-dir={git_dir}"] if git_dir is not None else []), *args]
     if shutil.which("git") is None:
         raise GitError("git is not installed (needed to read dist-git repositories)", command=command,
                        returncode=127, stderr="", kind=OTHER)
-    proc = subprocess.run(command, input=input, capture_output=True, env=environment(), check=False)
+    proc = subprocess.run(command, input=input, capture_output=True, env=environment(), check=False, cwd=cwd)
     if proc.returncode not in tuple(ok):
         stderr = proc.stderr.decode(errors="replace").strip()
         raise GitError(f"git {args[0]} failed: {_last_message(stderr) or f'exit status {proc.returncode}'}",
@@ -186,3 +186,23 @@ def read_blobs(git_dir: Path, oids: Sequence[str]) -> Iterator[tuple[str, bytes]
         yield header[0], out[start:start + size]
         position = start + size + 1
 
+
+
+# --- the project's own repository (a work tree) ----------------------------------------------------
+
+
+def toplevel(directory: Path) -> Path | None:
+    """The root of the work tree holding ``directory``, or None when it is not in a git repository."""
+    proc = run(["rev-parse", "--show-toplevel"], cwd=directory, ok=(0, 128))
+    return Path(proc.stdout.decode().strip()) if proc.returncode == 0 else None
+
+
+def show_file(work_tree: Path, revision: str, path: str) -> bytes | None:
+    """The content of ``path`` (relative to the work tree's root) at ``revision``; None if absent there."""
+    proc = run(["cat-file", "blob", f"{revision}:{path}"], cwd=work_tree, ok=(0, 128))
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def verify_revision(work_tree: Path, revision: str) -> str:
+    """The commit ``revision`` names in the work tree's repository (GitError when it names none)."""
+    return run(["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], cwd=work_tree).stdout.decode().strip()

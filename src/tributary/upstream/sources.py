@@ -11,9 +11,11 @@ import shutil
 from pathlib import Path
 
 from tributary.config import Project, ResolvedComponent
-from tributary.errors import PathEscapeError, TribError
+from tributary.errors import Location, PathEscapeError, TribError
 from tributary.fsutil import is_inside
 from tributary.upstream.checkout import checkout_upstream
+from tributary.upstream.fingerprint import resolution_hash
+from tributary.upstream.lock import Lock, lock_path, read_lock
 
 SKIPPED_DIRS = frozenset({".git"})
 
@@ -31,9 +33,28 @@ def fetch_sources(project: Project, component: ResolvedComponent, dest: Path) ->
         return
     if component.spec_type == "upstream":
         # Dist-git files at the chosen commit; lookaside tarballs stay out (render never ships them).
-        checkout_upstream(project, component, dest)
+        lock = current_lock(project, component)
+        checkout_upstream(project, component, dest, locked=lock.upstream_commit if lock else None)
         return
     raise TribError(f"component {component.name!r} has no spec source (spec.type is empty)")
+
+
+def current_lock(project: Project, component: ResolvedComponent) -> Lock | None:
+    """The component's lock, if it has one that still fits its configuration.
+
+    A lock whose resolution inputs (snapshot, pin, branch...) no longer match the configuration would
+    silently render the old commit, so it is an error that says how to refresh it.
+    """
+    path = lock_path(project.lock_dir, component.name)
+    lock = read_lock(path)
+    if lock is not None and component.upstream is not None and lock.resolution_input_hash != resolution_hash(component):
+        raise TribError(
+            f"component {component.name!r}: its lock no longer matches the configuration (its snapshot, pin, "
+            "branch or upstream name changed)",
+            where=Location(path),
+            hint=f"run 'trib comp update {component.name}'",
+        )
+    return lock
 
 
 def copy_tree(source: Path, dest: Path) -> None:
