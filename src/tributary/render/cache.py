@@ -23,6 +23,7 @@ from pathlib import Path
 from tributary.config import Project, ResolvedComponent
 from tributary.errors import TribError
 from tributary.fsutil import atomic_write
+from tributary.tools import git
 from tributary.upstream.sources import current_lock
 
 # Bump when rendering changes in a way that alters output for the same inputs.
@@ -61,6 +62,20 @@ class RenderCache:
         self.project = project
         self.directory = project.work_dir / "render-cache"
         self._config_hashes: dict[int, str] = {}
+        self._lock_commits: dict[str, str] | None = None
+
+    def _last_lock_commit(self, name: str) -> str:
+        """The project commit that last touched the component's lock: release numbers and changelogs
+        depend on the lock's history, so a new commit of it must render again (one git call per run)."""
+        if self._lock_commits is None:
+            top = git.toplevel(self.project.root) if self.project.lock_dir.is_dir() else None
+            if top is None:
+                self._lock_commits = {}
+            else:
+                relative = os.path.relpath(self.project.lock_dir.resolve(), top)
+                self._lock_commits = {os.path.basename(k)[: -len(".lock")]: v
+                                      for k, v in git.last_commits(top, relative).items() if k.endswith(".lock")}
+        return self._lock_commits.get(name, "")
 
     def fingerprint(self, component: ResolvedComponent) -> str | None:
         """The input fingerprint, or None when the component cannot be cached (upstream sources)."""
@@ -82,6 +97,7 @@ class RenderCache:
             "config": config_hash,
             "sources": tree_signature(spec.parent) if spec is not None else [lock.upstream_commit, lock.input_fingerprint],
             "overlaySources": [_file_signature(Path(o.source)) for o in component.config.overlays if o.source],
+            "lock": [_file_signature(self.project.lock_dir / f"{component.name}.lock"), self._last_lock_commit(component.name)],
         }
         return hashlib.sha256(json.dumps(inputs, separators=(",", ":")).encode()).hexdigest()
 

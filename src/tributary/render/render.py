@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tributary.config import Project, ResolvedComponent
+from tributary.config.model import Overlay
 from tributary.errors import OverlayError, TribError
 from tributary.fsutil import atomic_write, replace_directory
 from tributary.overlays import ComponentTree, apply_overlay
 from tributary.render.cache import RenderCache
 from tributary.render.macros import build_macros, macros_file_name, macros_file_text
 from tributary.render.references import referenced_files
+from tributary.render.release import apply_release
 from tributary.render.synthetic import full_overlay_list
 from tributary.upstream.sources import fetch_sources
 
@@ -55,7 +57,24 @@ class RenderOutcome:
 
 def render_tree(project: Project, component: ResolvedComponent, dest: Path) -> None:
     """Write the component's rendered spec and sidecar files into the empty directory ``dest``."""
-    fetch_sources(project, component, dest)
+    upstream = fetch_sources(project, component, dest)
+    spec_name = f"{component.name}.spec"
+    apply_overlays(project, component, dest)
+    apply_release(project, component, dest, spec_name, upstream)
+    _drop_unreferenced(component, dest, spec_name)
+
+
+OverlayStep = Callable[[Overlay, int | None, ComponentTree], None]
+
+
+def apply_overlays(project: Project, component: ResolvedComponent, dest: Path, *, step: OverlayStep | None = None) -> None:
+    """Write the build-options macros file into ``dest`` (the component's unmodified sources) and apply
+    every overlay in render's order.
+
+    ``step(overlay, index, tree)`` replaces the default step (apply, and stop at the first failure with
+    the overlay's place in the error): ``upstream check`` runs render's exact sequence against another
+    upstream commit and records every overlay's outcome instead of stopping.
+    """
     spec_name = f"{component.name}.spec"
     if not (dest / spec_name).is_file():
         raise TribError(f"component {component.name!r}: the sources hold no {spec_name}")
@@ -64,11 +83,13 @@ def render_tree(project: Project, component: ResolvedComponent, dest: Path) -> N
         atomic_write(dest / macros_file_name(component.name), macros_file_text(macros))
     tree = ComponentTree(root=dest, spec_name=spec_name)
     for overlay, index in full_overlay_list(component.name, component.config, bool(macros)):
+        if step is not None:
+            step(overlay, index, tree)
+            continue
         try:
             apply_overlay(overlay, tree)
         except TribError as error:
             raise OverlayError(_overlay_context(project, component, overlay, index) + error.message) from None
-    _drop_unreferenced(component, dest, spec_name)
 
 
 def _overlay_context(project: Project, component: ResolvedComponent, overlay, index: int | None) -> str:

@@ -206,3 +206,66 @@ def show_file(work_tree: Path, revision: str, path: str) -> bytes | None:
 def verify_revision(work_tree: Path, revision: str) -> str:
     """The commit ``revision`` names in the work tree's repository (GitError when it names none)."""
     return run(["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], cwd=work_tree).stdout.decode().strip()
+
+
+def is_shallow(work_tree: Path) -> bool:
+    return run(["rev-parse", "--is-shallow-repository"], cwd=work_tree).stdout.decode().strip() == "true"
+
+
+def file_log(work_tree: Path, path: str) -> list[tuple[str, str, str, int, str]]:
+    """Commits touching ``path`` on HEAD's history, oldest first: (hash, author, email, time, subject)."""
+    proc = run(["log", "--reverse", "--format=%H%x1f%an%x1f%ae%x1f%at%x1f%s", "HEAD", "--", path], cwd=work_tree, ok=(0, 128))
+    rows = []
+    for line in proc.stdout.decode(errors="replace").splitlines():
+        commit, author, email, when, subject = line.split("\x1f", 4)
+        rows.append((commit, author, email, int(when), subject))
+    return rows
+
+
+def first_parent_history(git_dir: Path, commit: str) -> list[str]:
+    """The first-parent line ending at ``commit``, oldest first."""
+    return rev_list(git_dir, commit, first_parent=True)[::-1]
+
+
+def commit_object(git_dir: Path, commit: str) -> bytes:
+    return run(["cat-file", "commit", commit], git_dir=git_dir).stdout
+
+
+def write_commit(git_dir: Path, raw: bytes) -> str:
+    """Store a raw commit object; return its id."""
+    return run(["hash-object", "-t", "commit", "-w", "--stdin"], git_dir=git_dir, input=raw).stdout.decode().strip()
+
+
+def init_work_tree(directory: Path, *, alternates: Path | None = None) -> Path:
+    """A repository for the files already in ``directory``, optionally borrowing another's objects."""
+    run(["init", "-q", "--template=", str(directory)])
+    git_dir = directory / ".git"
+    if alternates is not None:
+        (git_dir / "objects" / "info").mkdir(parents=True, exist_ok=True)
+        (git_dir / "objects" / "info" / "alternates").write_text(f"{alternates}\n")
+    return git_dir
+
+
+def snapshot_tree(git_dir: Path, work_tree: Path) -> str:
+    """The tree object of every file in ``work_tree`` (all of them, ignores disregarded)."""
+    run(["--work-tree", str(work_tree), "add", "-A", "--force", "."], git_dir=git_dir)
+    return run(["write-tree"], git_dir=git_dir).stdout.decode().strip()
+
+
+def set_head(git_dir: Path, work_tree: Path, commit: str) -> None:
+    """Point the branch at ``commit`` and make the index match it, leaving the work tree as it is."""
+    run(["update-ref", "HEAD", commit], git_dir=git_dir)
+    run(["--work-tree", str(work_tree), "reset", "-q", "--mixed", commit], git_dir=git_dir)
+
+
+def last_commits(work_tree: Path, directory: str) -> dict[str, str]:
+    """For every file under ``directory`` (relative to the work tree's root), the last commit touching it."""
+    proc = run(["log", "--format=%x00%H", "--name-only", "HEAD", "--", directory], cwd=work_tree, ok=(0, 128))
+    result: dict[str, str] = {}
+    commit = ""
+    for line in proc.stdout.decode(errors="replace").splitlines():
+        if line.startswith("\x00"):
+            commit = line[1:]
+        elif line and line not in result:
+            result[line] = commit
+    return result

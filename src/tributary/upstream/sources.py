@@ -13,15 +13,18 @@ from pathlib import Path
 from tributary.config import Project, ResolvedComponent
 from tributary.errors import Location, PathEscapeError, TribError
 from tributary.fsutil import is_inside
-from tributary.upstream.checkout import checkout_upstream
+from tributary.upstream.checkout import Resolution, checkout_upstream
 from tributary.upstream.fingerprint import resolution_hash
 from tributary.upstream.lock import Lock, lock_path, read_lock
 
 SKIPPED_DIRS = frozenset({".git"})
 
 
-def fetch_sources(project: Project, component: ResolvedComponent, dest: Path) -> None:
-    """Fill the empty directory ``dest`` with the component's sources, spec named ``<name>.spec``."""
+def fetch_sources(project: Project, component: ResolvedComponent, dest: Path) -> Resolution | None:
+    """Fill the empty directory ``dest`` with the component's sources, spec named ``<name>.spec``.
+
+    Returns where an upstream component came from (mirror and commit), None for a local spec.
+    """
     spec = component.local_spec
     if spec is not None:
         if not spec.is_file():
@@ -30,12 +33,11 @@ def fetch_sources(project: Project, component: ResolvedComponent, dest: Path) ->
         copy_tree(spec.parent, dest)
         if spec.name != f"{component.name}.spec":
             os.replace(dest / spec.name, dest / f"{component.name}.spec")
-        return
+        return None
     if component.spec_type == "upstream":
         # Dist-git files at the chosen commit; lookaside tarballs stay out (render never ships them).
         lock = current_lock(project, component)
-        checkout_upstream(project, component, dest, locked=lock.upstream_commit if lock else None)
-        return
+        return checkout_upstream(project, component, dest, locked=lock.upstream_commit if lock else None)
     raise TribError(f"component {component.name!r} has no spec source (spec.type is empty)")
 
 
