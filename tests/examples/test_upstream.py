@@ -34,8 +34,9 @@ DIST = ".ex1"
 SOURCES_LINE = re.compile(r"^(?P<alg>[A-Z0-9]+) \((?P<file>[^)/]+)\) = (?P<hash>[0-9a-f]+)$")
 
 EXPECTED_RPMS = {
-    "libgreet-2.0-2.ex1.x86_64.rpm",
-    "libgreet-devel-2.0-2.ex1.x86_64.rpm",
+    "libgreet-2.0-3.ex1.x86_64.rpm",
+    "libgreet-devel-2.0-3.ex1.x86_64.rpm",
+    "libgreet-static-2.0-3.ex1.x86_64.rpm",
     "greet-1.1-1.ex1.x86_64.rpm",
     "greet-data-1.0-1.ex1.noarch.rpm",
     "example-release-43-1.ex1.noarch.rpm",
@@ -255,7 +256,7 @@ def test_every_sources_entry_matches_the_lookaside(upstream):
                 path = lookaside_file(outdir, pkg, alg, filename, digest)
                 assert hashlib.sha512(path.read_bytes()).hexdigest() == digest
                 checked += 1
-    assert checked >= 8  # libgreet 2, greet 4, greet-data 2
+    assert checked >= 9  # libgreet 3, greet 4, greet-data 2
 
 
 def test_tarballs_are_normalised(upstream):
@@ -394,7 +395,7 @@ def test_every_commit_preps_with_its_patches(upstream, tmp_path):
                     content = (builddir / target).read_text().splitlines()
                     assert all(line in content for line in lines), (pkg["name"], patch.name, target)
                 applied += 1
-    assert applied == 6  # libgreet 1 + 2, greet 0 + 1 + 0 + 0, greet-data 1 + 1
+    assert applied == 8  # libgreet 1 + 2 + 2, greet 0 + 1 + 0 + 0, greet-data 1 + 1
 
 
 def test_every_package_builds(built):
@@ -411,8 +412,8 @@ def qp(rpm: Path, *what: str) -> list[str]:
 def test_greet_requires_the_libgreet_soname(built):
     greet = built / "x86_64" / "greet-1.1-1.ex1.x86_64.rpm"
     assert "libgreet.so.1()(64bit)" in qp(greet, "--requires")
-    assert "libgreet.so.1()(64bit)" in qp(built / "x86_64" / "libgreet-2.0-2.ex1.x86_64.rpm", "--provides")
-    devel = built / "x86_64" / "libgreet-devel-2.0-2.ex1.x86_64.rpm"
+    assert "libgreet.so.1()(64bit)" in qp(built / "x86_64" / "libgreet-2.0-3.ex1.x86_64.rpm", "--provides")
+    devel = built / "x86_64" / "libgreet-devel-2.0-3.ex1.x86_64.rpm"
     assert {"/usr/include/greet.h", "/usr/lib64/libgreet.so", "/usr/lib64/pkgconfig/libgreet.pc"} <= set(
         qp(devel, "--list"))
     assert "pkgconfig(libgreet) = 2.0" in qp(devel, "--provides")

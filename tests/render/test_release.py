@@ -96,7 +96,7 @@ def test_static_release_is_bumped_by_the_synthetic_commits(distro) -> None:
     run_git("commit", "-qm", "Lock libgreet", cwd=root)
     assert cli("comp", "render", "libgreet").code == 0
     spec = rendered(root, "libgreet")
-    assert re.search(r"^Release: 3%\{\?dist\}$", spec, re.MULTILINE)  # upstream 2, plus one change
+    assert re.search(r"^Release: 4%\{\?dist\}$", spec, re.MULTILINE)  # upstream's 3, plus one change
     assert "rpmautospec" not in spec  # a hand-written changelog is left as it is
 
 

@@ -299,3 +299,12 @@ def test_unchanged_components_are_not_rendered_again(project_dir: Path, monkeypa
 
     render_many(load_project(project_dir), ["hello", "other"], jobs=1, force=True)
     assert calls[4:] == ["hello", "other"]
+
+
+def test_diff_reports_a_renamed_file_as_a_rename() -> None:
+    from tributary.render.diff import tree_diff
+
+    text = tree_diff({"a.patch": (b"x\n", False), "s.spec": (b"P: a\n", False)},
+                     {"b.patch": (b"x\n", False), "s.spec": (b"P: b\n", False)})
+    assert text.startswith("rename upstream/a.patch -> rendered/b.patch\n")
+    assert "-P: a\n+P: b\n" in text and "a.patch\n+++" not in text

@@ -10,7 +10,12 @@ Tree = dict[str, tuple[bytes, bool]]
 def tree_diff(before: Tree, after: Tree, *, before_label: str = "upstream", after_label: str = "rendered") -> str:
     """A unified diff of every file added, removed or changed, in path order ('' when identical)."""
     chunks: list[str] = []
+    renamed = _renames(before, after)
+    for old_path, new_path in sorted(renamed.items()):
+        chunks.append(f"rename {before_label}/{old_path} -> {after_label}/{new_path}\n")
     for path in sorted(set(before) | set(after)):
+        if path in renamed or path in renamed.values():
+            continue
         old, new = before.get(path), after.get(path)
         if old == new:
             continue
@@ -29,6 +34,12 @@ def tree_diff(before: Tree, after: Tree, *, before_label: str = "upstream", afte
         )
         chunks.append("".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines))
     return "".join(chunks)
+
+
+def _renames(before: Tree, after: Tree) -> dict[str, str]:
+    """Files that only moved: removed on one side, added with the same bytes on the other."""
+    removed = {before[p]: p for p in sorted(set(before) - set(after))}
+    return {removed[after[p]]: p for p in sorted(set(after) - set(before)) if after[p] in removed}
 
 
 def _lines(data: bytes) -> list[str]:
