@@ -308,3 +308,26 @@ def test_diff_reports_a_renamed_file_as_a_rename() -> None:
                      {"b.patch": (b"x\n", False), "s.spec": (b"P: b\n", False)})
     assert text.startswith("rename upstream/a.patch -> rendered/b.patch\n")
     assert "-P: a\n+P: b\n" in text and "a.patch\n+++" not in text
+
+
+def test_a_second_render_waits_for_the_first(project_dir: Path) -> None:
+    """Hold the project's render lock; a concurrent `trib comp render` must say it waits, then finish."""
+    import fcntl
+    import subprocess
+    import sys
+
+    project = load_project(project_dir)
+    project.work_dir.mkdir(parents=True, exist_ok=True)
+    with open(project.work_dir / "render.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tributary.cli.app", "-C", str(project_dir), "comp", "render", "-a"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        first_line = proc.stderr.readline()  # blocks until the second render reports that it waits
+        assert first_line.startswith("another render of this project is running; waiting for it")
+        assert not (project_dir / "specs").exists()  # it wrote nothing while waiting
+        fcntl.flock(held, fcntl.LOCK_UN)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert (project_dir / "specs/h/hello/hello.spec").read_text() == EXPECTED

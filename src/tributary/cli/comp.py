@@ -124,7 +124,11 @@ def render(
     if clean_stale and not all_components:
         raise ConfigError("--clean-stale needs -a: only a full render knows which directories are orphans")
     with progress_bar(state, "render", len(chosen)) as advance:
-        outcomes = render_many(project, chosen, check=check, jobs=jobs or None, force=force, progress=lambda o: advance(o.component))
+        outcomes = render_many(
+            project, chosen, check=check, jobs=jobs or None, force=force, progress=lambda o: advance(o.component),
+            on_wait=lambda path: print(f"another render of this project is running; waiting for it ({path})",
+                                       file=sys.stderr, flush=True),
+        )
     stale = stale_directories(project) if all_components else []
     rows = [o.to_json() for o in outcomes]
     for path in stale:

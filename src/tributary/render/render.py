@@ -203,6 +203,7 @@ def render_many(
     jobs: int | None = None,
     force: bool = False,
     progress: Callable[[RenderOutcome], None] | None = None,
+    on_wait: Callable[[Path], None] | None = None,
 ) -> list[RenderOutcome]:
     """Render ``names`` with ``jobs`` processes; one failure never stops the others. Sorted by name.
 
@@ -212,7 +213,7 @@ def render_many(
     jobs = max(1, jobs or os.cpu_count() or 1)
     outcomes: list[RenderOutcome] = []
     cache = None if force else RenderCache(project)
-    with render_lock(project):
+    with render_lock(project, on_wait):
         pending = []
         for name in names:
             component = project.resolve(name)
@@ -243,11 +244,21 @@ def render_many(
 
 
 @contextlib.contextmanager
-def render_lock(project: Project) -> Iterator[None]:
-    """One render per project at a time: a second one waits for the first instead of racing it."""
+def render_lock(project: Project, on_wait: Callable[[Path], None] | None = None) -> Iterator[None]:
+    """One render per project at a time: a second one waits for the first instead of racing it.
+
+    ``on_wait(lock_path)`` is called once if the lock is busy, before waiting, so a user is not left
+    looking at a silent terminal.
+    """
     project.work_dir.mkdir(parents=True, exist_ok=True)
-    with open(project.work_dir / "render.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    path = project.work_dir / "render.lock"
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait(path)
+            fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
