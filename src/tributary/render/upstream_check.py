@@ -1,0 +1,619 @@
+"""``upstream check``: what moving to a newer upstream would cost, overlay by overlay.
+
+Before a distribution moves its snapshot (or to the upstream's next version), its maintainers want to
+know which overlays still apply, which upstream has made pointless by taking the change itself, and
+which break. This module renders each component's overlays against the *target* upstream commit in a
+scratch directory, one overlay at a time and with render's own sequence (``render.apply_overlays``), so
+the answer is what a render would do; it never writes the rendered specs or the locks.
+
+Per overlay the result is:
+
+- ``applies``: it changed the tree;
+- ``no-op``: upstream took the change. Either the overlay changed nothing (an error for most types),
+  or it failed and what it aims at is already there (the text a search-replace writes, the absence of
+  what a remove overlay removes, the file a file-add adds), or it succeeded only by duplicating or
+  re-spacing what upstream now carries (add/insert/set/update-tag, prepend/append-lines);
+- ``fails``: any other error, reported with the new upstream lines near where the overlay used to act.
+
+"Where it used to act" is learnt by applying the same overlays to the *current* upstream commit and
+noting the first line each one changed; that line is then located in the target's file by matching
+the text around it (difflib), which survives upstream inserting or deleting lines elsewhere. A
+failing overlay does not stop the check: later overlays apply to the tree as it stands, as a
+maintainer fixing them one by one would see it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from tributary.config import Project, ResolvedComponent
+from tributary.config.model import Overlay, parse_snapshot
+from tributary.config.project import UpstreamRef
+from tributary.errors import ConfigError, TribError
+from tributary.globbing import compile_glob, glob_files
+from tributary.overlays import ComponentTree, apply_overlay
+from tributary.overlays.files import SKIPPED_DIRS, SPEC_SUFFIX
+from tributary.overlays.patches import PATCHLIST, patch_file_name
+from tributary.overlays.tags import matching_tags
+from tributary.overlays.tree import decode
+from tributary.render.render import apply_overlays, snapshot
+from tributary.spec import SpecDocument, parse, patch_number
+from tributary.upstream.checkout import checkout_upstream, resolve_upstream
+from tributary.upstream.commit import choose_commit
+from tributary.upstream.distgit import Mirror, cache_dir, dist_git_source
+from tributary.upstream.sources import current_lock
+
+# Per overlay.
+APPLIES = "applies"
+NO_OP = "no-op"
+FAILS = "fails"
+
+# Per component.
+UNCHANGED = "unchanged"  # the target is the commit already in use
+CLEAN = "clean"  # every overlay applies
+NO_OPS = "no-ops"  # some overlay became a no-op, none fails
+BREAKS = "breaks"  # some overlay fails
+LOCAL = "local"  # a local spec: no upstream to move
+ERROR = "error"  # the component could not be checked (no such commit, branch or spec upstream)
+FAILING = frozenset({BREAKS, ERROR})
+
+CONTEXT_LINES = 3
+
+# Overlays that still succeed when upstream already has what they aim at (add-tag duplicates the tag,
+# set/update-tag rewrite it with tributary's spacing), so "no-op" is judged by whether that result was
+# there before they ran.
+_SUCCEED_ANYWAY = frozenset({"spec-add-tag", "spec-insert-tag", "spec-set-tag", "spec-update-tag", "spec-prepend-lines",
+                             "spec-append-lines", "file-prepend-lines"})
+
+
+@dataclass(frozen=True)
+class Target:
+    """The upstream to check against: ``version`` of the components' own upstream distro (its
+    ``dist-git-branch``) and/or a ``snapshot``; with neither, each component's branch head."""
+
+    snapshot: str | None = None
+    version: str | None = None
+
+    def describe(self) -> str:
+        where = f"version {self.version}" if self.version else "the configured version"
+        when = f"snapshot {self.snapshot}" if self.snapshot else "branch head"
+        return f"{where}, {when}"
+
+
+@dataclass(frozen=True)
+class NearbyLine:
+    line: int  # 1-based, in the target upstream's file
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "text": self.text}
+
+
+@dataclass(frozen=True)
+class OverlayResult:
+    """One overlay against the target: ``number`` is its 1-based place among the component's configured
+    overlays, None for the ones tributary adds (reported only when they fail)."""
+
+    number: int | None
+    type: str
+    description: str | None
+    result: str
+    message: str | None = None
+    location: str | None = None
+    nearby_file: str | None = None
+    nearby_lines: tuple[NearbyLine, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "type": self.type,
+            "description": self.description,
+            "result": self.result,
+            "message": self.message,
+            "location": self.location,
+            "nearbyFile": self.nearby_file,
+            "nearbyLines": [line.to_json() for line in self.nearby_lines],
+        }
+
+
+@dataclass(frozen=True)
+class ComponentCheck:
+    """One component: which commit it uses, which it would move to, and how its overlays fare there."""
+
+    component: str
+    status: str
+    current_commit: str | None = None
+    target_commit: str | None = None
+    target_branch: str | None = None
+    pinned_commit: str | None = None
+    error: str | None = None
+    overlays: tuple[OverlayResult, ...] = field(default_factory=tuple)
+
+    @property
+    def affected(self) -> bool:
+        return self.status in (NO_OPS, BREAKS, ERROR)
+
+    def counts(self) -> dict[str, int]:
+        found = {APPLIES: 0, NO_OP: 0, FAILS: 0}
+        for overlay in self.overlays:
+            found[overlay.result] += 1
+        return found
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "component": self.component,
+            "status": self.status,
+            "currentCommit": self.current_commit,
+            "targetCommit": self.target_commit,
+            "targetBranch": self.target_branch,
+            "pinnedCommit": self.pinned_commit,
+            "error": self.error,
+            "overlays": [overlay.to_json() for overlay in self.overlays],
+        }
+
+
+# --- the check ----------------------------------------------------------------------------------------
+
+
+def check_upstream(project: Project, names: Sequence[str], target: Target, *,
+                   progress: Callable[[ComponentCheck], None] | None = None) -> list[ComponentCheck]:
+    """Check ``names`` against ``target``, in name order; one component's trouble never stops the rest."""
+    validate_target(project, [project.resolve(name) for name in names], target)
+    results = []
+    project.work_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="upstream-check-", dir=project.work_dir) as scratch:
+        for name in sorted(names):
+            result = check_component(project, project.resolve(name), target, Path(scratch))
+            results.append(result)
+            if progress is not None:
+                progress(result)
+    return results
+
+
+def validate_target(project: Project, components: Sequence[ResolvedComponent], target: Target) -> None:
+    """Bad flags are bad input (exit 2) before any fetch, not a failure of every component."""
+    if target.snapshot is not None:
+        try:
+            moment = parse_snapshot(target.snapshot)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        if moment.tzinfo is None:
+            raise ConfigError(f"snapshot {target.snapshot!r} has no time-zone offset")
+    if target.version is not None:
+        for distro in sorted({c.upstream.distro for c in components if c.upstream is not None}):
+            _, version, settings = project.distro_version(distro, target.version)
+            if not settings.dist_git_branch:
+                raise ConfigError(f"distro {distro!r} version {version!r} sets no dist-git-branch")
+
+
+def retarget(project: Project, component: ResolvedComponent, target: Target) -> ResolvedComponent:
+    """The component as if its upstream were the target's version and snapshot (pin and overlays kept)."""
+    upstream = component.upstream
+    assert upstream is not None
+    distro, version, settings = project.distro_version(upstream.distro, target.version or upstream.version)
+    moved = UpstreamRef(distro, version, target.snapshot, settings, upstream.distro_settings)
+    return dataclasses.replace(component, upstream=moved)
+
+
+def target_commit(project: Project, moved: ResolvedComponent) -> str:
+    """The commit the target selects on a freshly fetched branch: the snapshot's, else the head.
+
+    A pin is deliberately ignored: the point is what leaving it would cost.
+    """
+    source = dist_git_source(moved)
+    mirror = Mirror.for_url(source.url, cache_dir(project))
+    mirror.update(source.branch)
+    snapshot_at = moved.upstream.snapshot if moved.upstream else None
+    try:
+        with mirror.locked(exclusive=False):
+            return choose_commit(mirror, source.branch, snapshot=snapshot_at).commit
+    except TribError as error:
+        error.message = f"component {moved.name!r}: {error.message}"
+        raise
+
+
+def check_component(project: Project, component: ResolvedComponent, target: Target, scratch: Path) -> ComponentCheck:
+    """Resolve both commits, then apply the overlays to the current and the target upstream trees."""
+    name = component.name
+    if component.spec_type != "upstream":
+        if component.spec_type == "local":
+            return ComponentCheck(name, LOCAL)
+        return ComponentCheck(name, ERROR, error=f"component {name!r} has no spec source (spec.type is empty)")
+    spec = component.config.spec
+    pin = spec.upstream_commit if spec else None
+    try:
+        moved = retarget(project, component, target)
+        branch = dist_git_source(moved).branch
+        goal = target_commit(project, moved)
+        # After the fetch above, the component's own branch needs no second fetch when it is the same.
+        same_branch = branch == dist_git_source(component).branch
+        lock = current_lock(project, component)
+        current = resolve_upstream(project, component, locked=lock.upstream_commit if lock else None,
+                                   refresh=False if same_branch else None).commit
+    except TribError as error:
+        return ComponentCheck(name, ERROR, pinned_commit=pin, error=str(error))
+    row = ComponentCheck(name, UNCHANGED, current, goal, branch, pin)
+    if current == goal:
+        return row
+    work = scratch / name
+    try:
+        footprints = _current_footprints(project, component, current, work / "current")
+        overlays = _target_results(project, component, moved, goal, work / "target", footprints)
+    except TribError as error:
+        return dataclasses.replace(row, status=ERROR, error=str(error))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if any(o.result == FAILS for o in overlays):
+        status = BREAKS
+    elif any(o.result == NO_OP for o in overlays):
+        status = NO_OPS
+    else:
+        status = CLEAN
+    return dataclasses.replace(row, status=status, overlays=tuple(overlays))
+
+
+# --- where each overlay acts on the current upstream ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Footprint:
+    """Where one overlay changed the current tree: the file, its lines just before, the first line changed."""
+
+    path: str
+    lines: list[str]
+    index: int
+
+
+def _current_footprints(project: Project, component: ResolvedComponent, commit: str, dest: Path) -> list[_Footprint | None]:
+    """Each overlay's footprint on the current upstream, by position in render's overlay sequence.
+
+    The current tree is only a reference for locating failures: when it cannot be built (its own render
+    is broken), the check goes on without nearby lines.
+    """
+    footprints: list[_Footprint | None] = []
+
+    def step(overlay: Overlay, index: int | None, tree: ComponentTree) -> None:
+        before = snapshot(tree.root)
+        try:
+            apply_overlay(overlay, tree)
+        except TribError:
+            footprints.append(None)
+            return
+        footprints.append(_footprint(before, snapshot(tree.root), tree.spec_name))
+
+    dest.mkdir(parents=True)
+    try:
+        checkout_upstream(project, component, dest, locked=commit, refresh=False)
+        apply_overlays(project, component, dest, step=step)
+    except TribError:
+        return []
+    return footprints
+
+
+def _footprint(before: dict[str, tuple[bytes, bool]], after: dict[str, tuple[bytes, bool]], spec_name: str) -> _Footprint | None:
+    changed = [path for path in sorted(before) if path in after and after[path][0] != before[path][0]]
+    if not changed:
+        return None
+    path = spec_name if spec_name in changed else changed[0]
+    old = decode(before[path][0]).splitlines()
+    new = decode(after[path][0]).splitlines()
+    for tag, i1, _i2, _j1, _j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if tag != "equal":
+            return _Footprint(path, old, i1)
+    return None
+
+
+def map_line(old: Sequence[str], new: Sequence[str], index: int) -> int:
+    """Where line ``index`` of ``old`` is in ``new``: the same line if it survived, else just after the
+    nearest line before it that did (so an edited line maps onto its replacement)."""
+    position = 0
+    for block in difflib.SequenceMatcher(None, list(old), list(new), autojunk=False).get_matching_blocks():
+        if block.size == 0 or block.a > index:
+            break
+        if index < block.a + block.size:
+            return block.b + index - block.a
+        position = block.b + block.size
+    return position
+
+
+def nearby_lines(old: Sequence[str], new: Sequence[str], index: int, context: int = CONTEXT_LINES) -> tuple[NearbyLine, ...]:
+    """Up to ``context`` lines either side of where line ``index`` of ``old`` landed in ``new``."""
+    if not new:
+        return ()
+    middle = min(map_line(old, new, index), len(new) - 1)
+    start, end = max(0, middle - context), min(len(new), middle + context + 1)
+    return tuple(NearbyLine(number + 1, new[number]) for number in range(start, end))
+
+
+# --- the target upstream ------------------------------------------------------------------------------
+
+
+def _target_results(project: Project, component: ResolvedComponent, moved: ResolvedComponent, commit: str,
+                    dest: Path, footprints: list[_Footprint | None]) -> list[OverlayResult]:
+    """Apply every overlay to the target tree, recording each outcome and carrying on after failures."""
+    results: list[OverlayResult] = []
+    position = 0
+
+    def step(overlay: Overlay, index: int | None, tree: ComponentTree) -> None:
+        nonlocal position
+        footprint = footprints[position] if position < len(footprints) else None
+        position += 1
+        outcome, message = _try(overlay, tree, ours=index is None)
+        if index is None and outcome != FAILS:
+            return  # tributary's own overlays are reported only when they break
+        kind = overlay.type.value if isinstance(overlay.type, Enum) else str(overlay.type)
+        result = OverlayResult(index + 1 if index is not None else None, kind, overlay.description, outcome, message)
+        if outcome != APPLIES and index is not None:
+            result = dataclasses.replace(result, location=str(project.overlay_location(component.name, index)))
+        if outcome == FAILS and footprint is not None and footprint.path in pristine:
+            result = dataclasses.replace(result, nearby_file=footprint.path,
+                                         nearby_lines=nearby_lines(footprint.lines, pristine[footprint.path], footprint.index))
+        results.append(result)
+
+    dest.mkdir(parents=True)
+    checkout_upstream(project, moved, dest, locked=commit, refresh=False)
+    pristine = {path: decode(data).splitlines() for path, (data, _) in snapshot(dest).items()}
+    apply_overlays(project, component, dest, step=step)
+    return results
+
+
+def _try(overlay: Overlay, tree: ComponentTree, *, ours: bool) -> tuple[str, str | None]:
+    """Apply one overlay and classify the outcome (the tree is left as the overlay leaves it)."""
+    before = snapshot(tree.root)
+    present = False if ours else _aim_met(overlay, tree)
+    try:
+        apply_overlay(overlay, tree)
+    except TribError as error:
+        if present:
+            return NO_OP, f"upstream took the change ({error.message})"
+        return FAILS, error.message
+    if snapshot(tree.root) == before:
+        return NO_OP, "upstream took the change (the overlay changes nothing)"
+    if present and overlay.type in _SUCCEED_ANYWAY:
+        return NO_OP, "upstream took the change (the overlay now duplicates what upstream carries)"
+    return APPLIES, None
+
+
+# --- has upstream already got what the overlay aims at? ---------------------------------------------------
+
+
+def _aim_met(overlay: Overlay, tree: ComponentTree) -> bool:
+    """Whether the state the overlay exists to reach already holds, before it runs. Guessing wrong
+    in doubt means "fails", never a false "no-op": a no-op invites deleting the overlay."""
+    try:
+        check = _AIMS.get(overlay.type)
+        return bool(check and overlay.archive is None and check(overlay, tree))
+    except (TribError, OSError, re.error):
+        return False
+
+
+def _doc(tree: ComponentTree) -> SpecDocument:
+    return parse(decode(tree.spec_path.read_bytes()))
+
+
+def _tag_present(overlay: Overlay, tree: ComponentTree) -> bool:
+    wanted = (overlay.value or "").strip()
+    return any(tag.value.strip() == wanted for tag in matching_tags(_doc(tree), overlay.tag or "", overlay.package or ""))
+
+
+def _tag_set(overlay: Overlay, tree: ComponentTree) -> bool:
+    """Every tag the overlay would rewrite already has its value (so it would only re-space them)."""
+    wanted = (overlay.value or "").strip()
+    found = matching_tags(_doc(tree), overlay.tag or "", overlay.package or "")
+    return bool(found) and all(tag.value.strip() == wanted for tag in found)
+
+
+def _tag_absent(overlay: Overlay, tree: ComponentTree) -> bool:
+    found = matching_tags(_doc(tree), overlay.tag or "", overlay.package or "")
+    if overlay.value:
+        found = [tag for tag in found if tag.value.lower() == overlay.value.lower()]
+    return not found
+
+
+def _block(lines: Sequence[str]) -> list[str]:
+    """The overlay's lines as physical lines, blank ones at either end dropped (they are spacing)."""
+    physical = [piece for line in lines for piece in line.split("\n")]
+    while physical and not physical[0].strip():
+        physical.pop(0)
+    while physical and not physical[-1].strip():
+        physical.pop()
+    return physical
+
+
+def _contains_block(haystack: Sequence[str], block: Sequence[str]) -> bool:
+    width = len(block)
+    return bool(block) and any(list(haystack[i:i + width]) == list(block) for i in range(len(haystack) - width + 1))
+
+
+def _lines_present(overlay: Overlay, tree: ComponentTree) -> bool:
+    doc = _doc(tree)
+    block = _block(overlay.lines or [])
+    if overlay.section is None:
+        return _contains_block(doc.lines, block)
+    sections = doc.find_sections(overlay.section, overlay.package or "")
+    return bool(sections) and all(_contains_block(doc.lines[s.body_start:s.end], block) for s in sections)
+
+
+def _replacement_pattern(overlay: Overlay) -> re.Pattern[str]:
+    """The replacement as the regex would leave it: starting a line if the regex is anchored with ``^``,
+    ending one if with ``$``, so a longer line that merely contains it does not count."""
+    regex = overlay.regex or ""
+    head = "^" if regex.startswith("^") else ""
+    tail = "$" if regex.endswith("$") and not regex.endswith("\\$") else ""
+    return re.compile(head + re.escape(overlay.replacement or "") + tail, re.MULTILINE)
+
+
+def _replaced(overlay: Overlay, text: str) -> bool:
+    if overlay.replacement:
+        return _replacement_pattern(overlay).search(text) is not None
+    return re.compile(overlay.regex or "", re.MULTILINE).search(text) is None  # a deletion: gone already
+
+
+def _search_replace_done(overlay: Overlay, tree: ComponentTree) -> bool:
+    doc = _doc(tree)
+    scope = [s for s in doc.sections if (overlay.section is None or s.name == overlay.section)
+             and (not overlay.package or s.package == overlay.package)]
+    if not scope:
+        return False
+    if overlay.replacement:
+        return any(_replaced(overlay, "\n".join(doc.lines[s.body_start:s.end])) for s in scope)
+    pattern = re.compile(overlay.regex or "")
+    return not any(pattern.search(doc.line(i)) for s in scope for i in range(s.body_start, s.end))
+
+
+def _section_absent(overlay: Overlay, tree: ComponentTree) -> bool:
+    return not _doc(tree).find_sections(overlay.section or "", overlay.package or "")
+
+
+def _subpackage_absent(overlay: Overlay, tree: ComponentTree) -> bool:
+    return not any(s.has_header and s.package == overlay.package for s in _doc(tree).sections)
+
+
+def _files(tree: ComponentTree, pattern: str) -> list[Path]:
+    return [p for p in glob_files(tree.root, pattern, skip_dirs=SKIPPED_DIRS) if not p.name.endswith(SPEC_SUFFIX)]
+
+
+def _same_file(tree: ComponentTree, relative: str, source: str | None) -> bool:
+    path = tree.root / relative
+    return (source is not None and path.is_file() and not path.is_symlink()
+            and path.read_bytes() == Path(source).read_bytes())
+
+
+def _file_added(overlay: Overlay, tree: ComponentTree) -> bool:
+    return _same_file(tree, overlay.file or "", overlay.source)
+
+
+def _patch_added(overlay: Overlay, tree: ComponentTree) -> bool:
+    return _same_file(tree, patch_file_name(overlay), overlay.source)
+
+
+def _patch_removed(overlay: Overlay, tree: ComponentTree) -> bool:
+    pattern = overlay.file or ""
+    regex = compile_glob(pattern)
+    doc = _doc(tree)
+    if any(patch_number(tag.name) is not None and regex.match(tag.value) for tag in doc.all_tags()):
+        return False
+    for section in doc.find_sections(PATCHLIST, ""):
+        if any(doc.line(i).strip() and regex.match(doc.line(i).strip()) for i in range(section.body_start, section.end)):
+            return False
+    return not _files(tree, pattern)
+
+
+def _file_removed(overlay: Overlay, tree: ComponentTree) -> bool:
+    return not _files(tree, overlay.file or "")
+
+
+def _file_renamed(overlay: Overlay, tree: ComponentTree) -> bool:
+    name = overlay.replacement or ""
+    if "/" in name or name in ("", ".", ".."):
+        return False  # not a plain name: the overlay itself rejects it
+    renamed = tree.root / name
+    return not _files(tree, overlay.file or "") and renamed.is_file() and not renamed.is_symlink()
+
+
+def _file_prepended(overlay: Overlay, tree: ComponentTree) -> bool:
+    found = _files(tree, overlay.file or "")
+    block = [piece for line in overlay.lines or [] for piece in line.split("\n")]
+    return bool(found) and all(decode(p.read_bytes()).splitlines()[:len(block)] == block for p in found)
+
+
+def _file_replaced(overlay: Overlay, tree: ComponentTree) -> bool:
+    found = _files(tree, overlay.file or "")
+    return bool(found) and overlay.replacement is not None and any(_replaced(overlay, decode(p.read_bytes())) for p in found)
+
+
+_AIMS: dict[str, Callable[[Overlay, ComponentTree], bool]] = {
+    "spec-add-tag": _tag_present,
+    "spec-insert-tag": _tag_present,
+    "spec-set-tag": _tag_set,
+    "spec-update-tag": _tag_set,
+    "spec-remove-tag": _tag_absent,
+    "spec-prepend-lines": _lines_present,
+    "spec-append-lines": _lines_present,
+    "spec-search-replace": _search_replace_done,
+    "spec-remove-section": _section_absent,
+    "spec-remove-subpackage": _subpackage_absent,
+    "patch-add": _patch_added,
+    "patch-remove": _patch_removed,
+    "file-add": _file_added,
+    "file-remove": _file_removed,
+    "file-rename": _file_renamed,
+    "file-prepend-lines": _file_prepended,
+    "file-search-replace": _file_replaced,
+}
+
+
+# --- Markdown -------------------------------------------------------------------------------------------
+
+
+def _short(commit: str | None) -> str:
+    return commit[:12] if commit else "-"
+
+
+def summary(check: ComponentCheck) -> str:
+    """``applies: 5, no-op: 1, fails: 1`` for a component whose overlays were checked, else empty."""
+    if check.status not in (CLEAN, NO_OPS, BREAKS):
+        return ""
+    return ", ".join(f"{result}: {count}" for result, count in check.counts().items())
+
+
+def to_markdown(checks: Sequence[ComponentCheck], target: Target) -> str:
+    """A document for a pull request or an issue: a summary table, then a section per affected component."""
+    out = [f"# Upstream check: {target.describe()}", ""]
+    broken = sum(1 for c in checks if c.status in FAILING)
+    out.append(f"{len(checks)} component(s) checked: {broken} break or could not be checked, "
+               f"{sum(1 for c in checks if c.status == NO_OPS)} carry overlays upstream made pointless.")
+    out += ["", "| Component | Status | Current | Target | Pinned | Overlays |", "| --- | --- | --- | --- | --- | --- |"]
+    for check in checks:
+        commits = [_code(c[:12]) if c else "" for c in (check.current_commit, check.target_commit, check.pinned_commit)]
+        out.append(f"| {_md(check.component)} | {check.status} | {' | '.join(commits)} | {summary(check)} |")
+    for check in checks:
+        if not check.affected:
+            continue
+        out += ["", f"## {check.component}: {check.status}", ""]
+        if check.target_commit:
+            out.append(f"From upstream commit `{_short(check.current_commit)}` to `{_short(check.target_commit)}` "
+                       f"(branch {check.target_branch}).")
+        if check.pinned_commit:
+            out.append(f"Pinned to `{check.pinned_commit}`: the pin keeps it where it is until it is moved.")
+        if check.error:
+            out += ["", f"Could not be checked: {_md(check.error)}"]
+        for overlay in check.overlays:
+            if overlay.result == APPLIES:
+                continue
+            label = f"overlay #{overlay.number}" if overlay.number is not None else "tributary's own overlay"
+            out += ["", f"### {label} ({overlay.type}): {overlay.result}", ""]
+            if overlay.description:
+                out.append(f"{_md(overlay.description)}")
+            if overlay.location:
+                out.append(f"Written at `{overlay.location}`.")
+            if overlay.message:
+                out += ["", f"> {_md(overlay.message)}"]
+            if overlay.nearby_lines:
+                out += ["", f"New upstream lines near where it used to apply (`{overlay.nearby_file}`):", ""]
+                out += _fenced([f"{line.line:>5}  {line.text}" for line in overlay.nearby_lines])
+    return "\n".join(out) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    return f"`{text}`" if text else ""
+
+
+def _fenced(lines: list[str]) -> list[str]:
+    """A code block whose fence is longer than any backtick run inside it."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, *lines, fence]
