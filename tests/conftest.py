@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
+import json
+import os
+import subprocess
+import sys
 import textwrap
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import os
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -66,15 +72,6 @@ def trib(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) ->
 
 
 # --- Upstream fixtures: a web server on loopback, and the Example Upstream built once per session ----
-
-import functools
-import http.server
-import json
-import subprocess
-import sys
-import threading
-from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 
 class LoopbackServer:

@@ -3,38 +3,20 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "distro"
-
-
-def run_git(*args: str, cwd: Path, date: str = "2026-01-05T10:00:00+00:00", author: str = "Dev") -> str:
-    env = {"GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": f"{author.lower()}@tribex.invalid", "GIT_COMMITTER_NAME": author,
-           "GIT_COMMITTER_EMAIL": f"{author.lower()}@tribex.invalid", "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date,
-           "HOME": str(cwd), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.strip()
+from support import copy_example_distro, run_git
 
 
 @pytest.fixture
 def distro(tmp_path: Path, example_upstream, trib):
-    root = tmp_path / "distro"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("specs", "out", "build", "locks"))
-    mirror = tmp_path / "mirror.toml"
-    mirror.write_text(f'[distros.example-upstream]\ndist-git-base-uri = "file://{example_upstream.root}/git/$pkg.git"\n')
-    run_git("init", "-q", "-b", "main", cwd=root)
-    run_git("add", "-A", cwd=root)
-    run_git("commit", "-qm", "Import the distribution", cwd=root, date="2026-01-01T09:00:00+00:00")
+    copy = copy_example_distro(tmp_path, example_upstream.root)
 
     def cli(*args: str):
-        return trib("-C", str(root), "--config-file", str(mirror), *args)
+        return trib(*copy.args(*args))
 
-    return root, cli
+    return copy.root, cli
 
 
 def rendered(root: Path, name: str) -> str:

@@ -4,38 +4,20 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from support import copy_example_distro, run_git
 
 from tributary.config import load_project
 from tributary.errors import ConfigError
 from tributary.upstream.lock import Lock, format_lock, parse_lock
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "distro"
-
-
-def run_git(*args: str, cwd: Path) -> str:
-    env = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@tribex.invalid", "GIT_COMMITTER_NAME": "Dev",
-           "GIT_COMMITTER_EMAIL": "dev@tribex.invalid", "HOME": str(cwd), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.strip()
-
 
 @pytest.fixture
 def distro(tmp_path: Path, example_upstream) -> Path:
     """A git repository holding a copy of the example distro, its upstream on file://."""
-    root = tmp_path / "distro"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("specs", "out", "build", "locks"))
-    (tmp_path / "mirror.toml").write_text(
-        f'[distros.example-upstream]\ndist-git-base-uri = "file://{example_upstream.root}/git/$pkg.git"\n'
-    )
-    run_git("init", "-q", "-b", "main", cwd=root)
-    run_git("add", "-A", cwd=root)
-    run_git("commit", "-qm", "import", cwd=root)
-    return root
+    return copy_example_distro(tmp_path, example_upstream.root).root
 
 
 def commit_all(root: Path, message: str) -> None:

@@ -4,29 +4,28 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from support import copy_example_distro
 
 from tributary.config import load_project
 from tributary.config.model import BuildConfig
-from tributary.render.upstream_check import Target, check_component, map_line, nearby_lines
+from tributary.render.upstream_check import (
+    Target,
+    check_component,
+    map_line,
+    nearby_lines,
+)
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "distro"
 LATER = "2025-06-01T12:00:00+00:00"  # after the distro's snapshot (2025-04-01) and every example commit
 
 
 @pytest.fixture
 def distro(tmp_path: Path, upstream) -> Path:
     """A copy of the example distro whose upstream is this test's private copy of the Example Upstream."""
-    root = tmp_path / "distro"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("specs", "out", "build", "locks"))
-    (tmp_path / "mirror.toml").write_text(
-        f'[distros.example-upstream]\ndist-git-base-uri = "file://{upstream.root}/git/$pkg.git"\n'
-    )
-    return root
+    return copy_example_distro(tmp_path, upstream.root, git_repository=False).root
 
 
 def check(trib, root: Path, *args: str):

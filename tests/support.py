@@ -1,0 +1,48 @@
+"""Helpers shared by tests (not fixtures): a git with a fixed identity, the example distro copied."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+EXAMPLE_DISTRO = Path(__file__).resolve().parent.parent / "examples" / "distro"
+
+def run_git(*args: str, cwd: Path, date: str = "2026-01-05T10:00:00+00:00", author: str = "Dev") -> str:
+    """git with a fixed identity and date (so commits are reproducible), asserting it succeeds."""
+    env = {"GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": f"{author.lower()}@tribex.invalid",
+           "GIT_COMMITTER_NAME": author, "GIT_COMMITTER_EMAIL": f"{author.lower()}@tribex.invalid",
+           "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date, "HOME": str(cwd), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
+    return proc.stdout.strip()
+
+
+@dataclass(frozen=True)
+class ExampleDistro:
+    """A copy of examples/distro whose dist-git points at a test's upstream through ``mirror``."""
+
+    root: Path
+    mirror: Path
+
+    def args(self, *args: str) -> list[str]:
+        """``trib`` arguments that select this copy and its upstream."""
+        return ["-C", str(self.root), "--config-file", str(self.mirror), *args]
+
+    def commit_all(self, message: str, **identity: str) -> None:
+        run_git("add", "-A", cwd=self.root, **identity)
+        run_git("commit", "-qm", message, cwd=self.root, **identity)
+
+
+def copy_example_distro(directory: Path, upstream_root: Path, *, git_repository: bool = True) -> ExampleDistro:
+    """Copy the example distribution (without generated output or locks) next to a mirror override."""
+    root = directory / "distro"
+    shutil.copytree(EXAMPLE_DISTRO, root, ignore=shutil.ignore_patterns("specs", "out", "build", "locks"))
+    mirror = directory / "mirror.toml"
+    mirror.write_text(f'[distros.example-upstream]\ndist-git-base-uri = "file://{upstream_root}/git/$pkg.git"\n')
+    distro = ExampleDistro(root, mirror)
+    if git_repository:
+        run_git("init", "-q", "-b", "main", cwd=root)
+        distro.commit_all("Import the distribution", date="2026-01-01T09:00:00+00:00")
+    return distro
