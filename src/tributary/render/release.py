@@ -24,6 +24,7 @@ and no bump.
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 from dataclasses import dataclass
@@ -66,11 +67,11 @@ class SyntheticCommit:
 
 def fingerprint_changes(project: Project, component: ResolvedComponent) -> list[SyntheticCommit]:
     """Every committed change of the component's input fingerprint, plus an uncommitted one."""
-    top = git.toplevel(project.root)
+    top = _repository(project.root)
     path = lock_path(project.lock_dir, component.name)
     if top is None:
         return []
-    if git.is_shallow(top):
+    if _shallow(top):
         raise TribError(
             f"component {component.name!r}: release numbers come from the project's history, and this clone is shallow",
             hint="fetch the full history (git fetch --unshallow)",
@@ -97,6 +98,17 @@ def fingerprint_changes(project: Project, component: ResolvedComponent) -> list[
     return changes
 
 
+@functools.lru_cache(maxsize=8)
+def _repository(root: Path) -> Path | None:
+    """The project's git work tree (asked once per process: every component renders in the same one)."""
+    return git.toplevel(root)
+
+
+@functools.lru_cache(maxsize=8)
+def _shallow(top: Path) -> bool:
+    return git.is_shallow(top)
+
+
 def apply_release(
     project: Project, component: ResolvedComponent, tree: Path, spec_name: str, upstream: Resolution | None
 ) -> None:
@@ -118,7 +130,7 @@ def apply_release(
         atomic_write(spec, text.encode("utf-8", errors="surrogateescape"))
     if uses_rpmautospec:
         lock = read_lock(lock_path(project.lock_dir, component.name))
-        _expand_with_history(component, tree, spec, synthetic, upstream, lock.import_commit if lock else None)
+        _expand_with_history(tree, spec, synthetic, upstream, lock.import_commit if lock else None)
 
 
 def _main_release(text: str) -> str | None:
@@ -143,8 +155,7 @@ def _bump_static(component: ResolvedComponent, text: str, release: str | None, c
 
 
 def _expand_with_history(
-    component: ResolvedComponent, tree: Path, spec: Path, synthetic: list[SyntheticCommit],
-    upstream: Resolution | None, import_commit: str | None,
+    tree: Path, spec: Path, synthetic: list[SyntheticCommit], upstream: Resolution | None, import_commit: str | None
 ) -> None:
     git_dir = git.init_work_tree(tree, alternates=(upstream.mirror.path / "objects") if upstream else None)
     try:
