@@ -40,6 +40,9 @@ step "Render every component into specs/"
 "$trib" -C "$project" comp render -a --clean-stale
 "$trib" -C "$project" comp render -a --check
 
+step "Buildable sources of greet: rendered files plus its tarball, fetched over HTTP and verified"
+"$trib" -C "$project" comp prep-sources greet -o "$project/build/sources/greet" --force
+
 step "What tributary changed in libgreet, against upstream"
 "$trib" -C "$project" --color never comp diff libgreet | head -n 60
 

@@ -6,9 +6,21 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+import threading
+
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+from rich.progress import Progress as RichProgress
 
 from tributary.cli.output import OutputFormat, Settings
+from tributary.upstream.lookaside import Progress
 
 
 @contextlib.contextmanager
@@ -19,9 +31,34 @@ def progress_bar(settings: Settings, description: str, total: int) -> Iterator[C
     if quiet or total == 0:
         yield lambda label: None
         return
-    with Progress(
+    with RichProgress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.fields[label]}"), console=console, transient=True,
     ) as progress:
         task = progress.add_task(description, total=total, label="")
         yield lambda label: progress.update(task, advance=1, label=label)
+
+
+@contextlib.contextmanager
+def download_bars(settings: Settings) -> Iterator[Callable[[Progress], None] | None]:
+    """Yield a thread-safe callback drawing one bar per download, or None when progress stays quiet."""
+    console = settings.err_console
+    quiet = settings.quiet or os.environ.get("CI") == "true" or settings.output == OutputFormat.json or not console.is_terminal
+    if quiet:
+        yield None
+        return
+    lock = threading.Lock()
+    tasks: dict[str, TaskID] = {}
+    with RichProgress(
+        TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+        console=console, transient=True,
+    ) as bars:
+
+        def update(event: Progress) -> None:
+            with lock:
+                task = tasks.get(event.filename)
+                if task is None:
+                    task = tasks[event.filename] = bars.add_task(event.filename, total=event.total)
+                bars.update(task, completed=event.received, total=event.total or event.received)
+
+        yield update
