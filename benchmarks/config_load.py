@@ -11,15 +11,13 @@ component. Target on 2 cores: (b) <= 1 s and <= 3x (a).
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import tomllib
 from pathlib import Path
+
+from _common import Target, machine, report, scratch_dir
 
 from tributary.config import load_project
 
@@ -112,31 +110,20 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="runs of each measurement (median reported)")
     parser.add_argument("--keep", type=Path, help="write the tree here and keep it")
     args = parser.parse_args()
-    root = args.keep or Path(tempfile.mkdtemp(prefix="trib-bench-config-"))
-    try:
+    with scratch_dir(args.keep, "trib-bench-config-") as root:
         files = generate(root)
         bare = [bare_parse(files) for _ in range(args.repeat)]
         full = [load_and_resolve(root) for _ in range(args.repeat)]
-        components = full[0][1]
-        result = {
-            "files": len(files),
-            "components": components,
-            "bare_parse_s": round(statistics.median(bare), 4),
-            "load_resolve_s": round(statistics.median(t for t, _ in full), 4),
-        }
-        result["ratio"] = round(result["load_resolve_s"] / result["bare_parse_s"], 2)
-        result["python"] = platform.python_version()
-        if args.json:
-            print(json.dumps(result))
-        else:
-            for key, value in result.items():
-                print(f"{key:>16}: {value}")
-            print(f"targets: load_resolve_s <= 1.0 and ratio <= 3.0 -> "
-                  f"{'met' if result['load_resolve_s'] <= 1.0 and result['ratio'] <= 3.0 else 'NOT met'}")
-        return 0
-    finally:
-        if args.keep is None:
-            shutil.rmtree(root, ignore_errors=True)
+    result = {
+        "files": len(files),
+        "components": full[0][1],
+        "bare_parse_s": round(statistics.median(bare), 4),
+        "load_resolve_s": round(statistics.median(t for t, _ in full), 4),
+    }
+    result["ratio"] = round(result["load_resolve_s"] / result["bare_parse_s"], 2)
+    result["python"] = machine()["python"]
+    report(result, [Target("load_resolve_s", 1.0), Target("ratio", 3.0)], as_json=args.json)
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,89 @@
+"""What the benchmarks share: a scratch directory, timing, and the report they print.
+
+Each benchmark builds a synthetic tree in a scratch directory (``--keep DIR`` keeps it), times its
+measurements, and prints either one JSON object (``--json``) or a readable summary ending with its
+targets, each marked met or NOT met.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def scratch_dir(keep: Path | None, prefix: str) -> Iterator[Path]:
+    """A fresh directory for the generated tree: ``keep`` if given (it must be absent or empty, and is
+    left in place afterwards), otherwise a temporary directory removed at the end."""
+    if keep is not None:
+        keep = keep.resolve()
+        if keep.exists() and any(keep.iterdir()):
+            raise SystemExit(f"--keep {keep}: the directory is not empty")
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def timed(function: Callable[[], T]) -> tuple[float, T]:
+    """``(seconds, result)`` of one call."""
+    start = time.perf_counter()
+    result = function()
+    return time.perf_counter() - start, result
+
+
+def median_seconds(function: Callable[[], Any], repeat: int) -> float:
+    """The median wall time of ``repeat`` calls."""
+    return statistics.median(timed(function)[0] for _ in range(max(1, repeat)))
+
+
+def machine() -> dict[str, Any]:
+    """The facts a figure needs next to it."""
+    return {"python": platform.python_version(), "cpus": os.cpu_count()}
+
+
+@dataclass(frozen=True)
+class Target:
+    """``key <= limit`` (or ``>=`` with ``at_least``) on one result value."""
+
+    key: str
+    limit: float
+    at_least: bool = False
+
+    def met(self, result: dict[str, Any]) -> bool:
+        value = result[self.key]
+        return value >= self.limit if self.at_least else value <= self.limit
+
+    def __str__(self) -> str:
+        return f"{self.key} {'>=' if self.at_least else '<='} {self.limit:g}"
+
+
+def report(result: dict[str, Any], targets: list[Target], *, as_json: bool, notes: list[str] | None = None) -> None:
+    """Print the result as one JSON object, or as aligned ``key: value`` lines plus the targets."""
+    if as_json:
+        print(json.dumps(result))
+        return
+    width = max(len(key) for key in result)
+    for key, value in result.items():
+        shown = json.dumps(value) if isinstance(value, (dict, list)) else value
+        print(f"{key:>{width}}: {shown}")
+    for note in notes or []:
+        print(f"note: {note}")
+    for target in targets:
+        print(f"target: {target} (got {result[target.key]}) -> {'met' if target.met(result) else 'NOT met'}")
