@@ -44,6 +44,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/config_load.py
+	$(BIN)/python benchmarks/render_scale.py
 
 clean:
 	rm -rf $(VENV) examples/distro/out examples/distro/build

@@ -37,12 +37,13 @@ def tree_signature(directory: Path, *, skip_dirs: frozenset[str] = frozenset({".
     result: Signature = []
     if not directory.is_dir():
         return result
+    prefix = len(str(directory)) + 1
     for root, dirnames, filenames in os.walk(directory):
         dirnames[:] = [d for d in dirnames if d not in skip_dirs]
         for name in filenames:
             path = os.path.join(root, name)
             stat = os.lstat(path)
-            result.append((os.path.relpath(path, directory), stat.st_size, stat.st_mtime_ns))
+            result.append((path[prefix:], stat.st_size, stat.st_mtime_ns))
     result.sort()
     return result
 
@@ -88,8 +89,8 @@ class RenderCache:
             return None  # an unlocked upstream component: its commit is only known after asking upstream
         config_hash = self._config_hashes.get(id(component.config))
         if config_hash is None:
-            canonical = json.dumps(component.config.to_json(), sort_keys=True, separators=(",", ":"))
-            config_hash = hashlib.sha256(canonical.encode()).hexdigest()
+            # pydantic's own serialisation: deterministic (field order) and much cheaper than to_json.
+            config_hash = hashlib.sha256(component.config.model_dump_json().encode()).hexdigest()
             self._config_hashes[id(component.config)] = config_hash
         inputs = {
             "render": RENDER_VERSION,

@@ -67,8 +67,10 @@ class SyntheticCommit:
 
 def fingerprint_changes(project: Project, component: ResolvedComponent) -> list[SyntheticCommit]:
     """Every committed change of the component's input fingerprint, plus an uncommitted one."""
-    top = _repository(project.root)
     path = lock_path(project.lock_dir, component.name)
+    if not path.is_file():
+        return []  # no lock, so no committed history of one (and no git call per component)
+    top = _repository(project.root)
     if top is None:
         return []
     if _shallow(top):
