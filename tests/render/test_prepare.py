@@ -70,3 +70,33 @@ def test_refuses_a_non_empty_directory(served, tmp_path: Path) -> None:
     result = cli("comp", "prep-sources", "greet", "-o", str(out))
     assert result.code == 2 and "not an empty directory" in result.err
     assert (out / "keep.txt").read_text() == "mine\n"
+
+
+def test_archive_overlays_wait_for_the_tarball(make_project, tmp_path: Path, trib) -> None:
+    """Render skips edits inside tarballs (render never ships tarballs); prep-sources applies them."""
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in (("pkg-1.0/keep.c", b"int main(void){return 0;}\n"), ("pkg-1.0/vendor/blob.bin", b"\0\1")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    root = make_project({
+        "azldev.toml": 'includes = ["pkg/*.comp.toml"]\n',
+        "pkg/pkg.comp.toml": '[components.pkg]\nspec = { type = "local", path = "pkg.spec", reason = "r" }\n'
+                             '[[components.pkg.overlays]]\ntype = "file-remove"\narchive = "pkg-1.0.tar.gz"\n'
+                             'file = "vendor/**"\ndescription = "no vendored blobs"\n',
+        "pkg/pkg.spec": "Name: pkg\nVersion: 1.0\nRelease: 1\nSummary: s\nLicense: MIT\nSource0: pkg-1.0.tar.gz\n\n"
+                        "%description\nd\n\n%files\n",
+    })
+    (root / "pkg/pkg-1.0.tar.gz").write_bytes(buffer.getvalue())
+    assert trib("-C", str(root), "comp", "render", "pkg").code == 0
+    rendered = root / "specs/p/pkg/pkg-1.0.tar.gz"
+    assert rendered.read_bytes() == buffer.getvalue()  # untouched by render
+    out = tmp_path / "pkg-src"
+    result = trib("-C", str(root), "comp", "prep-sources", "pkg", "-o", str(out))
+    assert result.code == 0, result.err
+    with tarfile.open(out / "pkg-1.0.tar.gz") as archive:
+        assert archive.getnames() == ["pkg-1.0/keep.c"]  # the original had no directory entries; none are added

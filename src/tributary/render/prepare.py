@@ -12,7 +12,7 @@ from pathlib import Path
 from tributary.config import Project, ResolvedComponent
 from tributary.errors import TribError
 from tributary.fsutil import staged_directory
-from tributary.render.render import render_tree
+from tributary.render.render import apply_archive_edits, render_tree
 from tributary.upstream.lookaside import ProgressCallback
 from tributary.upstream.source_files import ComponentFiles, fetch_component_files
 from tributary.upstream.sources import fetch_sources
@@ -34,4 +34,8 @@ def prepare_sources(
             render_tree(project, component, scratch)
         else:
             fetch_sources(project, component, scratch)
-        return fetch_component_files(project, component, scratch, scratch, progress=progress)
+        files = fetch_component_files(project, component, scratch, scratch, progress=progress)
+        if overlays:
+            # Tarball edits need the tarballs; the rewritten `sources` hashes are the build stage's to record.
+            apply_archive_edits(project, component, scratch)
+        return files

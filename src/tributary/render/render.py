@@ -22,7 +22,7 @@ from tributary.config import Project, ResolvedComponent
 from tributary.config.model import Overlay
 from tributary.errors import OverlayError, TribError
 from tributary.fsutil import atomic_write, replace_directory
-from tributary.overlays import ComponentTree, apply_overlay
+from tributary.overlays import ComponentTree, apply_archive_overlays, apply_overlay
 from tributary.render.cache import RenderCache
 from tributary.render.macros import build_macros, macros_file_name, macros_file_text
 from tributary.render.references import referenced_files
@@ -83,6 +83,8 @@ def apply_overlays(project: Project, component: ResolvedComponent, dest: Path, *
         atomic_write(dest / macros_file_name(component.name), macros_file_text(macros))
     tree = ComponentTree(root=dest, spec_name=spec_name)
     for overlay, index in full_overlay_list(component.name, component.config, bool(macros)):
+        if overlay.archive:
+            continue  # edits inside a tarball: tarballs never enter the rendered tree (see apply_archive_edits)
         if step is not None:
             step(overlay, index, tree)
             continue
@@ -90,6 +92,26 @@ def apply_overlays(project: Project, component: ResolvedComponent, dest: Path, *
             apply_overlay(overlay, tree)
         except TribError as error:
             raise OverlayError(_overlay_context(project, component, overlay, index) + error.message) from None
+
+
+def apply_archive_edits(project: Project, component: ResolvedComponent, dest: Path) -> list[str]:
+    """Apply the overlays that edit inside tarballs, once the tarballs are in ``dest``.
+
+    One extract-edit-repack per archive, in configuration order within it; returns the archives
+    changed (their ``sources`` hashes no longer hold: the caller records the new ones).
+    """
+    by_archive: dict[str, list[tuple[Overlay, int]]] = {}
+    for index, overlay in enumerate(component.config.overlays):
+        if overlay.archive:
+            by_archive.setdefault(overlay.archive, []).append((overlay, index))
+    tree = ComponentTree(root=dest, spec_name=f"{component.name}.spec")
+    for archive, entries in by_archive.items():
+        try:
+            apply_archive_overlays(tree, archive, [overlay for overlay, _ in entries])
+        except TribError as error:
+            overlay, index = entries[0]
+            raise OverlayError(_overlay_context(project, component, overlay, index) + error.message) from None
+    return sorted(by_archive)
 
 
 def _overlay_context(project: Project, component: ResolvedComponent, overlay, index: int | None) -> str:
