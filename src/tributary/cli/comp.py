@@ -12,7 +12,7 @@ from tributary.cli import common
 from tributary.cli.output import Column, emit_object, emit_rows
 from tributary.errors import ConfigError
 
-app = typer.Typer(help="Work with components: list, query, render, diff.", no_args_is_help=True)
+app = typer.Typer(help="Work with components: list, query, update, render, diff, prep-sources.", no_args_is_help=True)
 
 NamesArg = Annotated[list[str] | None, typer.Argument(help="Component names or shell-style patterns (e.g. 'lib*').")]
 AllOpt = Annotated[bool, typer.Option("--all-components", "-a", help="Select every component.")]
@@ -267,10 +267,10 @@ def prep_sources(
     skip_overlays: Annotated[bool, typer.Option("--skip-overlays", help="Upstream's files as they are.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty output directory.")] = False,
 ) -> None:
-    """Write a component's buildable sources into a directory: rendered spec and files, plus every
-    lookaside tarball and downloaded source file, each verified by its hash before use.
+    """Write a component's buildable sources into a directory, tarballs included.
 
-    Downloads run in parallel (progress bars on a terminal) into a content-addressed cache under the
+    The rendered spec and files, plus every lookaside tarball and downloaded source file, each
+    verified by its hash before use. Downloads run in parallel (progress bars on a terminal) into a content-addressed cache under the
     work directory, so a second run downloads nothing. Nothing is left behind if one fails.
 
     Examples:
