@@ -1,0 +1,86 @@
+"""Repository metadata (``repodata/``) written with createrepo_c's Python API, reproducibly.
+
+The API rather than the ``createrepo_c`` program: the PyPI wheel writes zstd (Debian's 0.17 program
+cannot), and building the package list ourselves lets every time stamp be fixed. ``revision`` stands
+for every time in the output: the repomd revision, each record's timestamp and the metadata files'
+mtimes. Each package's ``time file`` is its build time. So the same RPMs give byte-identical
+``repomd.xml`` and metadata files, whenever and wherever they are published.
+
+No sqlite databases: dnf reads the XML, and the databases would not be reproducible.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import createrepo_c as cr
+
+from tributary.repo.errors import RepoError
+
+COMPRESSIONS = {
+    "zstd": cr.ZSTD_COMPRESSION,
+    "gz": cr.GZ_COMPRESSION,
+    "xz": cr.XZ_COMPRESSION,
+}
+
+
+@dataclass(frozen=True)
+class RepodataFile:
+    """One record of ``repomd.xml``: its type (primary, filelists, other) and where it is."""
+
+    type: str
+    href: str
+    sha256: str
+
+
+def write_repodata(root: Path, hrefs: Sequence[str], *, revision: int, compression: str = "zstd") -> list[RepodataFile]:
+    """Write ``root/repodata/`` for the RPMs at ``root/<href>`` (in the order given), return its records.
+
+    ``root/repodata`` must not exist yet: this writes a fresh repository (publishing stages a new
+    directory per channel), it does not update one.
+    """
+    if compression not in COMPRESSIONS:
+        raise RepoError(f"unknown metadata compression {compression!r} (choose from {', '.join(COMPRESSIONS)})")
+    kind = COMPRESSIONS[compression]
+    repodata = root / "repodata"
+    repodata.mkdir()
+    suffix = cr.compression_suffix(kind)
+    paths = {name: repodata / f"{name}.xml{suffix}" for name in ("primary", "filelists", "other")}
+    try:
+        writers = {
+            "primary": cr.PrimaryXmlFile(str(paths["primary"]), compressiontype=kind),
+            "filelists": cr.FilelistsXmlFile(str(paths["filelists"]), compressiontype=kind),
+            "other": cr.OtherXmlFile(str(paths["other"]), compressiontype=kind),
+        }
+        for writer in writers.values():
+            writer.set_num_of_pkgs(len(hrefs))
+        for href in hrefs:
+            package = cr.package_from_rpm(str(root / href), checksum_type=cr.SHA256, location_href=href,
+                                          changelog_limit=10)
+            package.time_file = package.time_build
+            for writer in writers.values():
+                writer.add_pkg(package)
+        for writer in writers.values():
+            writer.close()
+
+        repomd = cr.Repomd()
+        repomd.set_revision(str(revision))
+        records = []
+        for name in ("primary", "filelists", "other"):
+            record = cr.RepomdRecord(name, str(paths[name]))
+            record.fill(cr.SHA256)
+            record.rename_file()  # <checksum>-primary.xml.zst: a cache can never mix two revisions
+            record.set_timestamp(revision)  # also sets the file's mtime
+            repomd.set_record(record)
+            records.append(RepodataFile(name, record.location_href, record.checksum))
+        repomd.sort_records()
+        xml = repomd.xml_dump()
+    except cr.CreaterepoCError as error:
+        raise RepoError(f"createrepo_c: {error}", where=str(root)) from None
+    repomd_path = repodata / "repomd.xml"
+    repomd_path.write_text(xml)
+    os.utime(repomd_path, (revision, revision))
+    return records
