@@ -16,6 +16,7 @@ import pytest
 from tributary.config import load_project
 from tributary.config.project import Project
 from tributary.repo.sign import SigningKey, make_throwaway_key
+from tributary.tools import gpg
 
 BUILD_TIME = 1767225600  # 2026-01-01T00:00:00Z, the build time of every test RPM
 
@@ -226,14 +227,6 @@ def project(tmp_path: Path) -> Project:
     return load_project(root)
 
 
-def tamper(path: Path, *, offset_from_end: int = 40) -> None:
-    """Flip one byte near the end of ``path`` (in an RPM: inside the compressed payload)."""
-    path.chmod(0o644)
-    data = bytearray(path.read_bytes())
-    data[-offset_from_end] ^= 0xFF
-    path.write_bytes(bytes(data))
-
-
 @dataclass
 class DnfRun:
     returncode: int
@@ -244,6 +237,8 @@ class DnfRun:
 @pytest.fixture
 def dnf_install(tmp_path: Path) -> Callable[..., DnfRun]:
     """``dnf install`` offline into a fresh root, with only the given ``.repo`` files configured.
+
+    Returns once dnf is done and the gpg-agents it started are stopped.
 
     The host's dnf.conf and repositories are kept out (``--config``, ``reposdir``); HOME holds an
     ``.rpmmacros`` that puts the root's rpmdb where an RPM distribution keeps it.
@@ -265,6 +260,10 @@ def dnf_install(tmp_path: Path) -> Callable[..., DnfRun]:
                    f"--setopt=reposdir={reposdir}", "install", *packages]
         proc = subprocess.run(command, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                               check=False)
+        # repo_gpgcheck verifies through gpgme, which starts a gpg-agent for a key ring in the root's
+        # cache and leaves it running.
+        for keyring in root.glob("var/cache/dnf/*/pubring"):
+            gpg.stop_agent(keyring)
         return DnfRun(proc.returncode, proc.stdout + proc.stderr, root)
 
     return install

@@ -91,11 +91,16 @@ def check_socket_path(home: Path) -> None:
     proc = subprocess.run(["gpgconf", "--list-dirs", "agent-socket"], capture_output=True,
                           env=environment(home), check=False)
     socket = proc.stdout.decode(errors="replace").strip()
-    if proc.returncode == 0 and len(os.fsencode(socket + _LONGEST_SOCKET_SUFFIX)) > _SOCKET_PATH_MAX:
+    if proc.returncode == 0 and not socket_path_fits(socket):
         raise GpgError(
             f"GNUPGHOME {home} is too deep for gpg-agent's socket ({socket})",
             hint="use a shorter GNUPGHOME, for example a directory under /tmp, or create /run/user/<uid>",
         )
+
+
+def socket_path_fits(socket: str) -> bool:
+    """Whether gpg-agent's sockets named after ``socket`` (S.gpg-agent and its siblings) fit ``sun_path``."""
+    return len(os.fsencode(socket + _LONGEST_SOCKET_SUFFIX)) <= _SOCKET_PATH_MAX
 
 
 def generate_key(home: Path, uid: str, *, algorithm: str = "ed25519") -> str:
