@@ -218,8 +218,12 @@ def signing_key() -> Iterator[SigningKey]:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Project:
-    """The test distribution: rpm-base by default, rpm-sdk for hello-devel, hello-tools unpublished."""
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """The test distribution: rpm-base by default, rpm-sdk for hello-devel, hello-tools unpublished.
+
+    SOURCE_DATE_EPOCH is cleared: publishing dates the metadata by the RPMs' build time then.
+    """
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     root = tmp_path / "proj"
     for relative, text in PROJECT.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ import createrepo_c as cr
 import pytest
 
 from tributary.repo.errors import RepoError
-from tributary.repo.publish import publish, swap_in
+from tributary.repo.publish import built_rpms, publish, swap_in
 from tributary.repo.sign import SigningKey
 from tributary.tools.rpmsign import RpmsignError
 
@@ -192,3 +192,21 @@ def test_swap_in_replaces_a_directory_whole(tmp_path):
     swap_in(newer, target)
     assert [p.name for p in target.iterdir()] == ["newest"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["channel"]
+
+
+def test_a_file_that_is_no_rpm_is_named_in_the_error(project, tmp_path):
+    bogus = tmp_path / "bogus-1-1.noarch.rpm"
+    bogus.write_text("not an rpm\n")
+    with pytest.raises(RepoError, match="cannot read the RPM header") as caught:
+        publish(project, [bogus], signing=None)
+    assert str(bogus) in str(caught.value)
+    assert not (project.output_dir / "repo").exists() or not any((project.output_dir / "repo").glob("rpm-*"))
+
+
+def test_built_rpms_are_found_where_the_build_stage_puts_them(project, rpms):
+    for name, place in (("hello", "rpms/noarch"), ("archapp.x86_64", "rpms/x86_64"), ("hello.src", "srpms")):
+        (project.output_dir / place).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(rpms[name], project.output_dir / place / rpms[name].name)
+    (project.output_dir / "rpms" / "notes.txt").write_text("not a package\n")
+    assert [str(p.relative_to(project.output_dir)) for p in built_rpms(project)] == [
+        "rpms/noarch/hello-1.0-1.noarch.rpm", "rpms/x86_64/archapp-1-1.x86_64.rpm", "srpms/hello-1.0-1.src.rpm"]

@@ -25,6 +25,11 @@ def test_a_key_is_found_by_fingerprint_email_or_environment(signing_key):
     assert SigningKey.from_environment({"GNUPGHOME": str(home)}) is None  # no key named: publish unsigned
 
 
+def test_a_throwaway_key_is_made_once_per_user_id(signing_key):
+    again = make_throwaway_key(signing_key.gnupghome, "Tributary Test Signing", "signing@tribex.invalid")
+    assert again == signing_key
+
+
 def test_a_missing_key_or_key_ring_is_an_error(signing_key, tmp_path):
     with pytest.raises(gpg.GpgError, match="no secret key 'nobody@tribex.invalid'"):
         SigningKey.from_gnupghome(signing_key.gnupghome, "nobody@tribex.invalid")

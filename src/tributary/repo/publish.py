@@ -73,6 +73,12 @@ def repo_root(project: Project) -> Path:
     return project.output_dir / "repo"
 
 
+def built_rpms(project: Project) -> list[Path]:
+    """What the build stage left: ``<output-dir>/rpms/<arch>/*.rpm`` and ``<output-dir>/srpms/*.rpm``, sorted."""
+    out = project.output_dir
+    return sorted([*out.glob("rpms/*/*.rpm"), *out.glob("srpms/*.rpm")])
+
+
 def repo_name(project: Project) -> str:
     """The name in ``<name>-<channel>.repo`` and ``RPM-GPG-KEY-<name>``: the project's default distro.
 
