@@ -1,0 +1,108 @@
+"""bubblewrap (``bwrap``), the program: the command line for a sandbox described as a list of mounts.
+
+What the sandbox contains and why is ``tributary.build.sandbox``'s decision; this module only spells
+it in bwrap's options, checks that bwrap is installed, and recognises bwrap's own failures (it prints
+them as ``bwrap: ...`` and exits 1, which would otherwise look like a failure of the command inside).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from tributary.errors import TribError
+
+PROGRAM = "bwrap"
+
+
+class BwrapError(TribError):
+    """bubblewrap is missing, or could not set the sandbox up."""
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One entry of the sandbox's file system, in the order bwrap must apply it.
+
+    ``kind`` is a bwrap option without its dashes: ``ro-bind``/``bind`` (``source`` on the host to
+    ``dest``), ``symlink`` (``source`` is the link's target), ``tmpfs``, ``proc``, ``dev``, ``dir``.
+    """
+
+    kind: str
+    dest: str
+    source: str | None = None
+
+    def args(self) -> list[str]:
+        if self.kind in ("ro-bind", "bind", "symlink"):
+            if self.source is None:
+                raise ValueError(f"--{self.kind} needs a source")
+            return [f"--{self.kind}", self.source, self.dest]
+        if self.kind in ("tmpfs", "proc", "dev", "dir"):
+            return [f"--{self.kind}", self.dest]
+        raise ValueError(f"unknown bwrap mount kind {self.kind!r}")
+
+
+def ro_bind(source: str, dest: str | None = None) -> Mount:
+    return Mount("ro-bind", dest or source, source)
+
+
+def bind(source: str, dest: str) -> Mount:
+    return Mount("bind", dest, source)
+
+
+def symlink(target: str, dest: str) -> Mount:
+    return Mount("symlink", dest, target)
+
+
+def tmpfs(dest: str) -> Mount:
+    return Mount("tmpfs", dest)
+
+
+def hide_file(dest: str) -> Mount:
+    """Cover a file with ``/dev/null``; bwrap binds it ``nodev``, so opening the path is refused."""
+    return Mount("ro-bind", dest, "/dev/null")
+
+
+def command(
+    argv: Sequence[str],
+    *,
+    mounts: Sequence[Mount],
+    env: Mapping[str, str],
+    uid: int,
+    gid: int,
+    chdir: str,
+    hostname: str,
+    network: bool = False,
+) -> list[str]:
+    """``bwrap`` with every namespace unshared (no network unless asked), running ``argv`` as ``uid``.
+
+    The environment is exactly ``env`` (``--clearenv`` first). ``--die-with-parent`` so an interrupted
+    tributary leaves no build running; ``--new-session`` so the build cannot push input into our terminal.
+    """
+    args = [PROGRAM, "--unshare-all", "--unshare-user", "--uid", str(uid), "--gid", str(gid),
+            "--hostname", hostname, "--die-with-parent", "--new-session", "--clearenv"]
+    if network:
+        args.append("--share-net")
+    for mount in mounts:
+        args += mount.args()
+    for key in sorted(env):
+        args += ["--setenv", key, env[key]]
+    args += ["--chdir", chdir, "--", *argv]
+    return args
+
+
+def require() -> str:
+    """The path of ``bwrap``; BwrapError saying how to install it when it is missing."""
+    path = shutil.which(PROGRAM)
+    if path is None:
+        raise BwrapError("bubblewrap (bwrap) is not installed; builds run inside it",
+                         hint="apt-get install bubblewrap")
+    return path
+
+
+def setup_failure(output: str) -> str | None:
+    """bwrap's own complaint in a command's output (``bwrap: Can't mount ...``), if there is one."""
+    for line in output.splitlines():
+        if line.startswith("bwrap: "):
+            return line.removeprefix("bwrap: ").strip()
+    return None
