@@ -37,27 +37,11 @@ from tributary.render.prepare import prepare_sources
 
 DIST = ".tribex10"
 
-# The example distribution's greet-1.1-tribex-default-name.patch makes greet say "Hello, Tributary!",
-# while upstream's `make check` (run by %check since the pinned commit) still expects "Hello, world!".
-# The test copy adjusts the test inside the tarball, as the distribution would have to.
-GREET_CHECK_FIX = """
-[[components.greet.overlays]]
-type = "file-search-replace"
-archive = "greet-1.1.tar.gz"
-file = "Makefile"
-regex = 'Hello, world!'
-replacement = 'Hello, Tributary!'
-description = "Upstream's test expects upstream's default name."
-"""
-
-
 def make_project(directory: Path, upstream_root: Path, extra: dict[str, str] | None = None) -> Project:
     """A copy of the example distribution reading the test upstream, plus ``extra`` files."""
     distro = copy_example_distro(directory, upstream_root, git_repository=True)
     with distro.mirror.open("a") as handle:
         handle.write(f'lookaside-base-uri = "file://{upstream_root}/lookaside/$pkg/$filename/$hashtype/$hash/$filename"\n')
-    with (distro.root / "base/comps/greet/greet.comp.toml").open("a") as handle:
-        handle.write(GREET_CHECK_FIX)
     for relative, text in (extra or {}).items():
         path = distro.root / relative
         path.parent.mkdir(parents=True, exist_ok=True)

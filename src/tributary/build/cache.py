@@ -1,0 +1,57 @@
+"""Skip builds whose inputs have not changed since the outputs were made.
+
+A build is keyed by everything that decides its bytes: the rendered component (spec, patches, the
+build-options macros file, the ``sources`` manifest that pins every tarball by hash), the component's
+lock fingerprint, tributary's own rpm macros and build code version, and the exact dependency RPMs
+installed into its build root (by sha256). The outputs are remembered with their sha256, so a deleted
+or altered RPM makes the build run again rather than trusting a stale stamp.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from tributary.config import Project
+from tributary.fsutil import atomic_write
+from tributary.upstream.fingerprint import file_sha256, local_identity
+
+BUILD_VERSION = "1"  # bump when a change of the build code changes what a build produces
+
+
+class BuildCache:
+    def __init__(self, project: Project) -> None:
+        self.directory = project.work_dir / "build-cache"
+
+    def key(self, rendered_dir: Path, *, fingerprint: str, macros: Iterable[Path], dependencies: Iterable[Path]) -> str:
+        inputs = {
+            "version": BUILD_VERSION,
+            "rendered": local_identity(rendered_dir),
+            "fingerprint": fingerprint,
+            "macros": sorted(file_sha256(path) for path in macros),
+            "dependencies": sorted(file_sha256(path) for path in dependencies),
+        }
+        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+    def lookup(self, name: str, key: str) -> list[Path] | None:
+        """The outputs of an earlier build with the same key, if they are all still there, unchanged."""
+        try:
+            stamp = json.loads((self.directory / f"{name}.json").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        if stamp.get("key") != key:
+            return None
+        outputs = [Path(entry["path"]) for entry in stamp.get("outputs", [])]
+        for entry, path in zip(stamp["outputs"], outputs, strict=True):
+            if not path.is_file() or file_sha256(path) != entry["sha256"]:
+                return None
+        return outputs
+
+    def record(self, name: str, key: str, outputs: Iterable[Path]) -> None:
+        entries = [{"path": str(path), "sha256": file_sha256(path)} for path in sorted(outputs)]
+        atomic_write(self.directory / f"{name}.json", json.dumps({"key": key, "outputs": entries}, indent=1))
+
+    def forget(self, name: str) -> None:
+        (self.directory / f"{name}.json").unlink(missing_ok=True)
