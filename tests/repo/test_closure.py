@@ -14,8 +14,8 @@ from tributary.repo.closure import (
     _tokens,
     check_closure,
 )
-from tributary.repo.createrepo import write_repodata
 from tributary.repo.errors import RepoError
+from tributary.tools.createrepo import write_repodata
 
 
 def make_repo(directory: Path, rpm_files: list[Path]) -> Path:

@@ -10,9 +10,9 @@ import subprocess
 import pytest
 from repo_kit import tamper
 
-from tributary.repo.createrepo import write_repodata
 from tributary.repo.publish import publish
 from tributary.tools import gpg
+from tributary.tools.createrepo import write_repodata
 
 
 def installed(root) -> list[str]:

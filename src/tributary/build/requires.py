@@ -143,7 +143,7 @@ def _parsed(spec_path: Path, macros_files: Sequence[Path]) -> Iterator[object]:
                 raise SpecParseError(f"rpm cannot parse the spec: {text or error}", where=str(spec_path)) from None
             yield spec
         finally:
-            rpm.setLogFile(sys.stderr)
+            rpm.setLogFile(sys.__stderr__)  # a real file: sys.stderr may be a wrapper rpm cannot write to
             rpm.reloadConfig()
 
 

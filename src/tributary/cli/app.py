@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from tributary import __version__
-from tributary.cli import comp, config_cmd, distro, image, repo, report, upstream
+from tributary.cli import build, comp, config_cmd, distro, image, repo, report, upstream
 from tributary.cli.common import settings as get_settings
 from tributary.cli.output import OutputFormat
 from tributary.errors import TribError
@@ -42,6 +42,7 @@ app.add_typer(report.app, name="report")
 app.add_typer(repo.app, name="repo")
 app.add_typer(upstream.app, name="upstream")
 app.command("lint")(report.lint)
+app.command("build")(build.build)
 
 
 def _version(value: bool) -> None:

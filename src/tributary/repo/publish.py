@@ -34,10 +34,10 @@ from pathlib import Path
 from tributary.config.project import Project
 from tributary.fsutil import atomic_write, replace_directory
 from tributary.repo.channels import RpmFile, plan_channels
-from tributary.repo.createrepo import write_repodata
 from tributary.repo.errors import RepoError
 from tributary.repo.sign import SigningKey
 from tributary.tools import gpg, rpmsign
+from tributary.tools.createrepo import write_repodata
 
 _REPO_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]+")
 

@@ -18,13 +18,17 @@ from pathlib import Path
 
 import createrepo_c as cr
 
-from tributary.repo.errors import RepoError
+from tributary.errors import TribError
 
 COMPRESSIONS = {
     "zstd": cr.ZSTD_COMPRESSION,
     "gz": cr.GZ_COMPRESSION,
     "xz": cr.XZ_COMPRESSION,
 }
+
+
+class CreaterepoError(TribError):
+    """createrepo_c could not index a directory."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ def write_repodata(root: Path, hrefs: Sequence[str], *, revision: int, compressi
     directory per channel), it does not update one.
     """
     if compression not in COMPRESSIONS:
-        raise RepoError(f"unknown metadata compression {compression!r} (choose from {', '.join(COMPRESSIONS)})")
+        raise CreaterepoError(f"unknown metadata compression {compression!r} (choose from {', '.join(COMPRESSIONS)})")
     kind = COMPRESSIONS[compression]
     repodata = root / "repodata"
     repodata.mkdir()
@@ -79,8 +83,14 @@ def write_repodata(root: Path, hrefs: Sequence[str], *, revision: int, compressi
         repomd.sort_records()
         xml = repomd.xml_dump()
     except cr.CreaterepoCError as error:
-        raise RepoError(f"createrepo_c: {error}", where=str(root)) from None
+        raise CreaterepoError(f"createrepo_c: {error}", where=str(root)) from None
     repomd_path = repodata / "repomd.xml"
     repomd_path.write_text(xml)
     os.utime(repomd_path, (revision, revision))
     return records
+
+
+def index_directory(root: Path, *, revision: int = 0, compression: str = "gz") -> list[RepodataFile]:
+    """Repository metadata for every RPM directly in ``root`` (for a private build-dependency repo)."""
+    hrefs = sorted(path.name for path in root.glob("*.rpm"))
+    return write_repodata(root, hrefs, revision=revision, compression=compression)

@@ -1,0 +1,87 @@
+"""``trib build``: build components in dependency order, in parallel, in a sandbox, cached."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from tributary.cli import common
+from tributary.cli.comp import AllOpt, GroupOpt, NamesArg, selected
+from tributary.cli.output import Column, OutputFormat, emit_rows
+from tributary.errors import CheckFailed
+
+_STYLE = {"queued": "dim", "building": "yellow", "done": "green", "cached": "cyan", "failed": "bold red", "skipped": "magenta"}
+
+
+def build(
+    ctx: typer.Context,
+    names: NamesArg = None,
+    all_components: AllOpt = False,
+    group: GroupOpt = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Builds at the same time (default: CPU count).")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even what the cache says is current.")] = False,
+) -> None:
+    """Build components into SRPMs and RPMs: <output-dir>/srpms/ and <output-dir>/rpms/<arch>/.
+
+    Components are rendered, ordered by their BuildRequires (a cycle is an error naming its members)
+    and built with rpmbuild inside a bubblewrap sandbox: no network, an unprivileged user, a fixed
+    build path, build dependencies installed from packages this distribution built. What a selected
+    component needs is built first. Unchanged builds come from the cache. A failure shows the end of
+    its log (full logs in <log-dir>/<component>.log); what needs it is skipped, the rest goes on.
+
+    Examples:
+
+      trib build -a -j 2
+
+      trib build greet              # and libgreet first, if it is not built yet
+
+      trib build -a --force -O json
+    """
+    from tributary.build.distro import build_distribution
+
+    project = common.project(ctx)
+    state = common.settings(ctx)
+    chosen = selected(ctx, names, all_components, group)
+    live_wanted = not (state.quiet or state.output != OutputFormat.table or os.environ.get("CI") == "true"
+                       or not state.err_console.is_terminal)
+    live = Live(console=state.err_console, transient=True, refresh_per_second=8) if live_wanted else None
+
+    def show(table_of_jobs):
+        if live is not None:
+            live.update(_live_table(table_of_jobs))
+
+    if live is not None:
+        live.start()
+    try:
+        plan, jobs_table = build_distribution(project, chosen, jobs=jobs or os.cpu_count() or 1, force=force, on_change=show)
+    finally:
+        if live is not None:
+            live.stop()
+    rows = [job.to_json() for job in jobs_table.values()]
+    for row, job in zip(rows, jobs_table.values(), strict=True):
+        row["outputs"] = [str(p) for p in (job.result or [])]
+    emit_rows(state, rows, [Column("component", "Component"), Column("state", "State"), Column("seconds", "Seconds"),
+                            Column("blockedBy", "Skipped because")])
+    failed = [job for job in jobs_table.values() if job.state.value == "failed"]
+    for job in failed:
+        print(f"error: {job.error}", file=sys.stderr)
+    if failed or any(job.state.value == "skipped" for job in jobs_table.values()):
+        raise CheckFailed(f"{len(failed)} build(s) failed")
+
+
+def _live_table(jobs) -> Table:
+    counts: dict[str, int] = {}
+    for job in jobs.values():
+        counts[job.state.value] = counts.get(job.state.value, 0) + 1
+    title = "  ".join(f"{state}: {count}" for state, count in sorted(counts.items()))
+    table = Table(title=title, header_style="bold")
+    table.add_column("Component")
+    table.add_column("State")
+    for name, job in jobs.items():
+        table.add_row(name, f"[{_STYLE[job.state.value]}]{job.state.value}[/]")
+    return table

@@ -1,0 +1,150 @@
+"""`trib build` on the whole example distribution, then `trib repo publish` and dnf into an empty root."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from support import copy_example_distro
+
+from tributary.build.distro import build_distribution
+from tributary.build.scheduler import State
+from tributary.config import load_project
+from tributary.repo.sign import make_throwaway_key
+from tributary.tools import gpg
+
+
+def example(directory: Path, upstream_root: Path):
+    distro = copy_example_distro(directory, upstream_root)
+    with distro.mirror.open("a") as handle:
+        handle.write(f'lookaside-base-uri = "file://{upstream_root}/lookaside/$pkg/$filename/$hashtype/$hash/$filename"\n')
+    return distro
+
+
+def rpm_digests(output_dir: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(output_dir.glob("*rpms/**/*.rpm"))}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, example_upstream):
+    """The example distribution built once from clean with -j2; the order the scheduler saw."""
+    distro = example(tmp_path_factory.mktemp("build-a"), example_upstream.root)
+    project = load_project(distro.root, extra_files=[distro.mirror])
+    snapshots = []
+    plan, jobs = build_distribution(project, project.component_names, jobs=2, on_change=snapshots.append)
+    return distro, project, plan, jobs, snapshots
+
+
+def test_everything_builds_in_dependency_order(built) -> None:
+    _, project, plan, jobs, snapshots = built
+    assert {name: job.state for name, job in jobs.items()} == dict.fromkeys(project.component_names, State.DONE)
+    assert plan.graph.needs["greet"] == {"libgreet"}
+    for snapshot in snapshots:
+        if snapshot["greet"].state == State.BUILDING:
+            assert snapshot["libgreet"].state == State.DONE
+    assert any(sum(job.state == State.BUILDING for job in s.values()) == 2 for s in snapshots)  # -j2 was used
+    names = {p.name for p in project.output_dir.glob("rpms/*/*.rpm")}
+    assert "greet-1.1-2.tribex10.x86_64.rpm" in names and not any("static" in n for n in names)
+    greet = project.output_dir / "rpms/x86_64/greet-1.1-2.tribex10.x86_64.rpm"
+    requires = subprocess.run(["rpm", "-qp", "--requires", str(greet)], capture_output=True, text=True).stdout
+    assert "libgreet.so.1()(64bit)" in requires
+
+
+def test_a_second_build_rebuilds_nothing(built, trib) -> None:
+    distro, project, *_ = built
+    before = rpm_digests(project.output_dir)
+    result = trib(*distro.args("-O", "json", "build", "-a", "-j", "2"))
+    assert result.code == 0, result.err
+    assert {row["state"] for row in json.loads(result.out)} == {"cached"}
+    assert rpm_digests(project.output_dir) == before
+
+
+def test_two_clean_builds_are_byte_identical(built, tmp_path, example_upstream) -> None:
+    _, project, *_ = built
+    other = example(tmp_path, example_upstream.root)
+    second = load_project(other.root, extra_files=[other.mirror])
+    _, jobs = build_distribution(second, second.component_names, jobs=2)
+    assert {job.state for job in jobs.values()} == {State.DONE}
+    assert rpm_digests(second.output_dir) == rpm_digests(project.output_dir)
+
+
+def test_signed_repository_installs_with_gpgcheck_and_refuses_tampering(built, trib, tmp_path) -> None:
+    distro, project, *_ = built
+    keyring = Path(tempfile.mkdtemp(prefix="trib-b-", dir="/tmp")) / "g"
+    key = make_throwaway_key(keyring, "Tributary Example Builders", "builders@tribex.invalid")
+    try:
+        publish = trib(*distro.args("repo", "publish", "--sign-key", key.fingerprint, "--gnupghome", str(keyring)))
+        assert publish.code == 0, publish.err
+        assert trib(*distro.args("repo", "check")).code == 0
+        base = project.output_dir / "repo" / "rpm-base"
+        installed = dnf_install(tmp_path / "ok", base, "filesystem", "glibc-bootstrap", "busybox-bootstrap", "greet")
+        assert installed.returncode == 0, installed.stderr
+        run = subprocess.run(["chroot", str(tmp_path / "ok" / "root"), "/usr/bin/greet"], capture_output=True, text=True)
+        assert run.stdout == "Hello, Tributary!\n"  # our overlay's patch, in the binary, in the image root
+
+        victim = next(base.rglob("greet-1.1-*.x86_64.rpm"))
+        data = bytearray(victim.read_bytes())
+        data[-40] ^= 0xFF
+        victim.write_bytes(bytes(data))
+        refused = dnf_install(tmp_path / "bad", base, "filesystem", "glibc-bootstrap", "busybox-bootstrap", "greet")
+        assert refused.returncode != 0
+        assert not (tmp_path / "bad" / "root" / "usr/bin/greet").exists()
+    finally:
+        key.stop_agent()
+        shutil.rmtree(keyring.parent, ignore_errors=True)
+
+
+def dnf_install(work: Path, channel: Path, *packages: str) -> subprocess.CompletedProcess[str]:
+    """dnf offline into an empty root, with only the channel's generated .repo file (gpgcheck on)."""
+    home, root, reposdir = work / "home", work / "root", work / "repos.d"
+    for directory in (home, root, reposdir):
+        directory.mkdir(parents=True)
+    (home / ".rpmmacros").write_text("%_dbpath /usr/lib/sysimage/rpm\n")
+    (repo_file,) = channel.glob("*.repo")
+    text = repo_file.read_text()
+    assert "gpgcheck=1" in text and "repo_gpgcheck=1" in text
+    shutil.copy(repo_file, reposdir)
+    config = work / "dnf.conf"
+    config.write_text("[main]\ninstall_weak_deps=False\ntsflags=nodocs\n")
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(home), "LC_ALL": "C.UTF-8"}
+    try:
+        return subprocess.run(["dnf", "-y", f"--config={config}", f"--installroot={root}", "--releasever=1.0",
+                               f"--setopt=reposdir={reposdir}", "install", *packages],
+                              env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    finally:
+        for keyring in root.glob("var/cache/dnf/*/pubring"):
+            gpg.stop_agent(keyring)
+
+
+def test_a_failed_build_skips_what_needs_it_and_shows_the_log(tmp_path, example_upstream, trib) -> None:
+    distro = example(tmp_path, example_upstream.root)
+    comp = distro.root / "base/comps/libgreet/libgreet.comp.toml"
+    comp.write_text(comp.read_text() + '\n[[components.libgreet.overlays]]\ntype = "spec-prepend-lines"\n'
+                    'section = "%build"\nlines = ["echo the compiler is on fire >&2", "exit 3"]\ndescription = "break it"\n')
+    result = trib(*distro.args("-O", "json", "build", "-a", "-j", "2"))
+    assert result.code == 1
+    states = {row["component"]: row for row in json.loads(result.out)}
+    assert states["libgreet"]["state"] == "failed"
+    assert states["greet"]["state"] == "skipped" and states["greet"]["blockedBy"] == ["libgreet"]
+    assert states["greet-data"]["state"] == "done" and states["filesystem"]["state"] == "done"
+    assert "the compiler is on fire" in result.err  # the tail of the log
+    assert (distro.root / "build/logs/libgreet.log").is_file() or any(tmp_path.rglob("libgreet.log"))
+
+
+def test_a_build_cycle_is_reported_with_its_members(tmp_path, example_upstream, trib) -> None:
+    distro = example(tmp_path, example_upstream.root)
+    for name, needs in (("egg", "chicken"), ("chicken", "egg")):
+        (distro.root / f"base/comps/{name}").mkdir()
+        (distro.root / f"base/comps/{name}/{name}.comp.toml").write_text(
+            f'[components.{name}]\nspec = {{ type = "local", path = "{name}.spec", reason = "test" }}\n')
+        (distro.root / f"base/comps/{name}/{name}.spec").write_text(
+            f"Name: {name}\nVersion: 1\nRelease: 1%{{?dist}}\nSummary: s\nLicense: MIT\nBuildRequires: {needs}\n"
+            f"BuildArch: noarch\n\n%description\nd\n\n%files\n\n%changelog\n* Mon Jan 05 2026 A <a@b.c> - 1-1\n- x\n")
+    result = trib(*distro.args("build", "-a"))
+    assert result.code == 2
+    assert "build dependency cycle: chicken -> egg -> chicken" in result.err
