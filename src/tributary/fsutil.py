@@ -10,8 +10,8 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from typing import BinaryIO
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from tributary.errors import PathEscapeError
 

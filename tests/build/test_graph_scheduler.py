@@ -6,7 +6,13 @@ import threading
 
 import pytest
 
-from tributary.build.graph import ComponentDeps, CycleError, build_graph, capability_name, find_cycles
+from tributary.build.graph import (
+    ComponentDeps,
+    CycleError,
+    build_graph,
+    capability_name,
+    find_cycles,
+)
 from tributary.build.scheduler import State, run_builds
 from tributary.errors import TribError
 

@@ -9,7 +9,13 @@ from overlay_kit import SPEC_NAME, make_tree, overlay
 
 from tributary.config.model import OVERLAY_FIELDS, OverlayType
 from tributary.errors import OverlayError
-from tributary.overlays import OVERLAY_HANDLERS, SPEC_EDITS, ComponentTree, apply_overlay, apply_spec_overlay
+from tributary.overlays import (
+    OVERLAY_HANDLERS,
+    SPEC_EDITS,
+    ComponentTree,
+    apply_overlay,
+    apply_spec_overlay,
+)
 
 
 def test_every_overlay_type_has_a_handler() -> None:

@@ -45,7 +45,13 @@ def check(
       trib upstream check greet libgreet
     """
     from tributary.cli.progress import progress_bar
-    from tributary.render.upstream_check import FAILING, Target, check_upstream, summary, to_markdown
+    from tributary.render.upstream_check import (
+        FAILING,
+        Target,
+        check_upstream,
+        summary,
+        to_markdown,
+    )
 
     project = common.project(ctx)
     state = common.settings(ctx)

@@ -20,7 +20,13 @@ from pydantic import ValidationError
 
 from tributary.config import merge
 from tributary.config.diagnostics import did_you_mean, dotted, from_validation, located
-from tributary.config.loader import ROOT_FILE, LoadedFile, find_project_root, load_files, load_overlay_file
+from tributary.config.loader import (
+    ROOT_FILE,
+    LoadedFile,
+    find_project_root,
+    load_files,
+    load_overlay_file,
+)
 from tributary.config.locate import find_line
 from tributary.config.model import (
     ComponentConfig,

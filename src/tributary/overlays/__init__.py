@@ -7,7 +7,12 @@ render stage adds which component, overlay and TOML line it was.
 """
 
 from tributary.overlays.archives import apply_archive_overlays
-from tributary.overlays.registry import OVERLAY_HANDLERS, SPEC_EDITS, apply_overlay, apply_spec_overlay
+from tributary.overlays.registry import (
+    OVERLAY_HANDLERS,
+    SPEC_EDITS,
+    apply_overlay,
+    apply_spec_overlay,
+)
 from tributary.overlays.tree import ComponentTree
 
 __all__ = [

@@ -31,8 +31,8 @@ from typing import IO, Any
 from tributary.config.model import Overlay
 from tributary.errors import OverlayError
 from tributary.fsutil import atomic_output, check_relative, is_inside, resolve_inside
-from tributary.overlays.files import search_replace_files
 from tributary.globbing import glob_files
+from tributary.overlays.files import search_replace_files
 from tributary.overlays.targets import required
 from tributary.overlays.tree import ComponentTree
 

@@ -18,8 +18,8 @@ from pathlib import Path, PurePosixPath
 from tributary.config.model import Overlay
 from tributary.errors import OverlayError
 from tributary.fsutil import atomic_write
-from tributary.overlays.files import destination, overlay_files
 from tributary.globbing import compile_glob
+from tributary.overlays.files import destination, overlay_files
 from tributary.overlays.lines import append_lines
 from tributary.overlays.tags import add_tag
 from tributary.overlays.targets import required

@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tributary.config.model import Overlay, OverlayType
-from tributary.overlays import archives, files, lines, patches, search_replace, sections, tags
+from tributary.overlays import (
+    archives,
+    files,
+    lines,
+    patches,
+    search_replace,
+    sections,
+    tags,
+)
 from tributary.overlays.tree import ComponentTree, edit_spec
 from tributary.spec import SpecDocument, parse
 

@@ -7,7 +7,13 @@ written against.
 
 from tributary.spec.conditionals import Conditionals, Directive, directive_of
 from tributary.spec.document import SpecDocument, parse
-from tributary.spec.sections import SECTION_NAMES, Section, describe_package, package_of, parse_header
+from tributary.spec.sections import (
+    SECTION_NAMES,
+    Section,
+    describe_package,
+    package_of,
+    parse_header,
+)
 from tributary.spec.tags import Tag, format_tag, parse_tag, patch_number, tag_family
 
 __all__ = [

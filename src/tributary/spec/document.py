@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from tributary.spec.conditionals import Conditionals, analyse
-from tributary.spec.lines import LF, dominant_newline, join_lines, split_lines, split_text
+from tributary.spec.lines import (
+    LF,
+    dominant_newline,
+    join_lines,
+    split_lines,
+    split_text,
+)
 from tributary.spec.scan import structural_lines
 from tributary.spec.sections import SECTION_NAMES, Section, package_of
 from tributary.spec.tags import Tag, parse_tag

@@ -22,7 +22,11 @@ from pathlib import Path
 
 from tributary.config import Project, ResolvedComponent
 from tributary.upstream.checkout import resolve_upstream
-from tributary.upstream.fingerprint import input_fingerprint, resolution_hash, tracks_head
+from tributary.upstream.fingerprint import (
+    input_fingerprint,
+    resolution_hash,
+    tracks_head,
+)
 from tributary.upstream.lock import Lock, lock_path, read_lock, write_lock
 
 CURRENT = "current"
