@@ -55,6 +55,33 @@ mkdir -p "$reports"
 mv "$reports/changes.md.tmp" "$reports/changes.md"
 cat "$reports/changes.md"
 
+step "Build every component in dependency order, two at a time, in the sandbox"
+"$trib" -C "$project" build -a -j 2
+step "A second build finds nothing to do"
+"$trib" -C "$project" build -a -j 2
+
+step "Publish signed repositories (a throwaway key in a project-local key ring)"
+gnupghome="$project/build/gnupg"
+trap 'kill "$server" 2>/dev/null || true; gpgconf --homedir "$gnupghome" --kill all 2>/dev/null || true' EXIT
+"$trib" -C "$project" repo keygen --gnupghome "$gnupghome" --name "Tributary Example Builders" --email builders@tribex.invalid
+"$trib" -C "$project" repo publish --sign-key builders@tribex.invalid --gnupghome "$gnupghome"
+"$trib" -C "$project" repo check
+
+step "Install greet from the published repository into an empty root (gpgcheck=1, repo_gpgcheck=1)"
+root="$project/build/demo-root"
+rm -rf "$root" "$project/build/demo-dnf"
+mkdir -p "$root" "$project/build/demo-dnf/home" "$project/build/demo-dnf/repos.d"
+echo '%_dbpath /usr/lib/sysimage/rpm' > "$project/build/demo-dnf/home/.rpmmacros"
+cp "$project"/out/repo/rpm-base/*.repo "$project/build/demo-dnf/repos.d/"
+printf '[main]\ninstall_weak_deps=False\ntsflags=nodocs\n' > "$project/build/demo-dnf/dnf.conf"
+HOME="$project/build/demo-dnf/home" dnf -y -q --config="$project/build/demo-dnf/dnf.conf" --installroot="$root" \
+    --releasever=1.0 --setopt=reposdir="$project/build/demo-dnf/repos.d" \
+    install filesystem glibc-bootstrap busybox-bootstrap greet greet-data tribex-release </dev/null
+for keyring in "$root"/var/cache/dnf/*/pubring; do gpgconf --homedir "$keyring" --kill all 2>/dev/null || true; done
+echo "chroot $root /usr/bin/greet:"
+chroot "$root" /usr/bin/greet
+grep PRETTY_NAME "$root/usr/lib/os-release"
+
 step "What taking the newest upstream would cost"
 status=0
 "$trib" -C "$project" upstream check || status=$?

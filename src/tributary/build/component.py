@@ -120,7 +120,7 @@ def build_component(
     ``%check`` unless the component sets ``build.check.skip``. Raises BuildError (the log's last lines
     in the message), MissingBuildRequirement, or the error that stopped source preparation.
     """
-    _require_backend(backend)
+    require_backend(backend)
     dest = dest or BuildOutputs.for_project(project)
     log_dir = log_dir or project.log_dir
     if check is None:
@@ -279,7 +279,8 @@ def _releasever(project: Project) -> str:
     return target[2].release_ver if target else "1"
 
 
-def _require_backend(backend: str) -> None:
+def require_backend(backend: str) -> None:
+    """Refuse an unknown or unavailable backend (called before any work, cache hits included)."""
     if backend not in BACKENDS:
         raise TribError(f"unknown build backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if backend == "mock":

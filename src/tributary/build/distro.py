@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tributary.build.cache import BuildCache
-from tributary.build.component import BuildOutputs, build_component
+from tributary.build.component import BuildOutputs, build_component, require_backend
 from tributary.build.graph import BuildGraph, ComponentDeps, build_graph
 from tributary.build.macros import write_macros
 from tributary.build.requires import build_requires, provides
@@ -81,9 +81,11 @@ def build_distribution(
     *,
     jobs: int = 2,
     force: bool = False,
+    backend: str = "rpmbuild",
     on_change: Callable[[dict[str, Job]], None] | None = None,
 ) -> tuple[BuildPlan, dict[str, Job]]:
     """Build ``names`` and what they need, ``jobs`` at a time; every job's outcome."""
+    require_backend(backend)  # before anything: a cache hit must not hide an unusable backend
     build_plan = plan(project, names, jobs=jobs)
     cache = BuildCache(project)
     outputs = BuildOutputs.for_project(project)
@@ -109,7 +111,7 @@ def build_distribution(
                 for path in dependency_rpms:
                     shutil.copyfile(path, repo / path.name)
                 index_directory(repo)
-            result = build_component(project, component, repo_of_built=repo, dest=outputs)
+            result = build_component(project, component, repo_of_built=repo, dest=outputs, backend=backend)
         produced = [result.srpm, *result.rpms]
         cache.record(name, key, produced)
         results[name] = produced

@@ -25,6 +25,7 @@ def build(
     group: GroupOpt = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Builds at the same time (default: CPU count).")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even what the cache says is current.")] = False,
+    backend: Annotated[str, typer.Option("--backend", help="rpmbuild in bubblewrap (default), or mock where it is installed.")] = "rpmbuild",
 ) -> None:
     """Build components into SRPMs and RPMs: <output-dir>/srpms/ and <output-dir>/rpms/<arch>/.
 
@@ -58,7 +59,8 @@ def build(
     if live is not None:
         live.start()
     try:
-        plan, jobs_table = build_distribution(project, chosen, jobs=jobs or os.cpu_count() or 1, force=force, on_change=show)
+        plan, jobs_table = build_distribution(project, chosen, jobs=jobs or os.cpu_count() or 1, force=force,
+                                             backend=backend, on_change=show)
     finally:
         if live is not None:
             live.stop()
