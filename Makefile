@@ -45,6 +45,7 @@ test: setup
 bench: setup
 	$(BIN)/python benchmarks/config_load.py
 	$(BIN)/python benchmarks/render_scale.py
+	$(BIN)/python benchmarks/build_parallel.py
 
 clean:
 	rm -rf $(VENV) examples/distro/out examples/distro/build

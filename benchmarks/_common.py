@@ -13,6 +13,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -51,6 +52,32 @@ def timed(function: Callable[[], T]) -> tuple[float, T]:
 def median_seconds(function: Callable[[], Any], repeat: int) -> float:
     """The median wall time of ``repeat`` calls."""
     return statistics.median(timed(function)[0] for _ in range(max(1, repeat)))
+
+
+def tributary_commit() -> str:
+    """The commit of the tributary being measured, with "+dirty" when src/ has uncommitted changes.
+
+    Call it before the measurement starts: it names the code this process imported."""
+    source = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=source, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=source, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def git_commit_all(root: Path, message: str, *, ignore: tuple[str, ...] = ("/build/", "/specs/", "/out/")) -> None:
+    """Make ``root`` a git repository holding everything in it as one commit, as a real distribution
+    is (render reads the project's history for release numbers); ``ignore`` goes to ``.gitignore``.
+
+    A fixed identity and no background ``gc --auto``/maintenance, which would compete with what is
+    being measured."""
+    settings = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "-c", "commit.gpgsign=false",
+                "-c", "gc.auto=0", "-c", "maintenance.auto=false"]
+    (root / ".gitignore").write_text("".join(f"{pattern}\n" for pattern in ignore))
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", message]):
+        subprocess.run(["git", *settings, *command], cwd=root, check=True)
 
 
 def machine() -> dict[str, Any]:
