@@ -36,7 +36,6 @@ import pstats
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -44,7 +43,16 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from _common import Target, machine, median_seconds, report, scratch_dir, timed
+from _common import (
+    Target,
+    git_commit_all,
+    machine,
+    median_seconds,
+    report,
+    scratch_dir,
+    timed,
+    tributary_commit,
+)
 
 from tributary.config import load_project
 from tributary.render.render import render_many
@@ -1046,17 +1054,6 @@ def spec_target_size(rng: random.Random) -> int:
     return int(min(40_000, max(2_000, rng.lognormvariate(math.log(8_000), 0.65))))
 
 
-def commit_tree(root: Path) -> None:
-    """Make the project a git repository with everything in one commit, as a real distribution is (render
-    reads the project's history for release numbers)."""
-    # No background "gc --auto" after the big commit: it would compete with the render being measured.
-    settings = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "-c", "commit.gpgsign=false",
-                "-c", "gc.auto=0", "-c", "maintenance.auto=false"]
-    (root / ".gitignore").write_text("/build/\n/specs/\n")
-    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "synthetic distribution"]):
-        subprocess.run(["git", *settings, *command], cwd=root, check=True)
-
-
 def generate(root: Path, count: int) -> dict[str, Any]:
     """Write the synthetic distribution; return what it holds."""
     rng = random.Random(SEED)
@@ -1230,17 +1227,6 @@ def profile_render(project: Any, names: list[str], top: int) -> str:
     return stream.getvalue()
 
 
-def tributary_commit() -> str:
-    """The commit of the tributary being measured, with "+dirty" when src/ has uncommitted changes."""
-    source = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=source, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=source, capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -1258,7 +1244,7 @@ def main() -> int:
     with scratch_dir(args.keep, "trib-bench-render-") as root:
         generate_s, facts = timed(lambda: generate(root, args.components))
         if not args.no_git:
-            generate_s += timed(lambda: commit_tree(root))[0]
+            generate_s += timed(lambda: git_commit_all(root, "synthetic distribution", ignore=("/build/", "/specs/")))[0]
         load_s, project = timed(lambda: load_project(root))
         names = project.component_names
         if len(names) != facts["components"]:

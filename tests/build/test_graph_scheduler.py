@@ -87,3 +87,17 @@ def test_dependents_wait_and_failures_skip_only_what_needs_them() -> None:
     assert {n for n, j in jobs.items() if j.state == State.DONE} == {"filesystem", "greet-data", "libgreet"}
     assert "tool" not in finished
     assert changes[0]["filesystem"].state in (State.BUILDING, State.QUEUED)  # the live table saw progress
+
+
+def test_a_free_slot_goes_to_the_longest_chain_first() -> None:
+    graph = build_graph(EXAMPLE)
+    started: list[str] = []
+
+    def build(name: str):
+        started.append(name)
+        return State.DONE, None
+
+    run_builds(graph, [c.name for c in EXAMPLE], build, jobs=1)
+    # libgreet heads the longest chain (libgreet -> greet -> tool), so the leaves wait for it and for
+    # greet; then everything left is a chain of one, taken in build order.
+    assert started == ["libgreet", "greet", "filesystem", "greet-data", "tool"]

@@ -29,6 +29,7 @@ import functools
 import os
 import stat
 import subprocess
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,8 +100,17 @@ class Sandbox:
         return proc.returncode
 
 
-@functools.cache
+_COVERS_LOCK = threading.Lock()
+
+
 def root_only_covers() -> tuple[bwrap.Mount, ...]:
+    """The covers below, computed once per process even when two builds start at the same moment."""
+    with _COVERS_LOCK:
+        return _root_only_covers()
+
+
+@functools.cache
+def _root_only_covers() -> tuple[bwrap.Mount, ...]:
     """Covers for everything under the host trees that only root may read, found once per process.
 
     A file without the world-read bit is covered by ``/dev/null`` (on a ``nodev`` mount, so opening it

@@ -75,8 +75,13 @@ def run_builds(
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         running: dict[concurrent.futures.Future[tuple[State, object, str | None, float]], str] = {}
 
+        # When a slot frees up, the ready build with the longest chain of dependents behind it goes
+        # first: leaves can wait, the critical path cannot.
+        height = _chain_lengths(graph, order, selected)
+        by_priority = sorted(order, key=lambda n: (-height[n], order.index(n)))
+
         def start_ready() -> None:
-            for name in order:
+            for name in by_priority:
                 job = table[name]
                 if job.state == State.QUEUED and not waiting[name] and len(running) < max(1, jobs):
                     job.state = State.BUILDING
@@ -102,3 +107,16 @@ def run_builds(
             start_ready()
             notify()
     return table
+
+
+def _chain_lengths(graph: BuildGraph, order: list[str], selected: set[str]) -> dict[str, int]:
+    """For each component, the number of builds on the longest chain from it to the last dependent."""
+    dependents: dict[str, set[str]] = {name: set() for name in order}
+    for name in order:
+        for dependency in graph.needs.get(name, ()):
+            if dependency in selected:
+                dependents[dependency].add(name)
+    length: dict[str, int] = {}
+    for name in reversed(order):  # dependents come later in the order
+        length[name] = 1 + max((length[d] for d in dependents[name]), default=0)
+    return length
