@@ -39,7 +39,7 @@ from tributary.spec import parse
 from tributary.tools import git, rpmautospec
 from tributary.upstream.checkout import Resolution
 from tributary.upstream.fingerprint import input_fingerprint
-from tributary.upstream.lock import lock_path, parse_lock, read_lock
+from tributary.upstream.lock import lock_path, read_lock
 
 AUTORELEASE = re.compile(r"%(?:\{\??)?autorelease\b")
 AUTOCHANGELOG = re.compile(r"^%autochangelog\s*$", re.MULTILINE)
@@ -69,7 +69,7 @@ def fingerprint_changes(project: Project, component: ResolvedComponent) -> list[
     """Every committed change of the component's input fingerprint, plus an uncommitted one."""
     path = lock_path(project.lock_dir, component.name)
     if not path.is_file():
-        return []  # no lock, so no committed history of one (and no git call per component)
+        return []  # no lock, so no committed history of one
     top = _repository(project.root)
     if top is None:
         return []
@@ -78,26 +78,106 @@ def fingerprint_changes(project: Project, component: ResolvedComponent) -> list[
             f"component {component.name!r}: release numbers come from the project's history, and this clone is shallow",
             hint="fetch the full history (git fetch --unshallow)",
         )
-    relative = str(path.resolve().relative_to(top))
+    directory = str(path.parent.resolve().relative_to(top))
+    versions = _lock_histories(top, directory, _head(top)).get(path.name, [])
+    if not versions or versions[-1] is None:
+        return []  # never committed (or removed at HEAD): no history, no bump
     changes: list[SyntheticCommit] = []
     previous: str | None = None
-    head_lock = None
-    for commit, author, email, when, subject in git.file_log(top, relative):
-        data = git.show_file(top, commit, relative)
-        if data is None:  # the lock was deleted in this commit
+    for version in versions:
+        if version is None:  # the lock was deleted in this commit
             previous = None
             continue
-        head_lock = parse_lock(data.decode(), where=f"{commit[:12]}:{relative}")
-        if head_lock.input_fingerprint != previous:
-            changes.append(SyntheticCommit(subject, author, email, when, commit, head_lock.upstream_commit))
-            previous = head_lock.input_fingerprint
-    if head_lock is None or git.show_file(top, "HEAD", relative) is None:
-        return []  # never committed (or removed at HEAD): no history, no bump
-    current = input_fingerprint(project, component, upstream_commit=head_lock.upstream_commit, manual_bump=head_lock.manual_bump)
-    if current != head_lock.input_fingerprint:
-        head_time = int(git.run(["log", "-1", "--format=%ct", "HEAD"], cwd=top).stdout.decode().strip())
-        changes.append(SyntheticCommit(UNCOMMITTED, *LOCAL_AUTHOR, head_time, None, None))
+        if version.fingerprint != previous:
+            changes.append(SyntheticCommit(version.subject, version.author, version.email, version.when,
+                                           version.commit, version.upstream_commit))
+            previous = version.fingerprint
+    head = versions[-1]
+    current = input_fingerprint(project, component, upstream_commit=head.upstream_commit, manual_bump=head.manual_bump)
+    if current != head.fingerprint:
+        changes.append(SyntheticCommit(UNCOMMITTED, *LOCAL_AUTHOR, _head_time(top), None, None))
     return changes
+
+
+@dataclass(frozen=True)
+class LockVersion:
+    """One committed version of one lock file, and the commit that made it."""
+
+    commit: str
+    author: str
+    email: str
+    when: int
+    subject: str
+    fingerprint: str | None
+    upstream_commit: str | None
+    manual_bump: int
+
+
+_FILE_DIFF = re.compile(r"^diff --git ", re.MULTILINE)
+_LOCK_FIELD = re.compile(r'^([+-])(input-fingerprint|upstream-commit|manual-bump) = "?([^"]*)"?$')
+
+
+@functools.lru_cache(maxsize=4)
+def _lock_histories(top: Path, directory: str, head: str) -> dict[str, list[LockVersion | None]]:
+    """The history of every lock file below ``directory``, oldest first, from ONE ``git log -p``.
+
+    Reading each lock's history with its own ``git log`` and a ``git show`` per version costs
+    thousands of git runs for a distribution of thousands of components; the patches of the whole
+    directory hold the same facts. ``None`` marks a commit that deleted the file. ``head`` is part
+    of the cache key only: a new commit means a new history.
+    """
+    del head
+    histories: dict[str, list[LockVersion | None]] = {}
+    state: dict[str, dict[str, object]] = {}
+    for record in git.log_patches(top, directory).split("\x00")[1:]:
+        header, _, patch = record.partition("\n")
+        commit, author, email, when, subject = header.split("\x1f", 4)
+        for name, deleted, fields in _changed_locks(patch):
+            if deleted:
+                histories.setdefault(name, []).append(None)
+                state.pop(name, None)
+                continue
+            current = state.setdefault(name, {"input-fingerprint": None, "upstream-commit": None, "manual-bump": "0"})
+            current.update(fields)
+            histories.setdefault(name, []).append(LockVersion(
+                commit, author, email, int(when), subject, current["input-fingerprint"],  # type: ignore[arg-type]
+                current["upstream-commit"], int(current["manual-bump"] or 0),  # type: ignore[arg-type]
+            ))
+    return histories
+
+
+def _changed_locks(patch: str) -> list[tuple[str, bool, dict[str, str | None]]]:
+    """Per lock file in one commit's patch: its name, whether it was deleted, the fields it set."""
+    changed: list[tuple[str, bool, dict[str, str | None]]] = []
+    for chunk in _FILE_DIFF.split(patch)[1:]:
+        lines = chunk.splitlines()
+        name = lines[0].rsplit("/", 1)[-1]
+        if not name.endswith(".lock"):
+            continue
+        deleted = any(line.startswith("deleted file mode") for line in lines[:4])
+        fields: dict[str, str | None] = {}
+        for line in lines:
+            if line.startswith(("+++ ", "--- ")):
+                continue
+            match = _LOCK_FIELD.match(line)
+            if match:
+                sign, key, value = match.groups()
+                if sign == "+":
+                    fields[key] = value
+                else:
+                    fields.setdefault(key, "0" if key == "manual-bump" else None)
+        changed.append((name, deleted, fields))
+    return changed
+
+
+@functools.lru_cache(maxsize=8)
+def _head(top: Path) -> str:
+    return git.run(["rev-parse", "HEAD"], cwd=top).stdout.decode().strip()
+
+
+@functools.lru_cache(maxsize=8)
+def _head_time(top: Path) -> int:
+    return int(git.run(["log", "-1", "--format=%ct", "HEAD"], cwd=top).stdout.decode().strip())
 
 
 @functools.lru_cache(maxsize=8)

@@ -197,13 +197,17 @@ def stale_directories(project: Project) -> list[Path]:
 
 
 _WORKER_PROJECT: Project | None = None
+_WORKER_CACHE: RenderCache | None = None
 
 
 def _worker(name: str, check: bool) -> RenderOutcome:
+    global _WORKER_CACHE
     assert _WORKER_PROJECT is not None
     if check:
         return render_one(_WORKER_PROJECT, name, check=True)
-    return _render_and_record(_WORKER_PROJECT, name, RenderCache(_WORKER_PROJECT))
+    if _WORKER_CACHE is None:  # one per worker process: it reads the lock history once
+        _WORKER_CACHE = RenderCache(_WORKER_PROJECT)
+    return _render_and_record(_WORKER_PROJECT, name, _WORKER_CACHE)
 
 
 def _render_and_record(project: Project, name: str, cache: RenderCache) -> RenderOutcome:
@@ -253,8 +257,8 @@ def render_many(
                 if progress:
                     progress(outcomes[-1])
         else:
-            global _WORKER_PROJECT
-            _WORKER_PROJECT = project
+            global _WORKER_PROJECT, _WORKER_CACHE
+            _WORKER_PROJECT, _WORKER_CACHE = project, None
             context = multiprocessing.get_context("fork")
             with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
                 futures = [pool.submit(_worker, name, check) for name in pending]

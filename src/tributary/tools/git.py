@@ -212,14 +212,12 @@ def is_shallow(work_tree: Path) -> bool:
     return run(["rev-parse", "--is-shallow-repository"], cwd=work_tree).stdout.decode().strip() == "true"
 
 
-def file_log(work_tree: Path, path: str) -> list[tuple[str, str, str, int, str]]:
-    """Commits touching ``path`` on HEAD's history, oldest first: (hash, author, email, time, subject)."""
-    proc = run(["log", "--reverse", "--format=%H%x1f%an%x1f%ae%x1f%at%x1f%s", "HEAD", "--", path], cwd=work_tree, ok=(0, 128))
-    rows = []
-    for line in proc.stdout.decode(errors="replace").splitlines():
-        commit, author, email, when, subject = line.split("\x1f", 4)
-        rows.append((commit, author, email, int(when), subject))
-    return rows
+def log_patches(work_tree: Path, path: str) -> str:
+    """Every commit on HEAD's history touching ``path``, oldest first, each as a NUL, a header line
+    ``hash<US>author<US>email<US>time<US>subject`` and its patch of ``path`` with no context lines."""
+    proc = run(["log", "--reverse", "--no-color", "--no-renames", "-p", "-U0", "--format=%x00%H%x1f%an%x1f%ae%x1f%at%x1f%s",
+                "HEAD", "--", path], cwd=work_tree, ok=(0, 128))
+    return proc.stdout.decode(errors="replace")
 
 
 def first_parent_history(git_dir: Path, commit: str) -> list[str]:
