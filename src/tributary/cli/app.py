@@ -72,9 +72,9 @@ def main_options(
 
 
 # Global flags a user may also write after the subcommand (``trib comp list -a -O json``), with
-# whether they take a value. -v stays where it is: ``comp query -v`` has a meaning of its own.
+# whether they take a value.
 _GLOBAL_FLAGS = {"-C": True, "--project": True, "--config-file": True, "-O": True, "--output-format": True,
-                 "-q": False, "--quiet": False, "--color": True}
+                 "-q": False, "--quiet": False, "-v": False, "--verbose": False, "--color": True}
 
 
 def hoist_global_flags(args: list[str]) -> list[str]:

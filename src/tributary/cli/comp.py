@@ -68,12 +68,8 @@ def list_components(ctx: typer.Context, names: NamesArg = None, all_components: 
 
 
 @app.command("query")
-def query(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The component.")],
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show where each value came from (file:line).")] = False,
-) -> None:
-    """Show a component's resolved configuration after inheritance.
+def query(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The component.")]) -> None:
+    """Show a component's resolved configuration after inheritance; with -v, where each value came from.
 
     Examples:
 
@@ -86,7 +82,7 @@ def query(
     project = common.project(ctx)
     component = project.resolve(name)
     data = component.to_json()
-    if verbose or common.settings(ctx).verbose:
+    if common.settings(ctx).verbose:
         data["origins"] = project.trace(name)
     emit_object(common.settings(ctx), data)
 
