@@ -57,7 +57,7 @@ echo "configuring $kiwi_iname $kiwi_iversion"
 echo "$kiwi_iname" > /etc/configured-by-config-sh
 touch /home/alice/.configured
 chown alice:alice /home/alice/.configured
-ls /sys/class/net 2>/dev/null > /etc/network-interfaces || cat /proc/net/dev > /etc/network-interfaces
+cat /proc/net/dev > /etc/network-interfaces
 """
 
 
@@ -188,7 +188,7 @@ def test_users_and_the_config_script(container: Container) -> None:
     made = (root / "home/alice/.configured").stat()
     assert (made.st_uid, made.st_gid) == (1000, 1000)  # chown works: real root ids inside the sandbox
     interfaces = (root / "etc/network-interfaces").read_text()
-    assert "lo" in interfaces and "eth" not in interfaces and "ens" not in interfaces
+    assert {line.split(":")[0].strip() for line in interfaces.splitlines() if ":" in line} == {"lo"}  # host has eth0
     assert not (root / "tmp/.tributary").exists()  # the script was mounted on a private /tmp
 
 
