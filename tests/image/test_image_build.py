@@ -368,3 +368,24 @@ def test_a_signed_channel_is_installed_with_its_signatures_checked(published: Pu
     finally:
         key.stop_agent()
         shutil.rmtree(keyring.parent, ignore_errors=True)
+
+
+def test_the_cli_builds_and_tests_the_example_images(published: Published, trib) -> None:
+    """`trib image build` and `trib image test` on the example's KIWI and TOML descriptions."""
+    project = published.project
+    mirror = project.files[-1].path  # the --config-file the fixture loaded
+    args = ["-C", str(project.root), "--config-file", str(mirror)]
+    for name in ("container-distroless", "wsl"):
+        built = trib(*args, "-O", "json", "image", "build", name)
+        assert built.code == 0, built.err
+        assert (project.output_dir / "images" / name / "manifest.json").is_file()
+        tested = trib(*args, "-O", "json", "image", "test", name)
+        assert tested.code == 0, tested.out + tested.err
+        checks = {row["check"]: row for row in json.loads(tested.out)}
+        if name == "container-distroless":
+            assert checks["container command runs"]["detail"].endswith("Hello, Tributary!")
+            assert checks["skopeo agrees with manifest.json"]["ok"]
+        else:
+            assert checks["wsl configuration files"]["ok"]
+    disk = trib(*args, "image", "build", "wsl", "--format", "qcow2")
+    assert disk.code == 2 and "qcow2 disk images are not available yet" in disk.err

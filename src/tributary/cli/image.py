@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
 from tributary.cli import common
 from tributary.cli.output import Column, emit_rows
+from tributary.errors import CheckFailed
 from tributary.globbing import match
 
 app = typer.Typer(help="Inspect and build images.", no_args_is_help=True)
@@ -50,3 +52,55 @@ def list_images(ctx: typer.Context, pattern: Annotated[str, typer.Argument(help=
         Column("description", "Description"),
     ]
     emit_rows(common.settings(ctx), rows, columns)
+
+
+@app.command("build")
+def build(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The image ([images.NAME]).")],
+    image_format: Annotated[list[str] | None, typer.Option("--format", help="Only this format (repeatable): oci, docker-archive, wsl.")] = None,
+) -> None:
+    """Build an image from the published repositories into <output-dir>/images/<name>/.
+
+    The root filesystem is installed with dnf from the project's published channels (offline, with the
+    channels' gpgcheck), config.sh runs inside it in a sandbox, caches are removed and every time
+    stamp fixed, so the same packages give the same image. Each image gets manifest.json (formats,
+    sizes, sha256, packages with NEVRA). No root-only machinery: no loop devices, no mounts.
+
+    Examples:
+
+      trib image build container-base
+
+      trib image build wsl -O json
+
+      trib image build container-base --format oci
+    """
+    from tributary.image.build import build_image
+
+    project = common.project(ctx)
+    result = build_image(project, name, formats=image_format)
+    state = common.settings(ctx)
+    for note in result.notes:
+        print(f"note: {name}: {note}", file=sys.stderr)
+    rows = [{"image": name, "format": a.format, "path": str(a.path), "digest": a.digest or ""} for a in result.artifacts]
+    emit_rows(state, rows, [Column("format", "Format"), Column("path", "Path"), Column("digest", "Digest")],
+              title=f"{name}: {len(result.rootfs.packages)} packages")
+
+
+@app.command("test")
+def test(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The image.")]) -> None:
+    """Check a built image: the container's command runs in a sandbox, skopeo agrees with our manifest,
+    the WSL tarball carries its configuration; exit 1 on a failure.
+
+    Example:
+
+      trib image build container-base && trib image test container-base
+    """
+    from tributary.image.checks import test_image
+
+    project = common.project(ctx)
+    results = test_image(project, name)
+    emit_rows(common.settings(ctx), [r.to_json() for r in results],
+              [Column("check", "Check"), Column("ok", "Passed"), Column("detail", "Detail")])
+    if not all(r.ok for r in results):
+        raise CheckFailed(f"image {name!r}: {sum(not r.ok for r in results)} check(s) failed")

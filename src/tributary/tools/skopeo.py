@@ -62,12 +62,13 @@ def oci_reference(layout: Path, tag: str) -> str:
     return f"oci:{text}:{tag}"
 
 
-def docker_archive_reference(path: Path, name: str, tag: str) -> str:
-    """``docker-archive:<file>:<name>:<tag>``: the file and the image name ``docker load`` will give it."""
+def docker_archive_reference(path: Path, name: str | None = None, tag: str | None = None) -> str:
+    """``docker-archive:<file>[:<name>:<tag>]``: the file and (to write) the name ``docker load`` gives it;
+    reading an archive of one image needs no name."""
     text = str(Path(path).absolute())
     if ":" in text:
         raise SkopeoError(f"a docker-archive path with ':' cannot be named to skopeo: {text}")
-    return f"docker-archive:{text}:{name}:{tag}"
+    return f"docker-archive:{text}:{name}:{tag}" if name and tag else f"docker-archive:{text}"
 
 
 def inspect_args(reference: str, *, config: bool = False, raw: bool = False) -> list[str]:

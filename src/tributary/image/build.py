@@ -1,0 +1,90 @@
+"""Build an image end to end: root filesystem from the published repositories, then each format.
+
+The outputs of one image (``<output-dir>/images/<name>/``) are assembled beside the old ones and
+swapped in whole, so a failed build (a missing package, a failing ``config.sh``) leaves the previous
+image as it was and nothing half-written.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from tributary.config import Project
+from tributary.fsutil import staged_directory
+from tributary.image.definition import DescriptionResult, load_image
+from tributary.image.manifest import Artifact, write_manifest
+from tributary.image.oci import (
+    OciResult,
+    check_with_skopeo,
+    write_docker_archive,
+    write_oci,
+)
+from tributary.image.rootfs import ImageError, RootfsResult, build_rootfs
+from tributary.image.spec import FORMATS
+from tributary.image.wsl import write_wsl
+
+NOT_YET = {"raw", "qcow2", "vhd-fixed"}
+
+
+@dataclass
+class ImageBuild:
+    name: str
+    out_dir: Path
+    rootfs: RootfsResult
+    artifacts: list[Artifact]
+    notes: list[str]
+    oci: OciResult | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"image": self.name, "outDir": str(self.out_dir), "notes": self.notes,
+                "packages": len(self.rootfs.packages),
+                "artifacts": [{"format": a.format, "path": str(a.path), **({"digest": a.digest} if a.digest else {})}
+                              for a in self.artifacts]}
+
+
+def published_channels(project: Project) -> list[Path]:
+    from tributary.repo.publish import repo_root
+
+    root = repo_root(project)
+    channels = sorted(p for p in root.iterdir() if (p / "repodata" / "repomd.xml").is_file()) if root.is_dir() else []
+    if not channels:
+        raise ImageError(f"no published repository in {root}", hint="run 'trib build -a' and 'trib repo publish' first")
+    return channels
+
+
+def build_image(project: Project, name: str, *, formats: list[str] | None = None) -> ImageBuild:
+    described: DescriptionResult = load_image(project, name)
+    spec = described.spec
+    wanted = formats or list(spec.formats)
+    for value in wanted:
+        if value not in FORMATS:
+            raise ImageError(f"unknown image format {value!r} (choose from {', '.join(FORMATS)})")
+        if value in NOT_YET:
+            raise ImageError(f"image {name!r}: {value} disk images are not available yet (container and WSL formats are)")
+    channels = published_channels(project)
+    work = project.work_dir / "images" / name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    out_dir = project.output_dir / "images" / name
+    capabilities = project.images[name].capabilities
+    with (work / "rootfs.log").open("wb") as log:
+        rootfs = build_rootfs(project, spec, channels, work / "rootfs", log=log)
+    with staged_directory(out_dir) as stage:
+        artifacts: list[Artifact] = []
+        oci = None
+        if "oci" in wanted or "docker-archive" in wanted:
+            oci = write_oci(rootfs.path, spec, stage, created=rootfs.source_date_epoch, packages=rootfs.packages)
+            check_with_skopeo(oci)
+            artifacts.append(Artifact("oci", oci.layout, digest=oci.manifest_digest))
+            if "docker-archive" in wanted:
+                archive = write_docker_archive(oci, stage / f"{name}-{spec.version}.docker.tar")
+                artifacts.append(Artifact("docker-archive", archive))
+        if "wsl" in wanted:
+            systemd = capabilities.systemd if capabilities else None
+            result = write_wsl(rootfs.path, spec, stage / f"{name}-{spec.version}.wsl", systemd=systemd)
+            artifacts.append(Artifact("wsl", result.path))
+        write_manifest(stage, spec, rootfs, artifacts)
+    final = [Artifact(a.format, out_dir / a.path.relative_to(stage), a.digest) for a in artifacts]
+    return ImageBuild(name, out_dir, rootfs, final, described.notes, oci)
