@@ -82,6 +82,12 @@ echo "chroot $root /usr/bin/greet:"
 chroot "$root" /usr/bin/greet
 grep PRETTY_NAME "$root/usr/lib/os-release"
 
+step "Images from the published repositories: container, distroless container, WSL"
+for image in container-base container-distroless wsl; do
+    "$trib" -C "$project" image build "$image"
+    "$trib" -C "$project" image test "$image"
+done
+
 step "What taking the newest upstream would cost"
 status=0
 "$trib" -C "$project" upstream check || status=$?
