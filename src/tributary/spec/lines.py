@@ -35,11 +35,10 @@ def _split_uniform(text: str, ending: str) -> tuple[list[str], list[str]]:
     return contents, endings
 
 
-def _split_mixed(text: str) -> tuple[list[str], list[str]]:
+def _terminated(parts: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Lines that each ended with LF, read back as content plus ending (a trailing CR makes CRLF)."""
     contents: list[str] = []
     endings: list[str] = []
-    parts = text.split(LF)
-    tail = parts.pop()
     for part in parts:
         if part.endswith("\r"):
             contents.append(part[:-1])
@@ -47,6 +46,13 @@ def _split_mixed(text: str) -> tuple[list[str], list[str]]:
         else:
             contents.append(part)
             endings.append(LF)
+    return contents, endings
+
+
+def _split_mixed(text: str) -> tuple[list[str], list[str]]:
+    parts = text.split(LF)
+    tail = parts.pop()
+    contents, endings = _terminated(parts)
     if tail:
         contents.append(tail)
         endings.append("")
@@ -73,15 +79,7 @@ def split_text(text: str, last_ending: str) -> tuple[list[str], list[str]]:
     """Physical lines for text written into a document: every newline inside ``text`` is kept
     verbatim and starts a further line, and the last piece ends with ``last_ending``."""
     parts = text.split(LF)
-    contents: list[str] = []
-    endings: list[str] = []
-    for part in parts[:-1]:
-        if part.endswith("\r"):
-            contents.append(part[:-1])
-            endings.append(CRLF)
-        else:
-            contents.append(part)
-            endings.append(LF)
+    contents, endings = _terminated(parts[:-1])
     last = parts[-1]
     if last_ending == LF and last.endswith("\r"):
         last, last_ending = last[:-1], CRLF  # the same bytes, read the way split_lines reads them
