@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import settings as hypothesis_settings
+from support import Published, copy_example_distro
 
 from tributary.cli.app import main
 
@@ -194,3 +195,25 @@ def example_upstream(tmp_path_factory: pytest.TempPathFactory) -> ExampleUpstrea
                           capture_output=True, text=True, check=True)
     summary = json.loads(proc.stdout)
     return ExampleUpstream(out, summary)
+
+
+@pytest.fixture(scope="session")
+def published(tmp_path_factory: pytest.TempPathFactory, example_upstream: ExampleUpstream) -> Published:
+    """The example distribution built once per session with the real sandboxed rpmbuild, then published.
+
+    Read-only: image, SBOM and audit tests all look at the same build. Copy it to change it.
+    """
+    from tributary.build.distro import build_distribution
+    from tributary.build.scheduler import State
+    from tributary.config import load_project
+    from tributary.repo.publish import built_rpms, publish, repo_root
+
+    distro = copy_example_distro(tmp_path_factory.mktemp("published-distro"), example_upstream.root)
+    with distro.mirror.open("a") as handle:
+        handle.write(f'lookaside-base-uri = "file://{example_upstream.root}/lookaside/$pkg/$filename/$hashtype/'
+                     '$hash/$filename"\n')
+    project = load_project(distro.root, extra_files=[distro.mirror])
+    _, jobs = build_distribution(project, project.component_names, jobs=2)
+    assert {job.state for job in jobs.values()} == {State.DONE}
+    publish(project, built_rpms(project), signing=None)
+    return Published(project, repo_root(project) / "rpm-base")

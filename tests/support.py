@@ -7,6 +7,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tributary.config.project import Project
+
 EXAMPLE_DISTRO = Path(__file__).resolve().parent.parent / "examples" / "distro"
 
 def run_git(*args: str, cwd: Path, date: str = "2026-01-05T10:00:00+00:00", author: str = "Dev") -> str:
@@ -33,6 +35,14 @@ class ExampleDistro:
     def commit_all(self, message: str, **identity: str) -> None:
         run_git("add", "-A", cwd=self.root, **identity)
         run_git("commit", "-qm", message, cwd=self.root, **identity)
+
+
+@dataclass(frozen=True)
+class Published:
+    """The example distribution built from clean and published unsigned to its ``channel`` (rpm-base)."""
+
+    project: Project
+    channel: Path
 
 
 def copy_example_distro(directory: Path, upstream_root: Path, *, git_repository: bool = True) -> ExampleDistro:

@@ -17,12 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from support import copy_example_distro
+from support import Published, copy_example_distro
 
-from tributary.build.distro import build_distribution
-from tributary.build.scheduler import State
 from tributary.config import load_project
-from tributary.config.project import Project
 from tributary.image.manifest import Artifact, write_manifest
 from tributary.image.oci import (
     OciResult,
@@ -62,12 +59,6 @@ cat /proc/net/dev > /etc/network-interfaces
 
 
 @dataclass(frozen=True)
-class Published:
-    project: Project
-    channel: Path
-
-
-@dataclass(frozen=True)
 class Container:
     spec: ImageSpec
     out: Path
@@ -89,20 +80,6 @@ def container_spec(config_script: Path | None = None, **changes) -> ImageSpec:
     fields = {"name": "greeter", "version": "1.0", "formats": ("oci", "docker-archive", "wsl"), "packages": PACKAGES,
               "users": (User("alice"),), "config_script": config_script, "container": container}
     return ImageSpec(**(fields | changes))
-
-
-@pytest.fixture(scope="module")
-def published(tmp_path_factory, example_upstream) -> Published:
-    """The example distribution built from clean and published unsigned (once for this module)."""
-    distro = copy_example_distro(tmp_path_factory.mktemp("image-distro"), example_upstream.root)
-    with distro.mirror.open("a") as handle:
-        handle.write(f'lookaside-base-uri = "file://{example_upstream.root}/lookaside/$pkg/$filename/$hashtype/'
-                     '$hash/$filename"\n')
-    project = load_project(distro.root, extra_files=[distro.mirror])
-    _, jobs = build_distribution(project, project.component_names, jobs=2)
-    assert {job.state for job in jobs.values()} == {State.DONE}
-    publish(project, built_rpms(project), signing=None)
-    return Published(project, repo_root(project) / "rpm-base")
 
 
 def build_all(published: Published, spec: ImageSpec, work: Path) -> Container:
