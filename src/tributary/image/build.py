@@ -7,12 +7,14 @@ image as it was and nothing half-written.
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from tributary.config import Project
-from tributary.fsutil import staged_directory
+from tributary.fsutil import resolve_inside, staged_directory
 from tributary.image.definition import DescriptionResult, load_image
 from tributary.image.manifest import Artifact, write_manifest
 from tributary.image.oci import (
@@ -54,7 +56,16 @@ def published_channels(project: Project) -> list[Path]:
     return channels
 
 
-def build_image(project: Project, name: str, *, formats: list[str] | None = None) -> ImageBuild:
+Embedder = Callable[[RootfsResult], Mapping[str, bytes]]
+"""Given the finished root, the files (path inside the root -> content) to add before it is packaged.
+
+Later stages use it to put what they derive from the root into the image itself (the SBOM), without
+the image stage knowing about them.
+"""
+
+
+def build_image(project: Project, name: str, *, formats: list[str] | None = None,
+                embed: Embedder | None = None) -> ImageBuild:
     described: DescriptionResult = load_image(project, name)
     spec = described.spec
     wanted = formats or list(spec.formats)
@@ -71,6 +82,8 @@ def build_image(project: Project, name: str, *, formats: list[str] | None = None
     capabilities = project.images[name].capabilities
     with (work / "rootfs.log").open("wb") as log:
         rootfs = build_rootfs(project, spec, channels, work / "rootfs", log=log)
+    if embed is not None:
+        add_files(rootfs, embed(rootfs))
     with staged_directory(out_dir) as stage:
         artifacts: list[Artifact] = []
         oci = None
@@ -88,3 +101,19 @@ def build_image(project: Project, name: str, *, formats: list[str] | None = None
         write_manifest(stage, spec, rootfs, artifacts)
     final = [Artifact(a.format, out_dir / a.path.relative_to(stage), a.digest) for a in artifacts]
     return ImageBuild(name, out_dir, rootfs, final, described.notes, oci)
+
+
+def add_files(rootfs: RootfsResult, files: Mapping[str, bytes]) -> None:
+    """Write files into a finished root, owned by root, mode 0644, stamped like everything else in it."""
+    for relative, content in sorted(files.items()):
+        target = resolve_inside(rootfs.path, relative.lstrip("/"))
+        parents = []
+        parent = target.parent
+        while not parent.exists():
+            parents.append(parent)
+            parent = parent.parent
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        target.chmod(0o644)
+        for path in (target, target.parent, *parents):
+            os.utime(path, (rootfs.source_date_epoch, rootfs.source_date_epoch), follow_symlinks=False)
