@@ -8,8 +8,9 @@ need the merged project (group members exist, distro references resolve) live in
 
 from __future__ import annotations
 
+import fnmatch
 import re
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from pathlib import PurePosixPath
 from typing import Annotated, Any
@@ -54,6 +55,8 @@ def _json_value(value: Any) -> Any:
         return [_json_value(item) for item in value]
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, date):
+        return value.isoformat()
     return value
 
 
@@ -722,6 +725,67 @@ class Tools(Model):
     imageCustomizer: ImageCustomizerTool | None = Field(default=None, alias="imageCustomizer")  # noqa: N815
 
 
+# ---------------------------------------------------------------------------------------------
+# The release audit (a tributary extension; docs/AUDIT.md)
+
+# Every check the audit knows (tributary.audit checks that its own lists match): the ELF checks run
+# on each program and library of each built RPM, the others on each image.
+AUDIT_ELF_CHECKS = ("pie", "relro", "stack-protector", "fortify", "nx-stack", "cet", "rpath")
+AUDIT_IMAGE_CHECKS = ("selinux-config", "selinux-policy", "sysctl", "setuid", "world-writable", "fips",
+                      "sbom-rpmdb")
+AUDIT_CHECKS = AUDIT_ELF_CHECKS + AUDIT_IMAGE_CHECKS
+
+
+def _known_checks(pattern: str) -> str:
+    """A check name or shell glob over them; one that matches no check is a typo."""
+    if not fnmatch.filter(AUDIT_CHECKS, pattern):
+        raise ValueError(f"{pattern!r} names no audit check (known: {', '.join(AUDIT_CHECKS)})")
+    return pattern
+
+
+class AuditWaiver(Model):
+    """A known failure accepted, for a reason, until a date: it never silences anything else."""
+
+    check: str
+    package: str | None = None
+    path: str | None = None
+    image: str | None = None
+    reason: Annotated[str, Field(min_length=1)]
+    expires: date | None = None
+
+    @field_validator("check")
+    @classmethod
+    def _check_known(cls, value: str) -> str:
+        return _known_checks(value)
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a waiver needs a reason")
+        return value
+
+
+class AuditImage(Model):
+    selinux_policy_package: str | None = None
+
+
+class AuditConfig(Model):
+    """``[audit]``: which checks fail a release, what is waived, which set-id files are expected."""
+
+    required: list[str] | None = None
+    setuid_allow: list[str] = Field(default_factory=list)
+    waivers: list[AuditWaiver] = Field(default_factory=list)
+    images: dict[str, AuditImage] = Field(default_factory=dict)
+
+    @field_validator("required")
+    @classmethod
+    def _required_known(cls, value: list[str] | None) -> list[str] | None:
+        for pattern in value or []:
+            _known_checks(pattern)
+        return value
+
+
 class ConfigFile(Model):
     """Everything one TOML file of the project may hold."""
 
@@ -738,6 +802,7 @@ class ConfigFile(Model):
     package_groups: dict[str, PackageGroup] = Field(default_factory=dict)
     test_suites: dict[str, TestSuite] = Field(default_factory=dict)
     tools: Tools | None = None
+    audit: AuditConfig | None = None
 
     @field_validator("components", "test_suites")
     @classmethod

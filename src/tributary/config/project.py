@@ -29,6 +29,7 @@ from tributary.config.loader import (
 )
 from tributary.config.locate import find_line
 from tributary.config.model import (
+    AuditConfig,
     ComponentConfig,
     ComponentGroup,
     Distro,
@@ -162,6 +163,7 @@ class Project:
     image_origins: dict[str, Origin]
     package_groups: dict[str, PackageGroup]
     test_suites: dict[str, TestSuite]
+    audit: AuditConfig = field(default_factory=AuditConfig)
     discovered_groups: dict[str, set[str]] = field(default_factory=dict)
     _resolved: dict[str, ResolvedComponent] = field(default_factory=dict, repr=False)
     _shared_resolution: dict[tuple[str, ...], tuple[ComponentConfig, UpstreamRef | None]] = field(default_factory=dict, repr=False)
@@ -421,6 +423,7 @@ class Project:
             "packageGroups": {name: group.to_json() for name, group in sorted(self.package_groups.items())},
             "testSuites": {name: suite.to_json() for name, suite in sorted(self.test_suites.items())},
             "tools": self.tools.to_json(),
+            "audit": self.audit.to_json(),
         }
 
     # -- selection ------------------------------------------------------------------------------------
@@ -471,6 +474,7 @@ def _merge_files(root: Path, files: list[LoadedFile]) -> Project:
     distros: dict[str, dict[str, Any]] = {}
     resources: dict[str, dict[str, Any]] = {"rpm-repos": {}, "rpm-repo-set-templates": {}, "rpm-repo-sets": {}}
     default_component: dict[str, Any] = {}
+    audit: dict[str, Any] = {}
     unions: dict[str, dict[str, Any]] = {key: {} for key in _STRICT_UNION}
     origins: dict[str, dict[str, Origin]] = {key: {} for key in _STRICT_UNION}
     for loaded in files:
@@ -484,6 +488,8 @@ def _merge_files(root: Path, files: list[LoadedFile]) -> Project:
             resources[kind].update(tables)  # by key, wholesale replacement
         if "default-component-config" in raw:
             default_component = merge.merge_component(default_component, raw["default-component-config"])
+        if "audit" in raw:
+            audit = _merge_audit(audit, raw["audit"])
         for key in _STRICT_UNION:
             for name, table in raw.get(key, {}).items():
                 if name in unions[key]:
@@ -514,9 +520,18 @@ def _merge_files(root: Path, files: list[LoadedFile]) -> Project:
             image_origins=origins["images"],
             package_groups={n: PackageGroup.model_validate(t) for n, t in unions["package-groups"].items()},
             test_suites={n: TestSuite.model_validate(t) for n, t in unions["test-suites"].items()},
+            audit=AuditConfig.model_validate(audit),
         )
     except ValidationError as exc:  # pragma: no cover - every file was validated on its own already
         raise ConfigError(f"merged configuration is invalid: {exc}") from None
+
+
+def _merge_audit(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
+    """``[audit]`` merges like an override table, except that waivers and the set-id allow-list of
+    every file add up: a file that waives a finding must not drop another file's waivers."""
+    added = {key: list(base.get(key, [])) + list(layer.get(key, [])) for key in ("waivers", "setuid-allow")
+             if key in layer}
+    return merge.merge_override(base, layer) | added
 
 
 def _singular(key: str) -> str:
