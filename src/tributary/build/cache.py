@@ -37,11 +37,19 @@ class BuildCache:
 
     def lookup(self, name: str, key: str) -> list[Path] | None:
         """The outputs of an earlier build with the same key, if they are all still there, unchanged."""
+        return self.recorded(name, key=key)
+
+    def recorded(self, name: str, *, key: str | None = None) -> list[Path] | None:
+        """The outputs of the component's last recorded build (with ``key``, when given), if all are unchanged.
+
+        Later stages (the SBOM) use it to know exactly which files the current build of a component is,
+        among older builds' files left in the output directory.
+        """
         try:
             stamp = json.loads((self.directory / f"{name}.json").read_text())
         except (FileNotFoundError, ValueError):
             return None
-        if stamp.get("key") != key:
+        if key is not None and stamp.get("key") != key:
             return None
         outputs = [Path(entry["path"]) for entry in stamp.get("outputs", [])]
         for entry, path in zip(stamp["outputs"], outputs, strict=True):
