@@ -15,6 +15,7 @@ import typer
 
 from tributary import __version__
 from tributary.cli import build, comp, config_cmd, distro, image, repo, report, upstream
+from tributary.cli import sbom as sbom_cmd
 from tributary.cli.common import settings as get_settings
 from tributary.cli.output import OutputFormat
 from tributary.errors import TribError
@@ -43,6 +44,8 @@ app.add_typer(repo.app, name="repo")
 app.add_typer(upstream.app, name="upstream")
 app.command("lint")(report.lint)
 app.command("build")(build.build)
+app.command("sbom")(sbom_cmd.sbom)
+app.command("verify")(sbom_cmd.verify)
 
 
 def _version(value: bool) -> None:

@@ -251,18 +251,22 @@ def collect_image(project: Project, rootfs: RootfsResult, *, version: str, kind:
 
 
 def _installed(package: InstalledPackage, root: Path) -> RpmPackage:
-    """A package of the rpmdb; the file count comes from its RPM in the channel, when that is there."""
+    """A package of the rpmdb, completed from its RPM in the channel (source RPM, file count, header digest).
+
+    The channel's file is used only when its sha256 is the one the package was installed from.
+    """
     filename = f"{package.name}-{package.version}-{package.release}.{package.arch}.rpm"
-    file_count = header_sha256 = None
+    read = None
     if package.channel:
         path = root / package.channel / "Packages" / filename[0].lower() / filename
         if path.is_file():
-            read = read_package(path, channel=package.channel)
-            if read.sha256 == package.sha256:
-                file_count, header_sha256 = read.file_count, read.header_sha256
+            candidate = read_package(path, channel=package.channel)
+            read = candidate if candidate.sha256 == package.sha256 else None
     return RpmPackage(package.name, int(package.epoch or 0), package.version, package.release, package.arch,
-                      filename, package.sha256, parse_license(package.license), package.source_rpm, file_count,
-                      package.size, package.build_time, package.channel, header_sha256)
+                      filename, package.sha256, parse_license(package.license),
+                      read.source_rpm if read else package.source_rpm, read.file_count if read else None, None,
+                      read.build_time if read else package.build_time, package.channel,
+                      read.header_sha256 if read else None)
 
 
 def _srpm(project: Project, filename: str) -> RpmPackage:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,3 +171,45 @@ def detach_sign(home: Path, fingerprint: str, data: Path, *, timestamp: int | No
 def stop_agent(home: Path) -> None:
     """Stop the gpg-agent serving ``home`` (gpg starts one per key ring and leaves it running)."""
     subprocess.run(["gpgconf", "--kill", "gpg-agent"], capture_output=True, env=environment(home), check=False)
+
+
+def sign_data(home: Path, fingerprint: str, data: bytes, *, timestamp: int | None = None) -> bytes:
+    """A binary detached signature of ``data`` (as DSSE envelopes carry it), made at ``timestamp``.
+
+    Deterministic for a given key, data and timestamp, like ``detach_sign``.
+    """
+    args = ["--digest-algo", "SHA256", "--local-user", f"{fingerprint}!"]
+    if timestamp is not None:
+        args += ["--faked-system-time", f"{timestamp}!"]
+    return run(home, [*args, "--output", "-", "--detach-sign"], input=data).stdout
+
+
+def import_keys(home: Path, armored: bytes) -> None:
+    """Import public keys into the key ring at ``home`` (created if missing)."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    run(home, ["--import"], input=armored)
+
+
+def verify_data(home: Path, signature: bytes, data: bytes) -> str:
+    """Check a detached signature of ``data`` with the keys in ``home``; the signer's primary fingerprint.
+
+    A bad signature, or one by a key ``home`` does not hold, raises GpgError.
+    """
+    with tempfile.TemporaryDirectory(prefix="trib-verify-") as scratch:
+        sig_path = Path(scratch) / "data.sig"
+        sig_path.write_bytes(signature)
+        command = [executable(), "--homedir", str(home), "--batch", "--no-tty", "--status-fd", "1",
+                   "--verify", "--", str(sig_path), "-"]
+        proc = subprocess.run(command, input=data, capture_output=True, env=environment(home), check=False)
+    status = proc.stdout.decode(errors="replace").splitlines()
+    for line in status:
+        parts = line.split()
+        if parts[:2] == ["[GNUPG:]", "VALIDSIG"] and len(parts) >= 3:
+            return parts[-1] if len(parts) >= 12 else parts[2]
+    if any(" BADSIG " in f" {line} " for line in status):
+        raise GpgError("the signature does not match the signed data (BAD signature)", command=command)
+    if any(" NO_PUBKEY " in f" {line} " or " ERRSIG " in f" {line} " for line in status):
+        raise GpgError("the signature was made by a key the key ring does not hold", command=command)
+    stderr = proc.stderr.decode(errors="replace").strip()
+    raise GpgError(f"gpg --verify failed: {_last_message(stderr) or f'exit status {proc.returncode}'}",
+                   command=command, stderr=stderr)

@@ -1,0 +1,176 @@
+"""Where SBOMs and provenance go, and the one call each later command makes.
+
+``<output-dir>/sbom/<component>.spdx.json``, ``.cdx.json`` and ``.provenance.json`` for each built
+component; ``<output-dir>/sbom/images/<image>.spdx.json`` and ``.cdx.json`` for each image, the same
+bytes the image carries at ``EMBED_DIR``. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tributary.config import Project
+from tributary.errors import TribError
+from tributary.fsutil import atomic_write
+from tributary.image.rootfs import InstalledPackage, RootfsResult
+from tributary.repo.sign import SigningKey
+from tributary.sbom import EMBED_DIR, cyclonedx, provenance, spdx
+from tributary.sbom.collect import collect_component, collect_image, license_problems
+from tributary.sbom.model import Component, Image
+from tributary.tools.toolchain import versions
+
+
+@dataclass
+class Written:
+    """What one SBOM run wrote, and the License tags it had to report."""
+
+    subject: str
+    kind: str
+    paths: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    signed_by: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"subject": self.subject, "kind": self.kind, "paths": [str(p) for p in self.paths],
+                "problems": self.problems, "signedBy": self.signed_by}
+
+
+def sbom_dir(project: Project) -> Path:
+    return project.output_dir / "sbom"
+
+
+def created_time(default: int) -> int:
+    """SOURCE_DATE_EPOCH when it is set (reproducible-builds convention), else the build's own time."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise TribError(f"SOURCE_DATE_EPOCH={value!r} is not a number of seconds")
+    return int(value)
+
+
+def subject_name(project: Project, path: Path) -> str:
+    """A build output's name in provenance: its path below the output directory."""
+    try:
+        return Path(path).resolve().relative_to(project.output_dir.resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
+def write_component(project: Project, name: str, outputs: Sequence[Path] | None = None, *,
+                    key: SigningKey | None = None) -> Written:
+    """The component's SPDX, CycloneDX and (signed, with ``key``) provenance documents."""
+    component = collect_component(project, name, outputs)
+    return write_component_documents(project, component, outputs, key=key)
+
+
+def write_component_documents(project: Project, component: Component, outputs: Sequence[Path] | None, *,
+                              key: SigningKey | None) -> Written:
+    created = created_time(component.created)
+    directory = sbom_dir(project)
+    written = Written(component.name, "component", signed_by=key.fingerprint if key else None)
+    documents = {
+        f"{component.name}.spdx.json": spdx.component_document(component, created=created),
+        f"{component.name}.cdx.json": cyclonedx.component_document(component, created=created),
+    }
+    paths = _output_paths(project, component, outputs)
+    subjects = [(subject_name(project, path), sha) for path, sha in paths]
+    statement = provenance.statement(component, subjects, toolchain=versions())
+    documents[f"{component.name}.provenance.json"] = provenance.envelope(statement, key=key, when=created)
+    for filename, content in documents.items():
+        target = directory / filename
+        atomic_write(target, content, mode=0o644)
+        written.paths.append(target)
+    written.problems = license_problems([*(x for x in [component.srpm] if x), *component.rpms])
+    return written
+
+
+def _output_paths(project: Project, component: Component, outputs: Sequence[Path] | None) -> list[tuple[Path, str]]:
+    """Each package's file and sha256, SRPM first: ``outputs`` when given, else the standard layout."""
+    packages = [*(x for x in [component.srpm] if x), *component.rpms]
+    by_name = {Path(p).name: Path(p) for p in outputs or ()}
+    out = []
+    for package in packages:
+        path = by_name.get(package.filename)
+        if path is None:
+            where = "srpms" if package.is_source else f"rpms/{package.arch}"
+            path = project.output_dir / where / package.filename
+        out.append((path, package.sha256 or ""))
+    return out
+
+
+# --- images ----------------------------------------------------------------------------------------
+
+
+def image_kind(formats: Sequence[str]) -> str:
+    """A container when the image is shipped as one, else an operating system (WSL, VM disks)."""
+    return "container" if {"oci", "docker-archive"} & set(formats) else "operating-system"
+
+
+def image_documents(image: Image) -> dict[str, bytes]:
+    """``{file name: bytes}`` of an image's SBOMs (``<image>.spdx.json``, ``<image>.cdx.json``)."""
+    created = created_time(image.created)
+    return {f"{image.name}.spdx.json": spdx.image_document(image, created=created),
+            f"{image.name}.cdx.json": cyclonedx.image_document(image, created=created)}
+
+
+def image_embedder(project: Project, *, version: str, formats: Sequence[str],
+                   collected: list[Image] | None = None):
+    """The ``embed`` callback of ``image.build.build_image``: the image's SBOMs, at ``EMBED_DIR``.
+
+    The model it made is appended to ``collected``, for ``write_image`` to write the same bytes out.
+    """
+
+    def embed(rootfs: RootfsResult) -> Mapping[str, bytes]:
+        image = collect_image(project, rootfs, version=version, kind=image_kind(formats))
+        if collected is not None:
+            collected.append(image)
+        return {f"{EMBED_DIR}/{name}": content for name, content in image_documents(image).items()}
+
+    return embed
+
+
+def write_image(project: Project, image: Image) -> Written:
+    """Write an image's SBOMs to ``<output-dir>/sbom/images/``."""
+    written = Written(image.name, "image")
+    for filename, content in image_documents(image).items():
+        target = sbom_dir(project) / "images" / filename
+        atomic_write(target, content, mode=0o644)
+        written.paths.append(target)
+    written.problems = license_problems(image.packages)
+    return written
+
+
+def image_from_manifest(project: Project, name: str, *, formats: Sequence[str]) -> Image:
+    """The model of a built image from its ``images/<name>/manifest.json``, without opening the image.
+
+    The manifest lists each package by NEVRA with the sha256 of its RPM and the channel; the RPM in
+    the channel gives the rest, so this matches what the image build embedded.
+    """
+    path = project.output_dir / "images" / name / "manifest.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise TribError(f"image {name!r} is not built: no {path}", hint=f"run 'trib image build {name}' first") from None
+    except ValueError as error:
+        raise TribError(f"{path}: not JSON ({error})") from None
+    packages = tuple(_manifest_package(entry) for entry in data.get("packages", []))
+    rootfs = RootfsResult(path.parent, name, packages, int(data.get("sourceDateEpoch") or 0),
+                          str(data.get("releasever") or ""), tuple(data.get("channels") or ()))
+    return collect_image(project, rootfs, version=str(data.get("version") or ""), kind=image_kind(formats))
+
+
+def _manifest_package(entry: Mapping[str, object]) -> InstalledPackage:
+    nevra = str(entry.get("nevra", ""))
+    rest, _, arch = nevra.rpartition(".")
+    name, version, release = (rest.rsplit("-", 2) + ["", ""])[:3]
+    epoch = 0
+    if ":" in version:
+        epoch_text, version = version.split(":", 1)
+        epoch = int(epoch_text) if epoch_text.isdigit() else 0
+    return InstalledPackage(name, epoch, version, release, arch, str(entry.get("license") or ""), 0, 0, 0, "", "",
+                            str(entry.get("sha256") or "") or None, str(entry.get("channel") or "") or None)
