@@ -14,7 +14,17 @@ from typing import Annotated
 import typer
 
 from tributary import __version__
-from tributary.cli import build, comp, config_cmd, distro, image, repo, report, upstream
+from tributary.cli import (
+    audit,
+    build,
+    comp,
+    config_cmd,
+    distro,
+    image,
+    repo,
+    report,
+    upstream,
+)
 from tributary.cli import sbom as sbom_cmd
 from tributary.cli.common import settings as get_settings
 from tributary.cli.output import OutputFormat
@@ -42,6 +52,7 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(report.app, name="report")
 app.add_typer(repo.app, name="repo")
 app.add_typer(upstream.app, name="upstream")
+app.add_typer(audit.app, name="audit")
 app.command("lint")(report.lint)
 app.command("build")(build.build)
 app.command("sbom")(sbom_cmd.sbom)

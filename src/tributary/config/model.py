@@ -8,7 +8,6 @@ need the merged project (group members exist, distro references resolve) live in
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from datetime import date, datetime
 from enum import Enum
@@ -17,6 +16,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+
+from tributary.globbing import match
 
 
 def _kebab(name: str) -> str:
@@ -738,7 +739,7 @@ AUDIT_CHECKS = AUDIT_ELF_CHECKS + AUDIT_IMAGE_CHECKS
 
 def _known_checks(pattern: str) -> str:
     """A check name or shell glob over them; one that matches no check is a typo."""
-    if not fnmatch.filter(AUDIT_CHECKS, pattern):
+    if not any(match(pattern, check) for check in AUDIT_CHECKS):
         raise ValueError(f"{pattern!r} names no audit check (known: {', '.join(AUDIT_CHECKS)})")
     return pattern
 

@@ -1,0 +1,416 @@
+"""Audit a built image as it ships: SELinux, hardening sysctls, set-id and world-writable files, FIPS
+readiness, and the rpm database against the image's embedded SBOM.
+
+The artifact is read, not the work directory's root: ``images/<name>/manifest.json`` names the
+outputs, and the audit reads the WSL tarball when there is one, else the OCI layout's layers (applied
+in order, whiteouts honoured). Mode bits, owners and file contents come from the tar headers and
+members, so nothing is extracted and no privilege is needed; only the rpm database files are copied
+to a temporary directory for ``rpm --dbpath`` to read. What is audited is therefore exactly what a
+user downloads, including anything a configuration script or a later stage added to the root.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import stat
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from urllib.parse import unquote
+
+from tributary.audit.policy import apply_policy
+from tributary.audit.report import Finding, Report
+from tributary.audit.rpms import AuditError
+from tributary.config import Project
+from tributary.config.model import AuditConfig
+from tributary.globbing import match
+from tributary.tools.rpm import InstalledRpm, query_all
+
+SELINUX_CONFIG = "/etc/selinux/config"
+SBOM_DIR = "/usr/share/tributary/sbom"
+RPMDB_DIRS = ("/usr/lib/sysimage/rpm", "/var/lib/rpm")
+
+# sysctl key -> the weakest acceptable value (each is "at least"; randomize_va_space=2 is full ASLR).
+REQUIRED_SYSCTLS = {
+    "kernel.randomize_va_space": 2,
+    "kernel.kptr_restrict": 1,
+    "kernel.dmesg_restrict": 1,
+    "kernel.yama.ptrace_scope": 1,
+    "kernel.unprivileged_bpf_disabled": 1,
+    "fs.protected_hardlinks": 1,
+    "fs.protected_symlinks": 1,
+    "fs.protected_fifos": 1,
+    "fs.protected_regular": 1,
+}
+# systemd-sysctl's directories, lowest precedence last: a file name found earlier in this list hides
+# the same name later (an administrator's /etc file replaces the vendor's /usr/lib one).
+SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d")
+
+OPENSSL_CONFIGS = ("/etc/pki/tls/openssl.cnf", "/etc/ssl/openssl.cnf")
+CRYPTO_POLICY_CONFIG = "/etc/crypto-policies/config"
+
+
+# ---------------------------------------------------------------------------------------------------
+# The image's files, from its tar layers
+
+
+@dataclass
+class ImageTree:
+    """Every path of an image (absolute, normalised) -> its tar header, contents read on demand."""
+
+    source: str
+    members: dict[str, tuple[tarfile.TarFile, tarfile.TarInfo]] = field(default_factory=dict)
+
+    def add_layer(self, archive: tarfile.TarFile) -> None:
+        for info in archive:
+            path = _normal(info.name)
+            base = posixpath.basename(path)
+            if base == ".wh..wh..opq":
+                parent = posixpath.dirname(path)
+                for name in [n for n in self.members if n.startswith(parent.rstrip("/") + "/")]:
+                    del self.members[name]
+            elif base.startswith(".wh."):
+                gone = posixpath.join(posixpath.dirname(path), base[4:])
+                for name in [n for n in self.members if n == gone or n.startswith(gone + "/")]:
+                    del self.members[name]
+            else:
+                self.members[path] = (archive, info)
+
+    def info(self, path: str) -> tarfile.TarInfo | None:
+        found = self.members.get(path)
+        return found[1] if found else None
+
+    def resolve(self, path: str, *, depth: int = 0) -> str | None:
+        """``path`` with every symbolic link on the way followed inside the image; None if it is missing."""
+        if depth > 40:
+            return None
+        current = "/"
+        parts = [part for part in _normal(path).split("/") if part]
+        for index, part in enumerate(parts):
+            candidate = posixpath.join(current, part)
+            info = self.info(candidate)
+            if info is None:
+                return None
+            if info.issym():
+                target = info.linkname if info.linkname.startswith("/") else posixpath.join(current, info.linkname)
+                rest = "/".join(parts[index + 1:])
+                return self.resolve(posixpath.join(_normal(target), rest) if rest else _normal(target), depth=depth + 1)
+            current = candidate
+        return current
+
+    def read(self, path: str) -> bytes | None:
+        """The contents of a regular file (links followed), or None when there is none at ``path``."""
+        real = self.resolve(path)
+        found = self.members.get(real) if real else None
+        if found is None or not (found[1].isreg() or found[1].islnk()):
+            return None
+        handle = found[0].extractfile(found[1])
+        return handle.read() if handle else None
+
+    def listdir(self, directory: str) -> list[str]:
+        real = self.resolve(directory)
+        if real is None:
+            return []
+        prefix = real.rstrip("/") + "/"
+        return sorted(name[len(prefix):] for name in self.members
+                      if name.startswith(prefix) and "/" not in name[len(prefix):])
+
+    def files(self) -> Iterator[tuple[str, tarfile.TarInfo]]:
+        for path in sorted(self.members):
+            yield path, self.members[path][1]
+
+
+def _normal(name: str) -> str:
+    return posixpath.normpath("/" + name.lstrip("./").lstrip("/")) if name not in (".", "./") else "/"
+
+
+@contextmanager
+def open_image(project: Project, name: str) -> Iterator[ImageTree]:
+    """The files of built image ``name``, from its WSL tarball or else its OCI layout."""
+    out_dir = project.output_dir / "images" / name
+    manifest = out_dir / "manifest.json"
+    if not manifest.is_file():
+        raise AuditError(f"image {name!r} is not built ({manifest} is missing)", hint=f"run 'trib image build {name}'")
+    formats = {entry["format"]: out_dir / entry["file"] for entry in json.loads(manifest.read_text())["formats"]}
+    with ExitStack() as stack:
+        if "wsl" in formats:
+            tree = ImageTree(str(formats["wsl"]))
+            tree.add_layer(stack.enter_context(tarfile.open(formats["wsl"], "r:*")))
+        elif "oci" in formats:
+            tree = ImageTree(str(formats["oci"]))
+            for layer in oci_layers(formats["oci"]):
+                tree.add_layer(stack.enter_context(tarfile.open(layer, "r:*")))
+        else:
+            raise AuditError(f"image {name!r} has no WSL or OCI output to audit (formats: {', '.join(formats)})")
+        yield tree
+
+
+@contextmanager
+def open_tar(path: Path) -> Iterator[ImageTree]:
+    """An image root packed as one tar (any compression): for a root audited outside a project build."""
+    with tarfile.open(path, "r:*") as archive:
+        tree = ImageTree(str(path))
+        tree.add_layer(archive)
+        yield tree
+
+
+def oci_layers(layout: Path) -> list[Path]:
+    """The layer blobs of the (first) image in an OCI layout, bottom layer first."""
+    def blob(digest: str) -> Path:
+        algorithm, _, value = digest.partition(":")
+        return layout / "blobs" / algorithm / value
+
+    try:
+        index = json.loads((layout / "index.json").read_text())
+        manifest = json.loads(blob(index["manifests"][0]["digest"]).read_text())
+        return [blob(layer["digest"]) for layer in manifest["layers"]]
+    except (OSError, ValueError, KeyError, IndexError) as error:
+        raise AuditError(f"not a readable OCI layout: {error}", where=str(layout)) from None
+
+
+# ---------------------------------------------------------------------------------------------------
+# The checks
+
+
+def installed_packages(tree: ImageTree) -> list[InstalledRpm] | None:
+    """What the image's rpm database records, or None when the image has none."""
+    for directory in RPMDB_DIRS:
+        names = [n for n in tree.listdir(directory) if n.startswith("rpmdb.sqlite") or n == "Packages"]
+        if not names:
+            continue
+        with tempfile.TemporaryDirectory(prefix="trib-rpmdb-") as tmp:
+            for db_file in names:
+                content = tree.read(f"{directory}/{db_file}")
+                if content is not None:
+                    (Path(tmp) / db_file).write_bytes(content)
+            return query_all(Path(tmp))
+    return None
+
+
+def _key_values(text: str) -> dict[str, str]:
+    values = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("#", ";")) and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip().strip('"')
+    return values
+
+
+def check_selinux(tree: ImageTree, packages: list[InstalledRpm] | None, policy_package: str | None) -> list[Finding]:
+    raw = tree.read(SELINUX_CONFIG)
+    if raw is None:
+        config: dict[str, str] = {}
+        first = Finding("selinux-config", SELINUX_CONFIG, "fail", f"no {SELINUX_CONFIG}: SELinux is not configured")
+    else:
+        config = _key_values(raw.decode(errors="replace"))
+        mode, kind = config.get("SELINUX", ""), config.get("SELINUXTYPE", "")
+        if mode != "enforcing":
+            first = Finding("selinux-config", SELINUX_CONFIG, "fail", f"SELINUX={mode or '(unset)'}, not enforcing")
+        elif not kind:
+            first = Finding("selinux-config", SELINUX_CONFIG, "fail", "SELINUX=enforcing but no SELINUXTYPE")
+        else:
+            first = Finding("selinux-config", SELINUX_CONFIG, "pass", f"SELINUX=enforcing, SELINUXTYPE={kind}")
+    if policy_package is None:
+        second = Finding("selinux-policy", "", "n/a", "the audit policy names no SELinux policy package for this image")
+    else:
+        names = {p.name for p in packages or []}
+        kind = config.get("SELINUXTYPE", "")
+        policy_dir = f"/etc/selinux/{kind}" if kind else ""
+        if policy_package not in names:
+            second = Finding("selinux-policy", "", "fail", f"policy package {policy_package} is not installed")
+        elif not policy_dir or tree.resolve(policy_dir) is None:
+            second = Finding("selinux-policy", "", "fail",
+                             f"{policy_package} is installed but {policy_dir or 'the SELINUXTYPE directory'} is missing")
+        else:
+            second = Finding("selinux-policy", "", "pass", f"{policy_package} installed, {policy_dir} present")
+    return [first, second]
+
+
+def effective_sysctls(tree: ImageTree) -> dict[str, tuple[str, str]]:
+    """Every sysctl the image's files set: key (dotted) -> (value, the file that sets it), as
+    systemd-sysctl applies them: files by name across SYSCTL_DIRS, then /etc/sysctl.conf last."""
+    chosen: dict[str, str] = {}
+    for directory in SYSCTL_DIRS:
+        for name in tree.listdir(directory):
+            if name.endswith(".conf") and name not in chosen:
+                chosen[name] = f"{directory}/{name}"
+    files = [chosen[name] for name in sorted(chosen)] + ["/etc/sysctl.conf"]
+    values: dict[str, tuple[str, str]] = {}
+    for path in files:
+        content = tree.read(path)
+        if content is None:
+            continue
+        for key, value in _key_values(content.decode(errors="replace")).items():
+            key = key.lstrip("-").replace("/", ".")
+            values[key] = (value, path)
+    return values
+
+
+def check_sysctl(tree: ImageTree) -> list[Finding]:
+    values = effective_sysctls(tree)
+    problems, good = [], []
+    for key, minimum in REQUIRED_SYSCTLS.items():
+        value, where = values.get(key, ("", ""))
+        if not value:
+            problems.append(f"{key} not set")
+        elif not value.isdigit() or int(value) < minimum:
+            problems.append(f"{key}={value} ({where}; needs >= {minimum})")
+        else:
+            good.append(where)
+    if problems:
+        return [Finding("sysctl", "", "fail", "; ".join(problems))]
+    return [Finding("sysctl", "", "pass", f"all {len(REQUIRED_SYSCTLS)} set in {', '.join(sorted(set(good)))}")]
+
+
+def check_setid(tree: ImageTree, allow: list[str]) -> list[Finding]:
+    findings = []
+    for path, info in tree.files():
+        if not info.isreg() or not info.mode & (stat.S_ISUID | stat.S_ISGID):
+            continue
+        bits = "/".join(b for b, m in (("setuid", stat.S_ISUID), ("setgid", stat.S_ISGID)) if info.mode & m)
+        allowed = next((pattern for pattern in allow if match(pattern, path)), None)
+        if allowed:
+            findings.append(Finding("setuid", path, "pass", f"{bits} {oct(info.mode & 0o7777)}, allowed by {allowed!r}"))
+        else:
+            findings.append(Finding("setuid", path, "fail", f"{bits} {oct(info.mode & 0o7777)}, not in setuid-allow"))
+    return findings or [Finding("setuid", "", "pass", "no set-user-ID or set-group-ID files")]
+
+
+def check_world_writable(tree: ImageTree) -> list[Finding]:
+    findings = []
+    for path, info in tree.files():
+        if info.issym() or not info.mode & stat.S_IWOTH:
+            continue
+        if info.isdir() and info.mode & stat.S_ISVTX:
+            continue  # /tmp-like: anyone may create, only owners may remove
+        kind = "directory without the sticky bit" if info.isdir() else "file"
+        findings.append(Finding("world-writable", path, "fail", f"world-writable {kind} ({oct(info.mode & 0o7777)})"))
+    return findings or [Finding("world-writable", "", "pass", "no world-writable files; writable directories are sticky")]
+
+
+def check_fips(tree: ImageTree) -> list[Finding]:
+    """FIPS readiness: what the image needs to run in FIPS mode is there, where crypto is there at all.
+
+    A crypto-policies image must offer the FIPS policy; an image with OpenSSL 3 must carry its FIPS
+    provider module and an OpenSSL configuration that can load it. An image with neither has no
+    system crypto to certify: n/a.
+    """
+    problems, evidence = [], []
+    policy = tree.read(CRYPTO_POLICY_CONFIG)
+    if policy is not None:
+        current = policy.decode(errors="replace").strip() or "(empty)"
+        if tree.resolve("/usr/share/crypto-policies/policies/FIPS.pol") is None:
+            problems.append(f"crypto policy {current} and no FIPS policy to switch to")
+        else:
+            evidence.append(f"crypto policy {current}, FIPS available")
+    libcrypto = [path for path, _ in tree.files() if re.search(r"/libcrypto\.so\.3$", path)]
+    if libcrypto:
+        modules = [path for path, _ in tree.files() if re.search(r"/ossl-modules/fips\.so$", path)]
+        config = next((path for path in OPENSSL_CONFIGS if tree.read(path) is not None), None)
+        if not modules:
+            problems.append(f"OpenSSL 3 ({libcrypto[0]}) without its FIPS provider (ossl-modules/fips.so)")
+        elif config is None:
+            problems.append("OpenSSL FIPS provider present but no openssl.cnf to load it")
+        else:
+            text = (tree.read(config) or b"").decode(errors="replace")
+            if "fips" not in text.lower():
+                problems.append(f"{config} neither includes a FIPS module configuration nor activates the provider")
+            else:
+                evidence.append(f"OpenSSL FIPS provider {modules[0]}, configured in {config}")
+    if problems:
+        return [Finding("fips", "", "fail", "; ".join(problems))]
+    if not evidence:
+        return [Finding("fips", "", "n/a", "no crypto policy and no OpenSSL 3 in the image")]
+    return [Finding("fips", "", "pass", "; ".join(evidence))]
+
+
+def sbom_packages(document: dict) -> set[InstalledRpm]:
+    """The binary RPMs an SPDX 2.3 document lists, from each package's ``pkg:rpm`` purl."""
+    found = set()
+    for package in document.get("packages", []):
+        for ref in package.get("externalRefs", []):
+            locator = str(ref.get("referenceLocator", ""))
+            if ref.get("referenceType") != "purl" or not locator.startswith("pkg:rpm/"):
+                continue
+            parsed = _rpm_purl(locator)
+            if parsed is not None and parsed.arch != "src":
+                found.add(parsed)
+    return found
+
+
+def _rpm_purl(locator: str) -> InstalledRpm | None:
+    body, _, query = locator.removeprefix("pkg:rpm/").partition("?")
+    path, _, version = body.partition("@")
+    name = unquote(path.rsplit("/", 1)[-1])
+    version, _, release = unquote(version).rpartition("-")
+    qualifiers = dict(pair.split("=", 1) for pair in query.split("&") if "=" in pair)
+    if not name or not version:
+        return None
+    epoch = unquote(qualifiers.get("epoch", "0"))
+    return InstalledRpm(name, int(epoch) if epoch.isdigit() else 0, version, release,
+                        unquote(qualifiers.get("arch", "")))
+
+
+def check_sbom(tree: ImageTree, name: str, packages: list[InstalledRpm] | None) -> list[Finding]:
+    wanted = f"{SBOM_DIR}/{name}.spdx.json"
+    content = tree.read(wanted)
+    if content is None:
+        others = [n for n in tree.listdir(SBOM_DIR) if n.endswith(".spdx.json")]
+        if len(others) == 1:
+            wanted = f"{SBOM_DIR}/{others[0]}"
+            content = tree.read(wanted)
+    if content is None:
+        return [Finding("sbom-rpmdb", wanted, "fail", f"image has no embedded SBOM at {wanted}")]
+    if packages is None:
+        return [Finding("sbom-rpmdb", wanted, "fail", f"image has no rpm database ({' or '.join(RPMDB_DIRS)})")]
+    try:
+        listed = sbom_packages(json.loads(content))
+    except (ValueError, AttributeError, TypeError) as error:
+        return [Finding("sbom-rpmdb", wanted, "fail", f"the SBOM is not SPDX JSON: {error}")]
+    installed = set(packages)
+    missing = sorted(installed - listed)
+    extra = sorted(listed - installed)
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append("installed but not in the SBOM: " + ", ".join(p.nevra for p in missing))
+        if extra:
+            parts.append("in the SBOM but not installed: " + ", ".join(p.nevra for p in extra))
+        return [Finding("sbom-rpmdb", wanted, "fail", "; ".join(parts))]
+    return [Finding("sbom-rpmdb", wanted, "pass", f"the rpmdb's {len(installed)} packages, exactly")]
+
+
+def audit_tree(tree: ImageTree, name: str, policy: AuditConfig) -> list[Finding]:
+    """Raw findings (pass, fail, n/a) for every image check on one image's files."""
+    packages = installed_packages(tree)
+    image_policy = policy.images.get(name)
+    return [
+        *check_selinux(tree, packages, image_policy.selinux_policy_package if image_policy else None),
+        *check_sysctl(tree),
+        *check_setid(tree, policy.setuid_allow),
+        *check_world_writable(tree),
+        *check_fips(tree),
+        *check_sbom(tree, name, packages),
+    ]
+
+
+def audit_image(project: Project, name: str, *, today: date | None = None) -> Report:
+    """The policy-applied report for built image ``name``."""
+    if name not in project.images:
+        from tributary.config.diagnostics import did_you_mean
+        from tributary.errors import ConfigError
+
+        raise ConfigError(f"unknown image {name!r}" + did_you_mean(name, project.images))
+    day = today or date.today()
+    with open_image(project, name) as tree:
+        raw = audit_tree(tree, name, project.audit)
+        source = tree.source
+    findings = apply_policy(raw, project.audit, today=day, image=name)
+    return Report(kind="image", target=name, audited=day, findings=findings, source=source)

@@ -1,0 +1,64 @@
+"""The project's ``[audit]`` policy applied to raw verdicts: required checks, waivers and their expiry.
+
+A raw finding is ``pass``, ``n/a`` or ``fail``. A failure becomes:
+
+* ``waived`` when a waiver matches it (check, and each of ``package``, ``path``, ``image`` it sets,
+  all shell globs in the project's doublestar dialect) and has not expired;
+* ``fail`` when the only matching waivers have expired (``expires = D`` holds up to and including the
+  day before D): the evidence names the waiver, so an old excuse cannot linger unnoticed;
+* ``warn`` when the check is not in ``required`` (default: every check is required);
+
+Every pattern (``check`` too, e.g. ``{pie,relro}``) is a glob of ``tributary.globbing``.
+* ``fail`` otherwise.
+
+``today`` is a parameter so tests (and a re-audit of an old release) can fix the date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date
+
+from tributary.audit.report import Finding
+from tributary.config.model import AUDIT_CHECKS, AuditConfig, AuditWaiver
+from tributary.globbing import match
+
+
+def required_checks(policy: AuditConfig) -> frozenset[str]:
+    if policy.required is None:
+        return frozenset(AUDIT_CHECKS)
+    return frozenset(check for pattern in policy.required for check in AUDIT_CHECKS if match(pattern, check))
+
+
+def waiver_matches(waiver: AuditWaiver, finding: Finding, *, image: str = "") -> bool:
+    if not match(waiver.check, finding.check):
+        return False
+    if waiver.package is not None and not match(waiver.package, finding.package):
+        return False
+    if waiver.path is not None and not match(waiver.path, finding.subject):
+        return False
+    return waiver.image is None or (bool(image) and match(waiver.image, image))
+
+
+def apply_policy(findings: Iterable[Finding], policy: AuditConfig, *, today: date, image: str = "") -> list[Finding]:
+    """Each finding with its final status; ``image`` is the audited image's name (for ``image`` waivers)."""
+    required = required_checks(policy)
+    out = []
+    for finding in findings:
+        if finding.status != "fail":
+            out.append(finding)
+            continue
+        matching = [w for w in policy.waivers if waiver_matches(w, finding, image=image)]
+        live = [w for w in matching if w.expires is None or today < w.expires]
+        if live:
+            out.append(replace(finding, status="waived", waiver=live[0].reason))
+        elif matching:
+            waiver = matching[0]
+            out.append(replace(finding, status="fail",
+                               waiver=f"expired {waiver.expires.isoformat()}: {waiver.reason}"))  # type: ignore[union-attr]
+        elif finding.check not in required:
+            out.append(replace(finding, status="warn"))
+        else:
+            out.append(finding)
+    return out

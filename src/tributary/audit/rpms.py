@@ -1,0 +1,100 @@
+"""Audit every ELF file in built binary RPMs, read straight from their payloads.
+
+The payload is streamed with rpm's own Python bindings (the header names the compressor, the file
+list gives each entry's mode): nothing is extracted to disk, and each regular file is read only as
+far as its first four bytes unless it is ELF. Separate debug files (``/usr/lib/debug``, debuginfo
+and debugsource packages) hold no code that runs and are not audited; source RPMs have no payload
+to run.
+"""
+
+from __future__ import annotations
+
+import io
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import rpm
+
+from tributary.audit.elf import audit_elf, is_elf
+from tributary.audit.policy import apply_policy
+from tributary.audit.report import Finding, Report
+from tributary.config import Project
+from tributary.errors import TribError
+from tributary.repo.channels import is_debuginfo, read_rpm
+
+# rpm's payload compressor names -> the rpmio type that decompresses them.
+_RPMIO = {"gzip": "gzdio", "bzip2": "bzdio", "xz": "xzdio", "lzma": "lzdio", "zstd": "zstdio"}
+DEBUG_DIR = "/usr/lib/debug/"
+
+
+class AuditError(TribError):
+    """Something to audit cannot be read (a corrupt RPM, a missing image artifact)."""
+
+
+@dataclass(frozen=True)
+class PayloadFile:
+    path: str
+    mode: int
+    content: bytes
+
+
+def elf_files(rpm_path: Path) -> Iterator[PayloadFile]:
+    """The ELF regular files of one RPM's payload, with their installed path and mode."""
+    ts = rpm.TransactionSet()
+    ts.setVSFlags(rpm._RPMVSF_NOSIGNATURES | rpm._RPMVSF_NODIGESTS)
+    try:
+        fd = rpm.fd.open(str(rpm_path))
+        header = ts.hdrFromFdno(fd)
+        compressor = header[rpm.RPMTAG_PAYLOADCOMPRESSOR] or "gzip"
+        compressor = compressor.decode() if isinstance(compressor, bytes) else compressor
+        payload = rpm.fd(fd, "r", flags=_RPMIO.get(compressor, f"{compressor}dio"))
+        archive = rpm.files(header).archive(payload)
+        for entry in archive:
+            if not stat.S_ISREG(entry.mode) or not archive.hascontent() or entry.name.startswith(DEBUG_DIR):
+                continue
+            content = archive.read()
+            if is_elf(content[:4]):
+                yield PayloadFile(entry.name, entry.mode, content)
+    except (OSError, rpm.error) as error:
+        raise AuditError(f"cannot read the RPM payload: {error}", where=str(rpm_path)) from None
+
+
+def audit_rpm_files(rpms: Sequence[Path]) -> list[Finding]:
+    """Raw findings (pass, fail, n/a) for every ELF program and library in ``rpms``."""
+    findings: list[Finding] = []
+    for path in rpms:
+        header = read_rpm(path)
+        if header.is_source or is_debuginfo(header.name):
+            continue
+        for member in elf_files(path):
+            verdicts = audit_elf(io.BytesIO(member.content), member.path)
+            for verdict in verdicts or []:
+                findings.append(Finding(check=verdict.check, subject=member.path, status=verdict.status,
+                                        evidence=verdict.evidence, package=header.name, rpm=path.name))
+    return findings
+
+
+def select_rpms(project: Project, components: Sequence[str] | None) -> list[Path]:
+    """The built binary RPMs of ``components`` (all built RPMs when None)."""
+    from tributary.repo.publish import built_rpms
+
+    paths = [p for p in built_rpms(project) if p.parent.parent.name == "rpms"]
+    if components is None:
+        return paths
+    wanted = set(components)
+    return [p for p in paths if read_rpm(p).source_name in wanted]
+
+
+def audit_rpms(project: Project, components: Sequence[str] | None, *, today: date | None = None) -> Report:
+    """The policy-applied report for the built RPMs of ``components`` (None: every built RPM)."""
+    paths = select_rpms(project, components)
+    if not paths:
+        raise AuditError(f"no built RPMs in {project.output_dir / 'rpms'}"
+                         + (f" for {', '.join(components)}" if components else ""),
+                         hint="run 'trib build' first")
+    day = today or date.today()
+    findings = apply_policy(audit_rpm_files(paths), project.audit, today=day)
+    return Report(kind="rpms", target=str(project.output_dir / "rpms"), audited=day, findings=findings)
