@@ -1,0 +1,52 @@
+"""qemu-system-x86_64, the program: boot a disk image under software emulation (TCG) and read its
+serial console.
+
+The kernel and initramfs are given directly (``-kernel``/``-initrd``), the disk is attached as virtio
+with ``snapshot=on`` so a boot never changes the image it tests, and ``-no-reboot`` turns the guest's
+reboot or panic into qemu exiting: a guest that goes wrong ends instead of looping.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from tributary.tools import process
+from tributary.tools.qemu_img import DRIVERS
+
+PROGRAM = "qemu-system-x86_64"
+
+
+@dataclass(frozen=True)
+class Boot:
+    console: str
+    """Everything the guest wrote to its serial port."""
+    returncode: int | None
+    """qemu's exit status; None when it was stopped at the time limit."""
+
+
+def boot_args(*, kernel: Path, initrd: Path, append: str, disk: Path, disk_format: str,
+              memory_mib: int = 256) -> list[str]:
+    return [PROGRAM, "-nodefaults", "-no-user-config", "-machine", "pc", "-accel", "tcg", "-m", str(memory_mib),
+            "-display", "none", "-serial", "stdio", "-no-reboot",
+            "-kernel", str(kernel), "-initrd", str(initrd), "-append", append,
+            "-drive", f"file={disk},format={DRIVERS[disk_format]},if=virtio,snapshot=on"]
+
+
+def boot(*, kernel: Path, initrd: Path, append: str, disk: Path, disk_format: str, timeout: float) -> Boot:
+    """Boot ``disk`` and return its console once qemu exits, or what it printed by ``timeout`` seconds."""
+    process.require(PROGRAM, package="qemu-system-x86", purpose="to boot-test VM images")
+    command = boot_args(kernel=kernel, initrd=initrd, append=append, disk=disk, disk_format=disk_format)
+    try:
+        proc = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as expired:
+        return Boot(_text(expired.stdout), None)
+    if proc.returncode != 0 and not proc.stdout:
+        raise process.ToolError(f"{PROGRAM} failed: {process.last_line(_text(proc.stderr))}",
+                                command=command, stderr=_text(proc.stderr))
+    return Boot(_text(proc.stdout), proc.returncode)
+
+
+def _text(value: bytes | None) -> str:
+    return (value or b"").decode(errors="replace")

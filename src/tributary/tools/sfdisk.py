@@ -1,0 +1,34 @@
+"""sfdisk, the program: writing and reading a GPT partition table in a disk image file.
+
+sfdisk works on a plain file with ``--no-reread --no-tell-kernel``, so partitioning needs no loop
+device and no root. The table is given as sfdisk's script format, with every identifier fixed by the
+caller so two runs write the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tributary.tools import process
+
+PROGRAM = "sfdisk"
+
+
+def write_table(image: Path, script: str) -> None:
+    """Partition ``image`` (an existing file of the final size) as ``script`` describes."""
+    program = process.require(PROGRAM, package="fdisk", purpose="to partition disk images")
+    process.run([program, "--quiet", "--no-reread", "--no-tell-kernel", str(image)], input=script)
+
+
+def read_table(image: Path) -> dict[str, Any]:
+    """The partition table as sfdisk reports it (``sfdisk -J``): label, id, and each partition."""
+    program = process.require(PROGRAM, package="fdisk", purpose="to read disk images")
+    return json.loads(process.run([program, "--json", str(image)]).stdout)["partitiontable"]
+
+
+def verify(image: Path) -> None:
+    """``sfdisk --verify``: a ToolError when the table is inconsistent (overlaps, a bad backup GPT)."""
+    program = process.require(PROGRAM, package="fdisk", purpose="to check disk images")
+    process.run([program, "--verify", str(image)])
