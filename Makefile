@@ -8,8 +8,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := $(shell grep -v '^\#' packaging/apt-packages.txt)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The kernel VM images are boot-tested with (Debian's cloud kernel, unpacked by `make kernel`).
+TEST_KERNEL := .cache/test-kernel
+export TRIB_TEST_KERNEL ?= $(CURDIR)/$(TEST_KERNEL)/current
 
-.PHONY: help setup apt venv demo test bench clean
+.PHONY: help setup apt venv kernel demo test bench clean
 
 help:
 	@echo "make demo   set up, then run the whole pipeline on examples/distro"
@@ -17,7 +20,7 @@ help:
 	@echo "make setup  install apt packages and the .venv (idempotent)"
 	@echo "make bench  run the benchmarks in benchmarks/"
 
-setup: apt venv
+setup: apt venv kernel
 
 # Install only what is missing, so a second run touches nothing and needs no network.
 apt:
@@ -27,6 +30,9 @@ apt:
 	  $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+
+kernel: apt
+	@SUDO=$(SUDO) bash packaging/fetch-test-kernel.sh $(TEST_KERNEL)
 
 venv: $(VENV)/.installed
 
@@ -48,4 +54,4 @@ bench: setup
 	$(BIN)/python benchmarks/build_parallel.py
 
 clean:
-	rm -rf $(VENV) examples/distro/out examples/distro/build
+	rm -rf $(VENV) $(TEST_KERNEL) examples/distro/out examples/distro/build

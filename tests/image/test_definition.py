@@ -24,7 +24,7 @@ KIWI = """<?xml version="1.0"?>
       </containerconfig>
     </type>
   </preferences>
-  <preferences profiles="vm"><type image="oem" format="vhd-fixed" primary="true"/></preferences>
+  <preferences profiles="vm"><type image="oem" format="vhd-fixed" primary="true"><size unit="G">2</size></type></preferences>
   <users><user name="admin" id="1000" home="/home/admin" groups="wheel,users"/></users>
   <drivers><file name="virtio"/></drivers>
   <packages type="image"><package name="bash"/><package name="kernel" profiles="vm"/></packages>
@@ -43,7 +43,16 @@ def test_kiwi_profile_selects_packages_and_type(tmp_path: Path) -> None:
     assert core.spec.version == "2.1" and core.spec.container.tag == "2.1"
     assert core.spec.users[0].uid == 1000 and core.spec.users[0].groups == ("wheel", "users")
     vm = read_kiwi(path, name="x", profile="vm")
-    assert vm.spec.formats == ("vhd-fixed",) and vm.spec.packages == ("bash", "kernel")
+    assert vm.spec.formats == ("raw", "vhd-fixed") and vm.spec.packages == ("bash", "kernel")
+    assert vm.spec.disk_size_mib == 2048 and core.spec.disk_size_mib is None
+
+
+@pytest.mark.parametrize("size", ['<size unit="T">1</size>', '<size>big</size>'])
+def test_a_kiwi_disk_size_that_is_not_whole_m_or_g_is_an_error(tmp_path: Path, size: str) -> None:
+    path = tmp_path / "x.kiwi"
+    path.write_text(KIWI.replace('<size unit="G">2</size>', size))
+    with pytest.raises(ConfigError, match="expected a whole number of M or G"):
+        read_kiwi(path, name="x", profile="vm")
 
 
 def test_unknown_kiwi_elements_are_reported_not_dropped(tmp_path: Path) -> None:

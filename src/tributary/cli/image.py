@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -66,6 +67,8 @@ def build(
     channels' gpgcheck), config.sh runs inside it in a sandbox, caches are removed and every time
     stamp fixed, so the same packages give the same image. Each image gets manifest.json (formats,
     sizes, sha256, packages with NEVRA). No root-only machinery: no loop devices, no mounts.
+    The image's SBOMs (SPDX and CycloneDX, every rpmdb package with its RPM's sha256) are put inside
+    it at /usr/share/tributary/sbom/<name>.spdx.json and .cdx.json, and in <output-dir>/sbom/images/.
 
     Examples:
 
@@ -76,30 +79,51 @@ def build(
       trib image build container-base --format oci
     """
     from tributary.image.build import build_image
+    from tributary.image.definition import load_image
+    from tributary.sbom.write import image_embedder, write_image
 
     project = common.project(ctx)
-    result = build_image(project, name, formats=image_format)
+    spec = load_image(project, name).spec
+    collected: list = []
+    embed = image_embedder(project, version=spec.version, formats=spec.formats, collected=collected)
+    result = build_image(project, name, formats=image_format, embed=embed)
     state = common.settings(ctx)
     for note in result.notes:
         print(f"note: {name}: {note}", file=sys.stderr)
+    for written in [write_image(project, image) for image in collected[-1:]]:
+        for problem in written.problems:
+            print(f"warning: {name}: {problem}", file=sys.stderr)
+        if not state.quiet:
+            print(f"note: {name}: SBOMs in {written.paths[0].parent}, and in the image at /usr/share/tributary/sbom/",
+                  file=sys.stderr)
     rows = [{"image": name, "format": a.format, "path": str(a.path), "digest": a.digest or ""} for a in result.artifacts]
     emit_rows(state, rows, [Column("format", "Format"), Column("path", "Path"), Column("digest", "Digest")],
               title=f"{name}: {len(result.rootfs.packages)} packages")
 
 
 @app.command("test")
-def test(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The image.")]) -> None:
+def test(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The image.")],
+    kernel: Annotated[Path | None, typer.Option("--kernel", envvar="TRIB_TEST_KERNEL",
+                                                help="Kernel package unpacked with dpkg-deb -x (boot/vmlinuz-*, lib/modules/*), to boot VM disks.")] = None,
+    boot_timeout: Annotated[float, typer.Option("--boot-timeout", help="Seconds a VM may take to boot, check and power off.")] = 120.0,
+) -> None:
     """Check a built image: the container's command runs in a sandbox, skopeo agrees with our manifest,
-    the WSL tarball carries its configuration; exit 1 on a failure.
+    the WSL tarball carries its configuration, each VM disk reads back through qemu-img as its format
+    and boots under qemu (TCG) to its own shell, which reports its os-release name and powers off;
+    exit 1 on a failure.
 
-    Example:
+    Examples:
 
       trib image build container-base && trib image test container-base
+
+      trib image test vm-base --kernel .cache/test-kernel/current
     """
     from tributary.image.checks import test_image
 
     project = common.project(ctx)
-    results = test_image(project, name)
+    results = test_image(project, name, kernel=kernel, boot_timeout=boot_timeout)
     emit_rows(common.settings(ctx), [r.to_json() for r in results],
               [Column("check", "Check"), Column("ok", "Passed"), Column("detail", "Detail")])
     if not all(r.ok for r in results):

@@ -16,6 +16,7 @@ from pathlib import Path
 from tributary.config import Project
 from tributary.fsutil import resolve_inside, staged_directory
 from tributary.image.definition import DescriptionResult, load_image
+from tributary.image.disk import DISK_FORMATS, write_disks
 from tributary.image.manifest import Artifact, write_manifest
 from tributary.image.oci import (
     OciResult,
@@ -26,8 +27,6 @@ from tributary.image.oci import (
 from tributary.image.rootfs import ImageError, RootfsResult, build_rootfs
 from tributary.image.spec import FORMATS
 from tributary.image.wsl import write_wsl
-
-NOT_YET = {"raw", "qcow2", "vhd-fixed"}
 
 
 @dataclass
@@ -72,8 +71,6 @@ def build_image(project: Project, name: str, *, formats: list[str] | None = None
     for value in wanted:
         if value not in FORMATS:
             raise ImageError(f"unknown image format {value!r} (choose from {', '.join(FORMATS)})")
-        if value in NOT_YET:
-            raise ImageError(f"image {name!r}: {value} disk images are not available yet (container and WSL formats are)")
     channels = published_channels(project)
     work = project.work_dir / "images" / name
     shutil.rmtree(work, ignore_errors=True)
@@ -96,10 +93,15 @@ def build_image(project: Project, name: str, *, formats: list[str] | None = None
                 artifacts.append(Artifact("docker-archive", archive))
         if "wsl" in wanted:
             systemd = capabilities.systemd if capabilities else None
-            result = write_wsl(rootfs.path, spec, stage / f"{name}-{spec.version}.wsl", systemd=systemd)
-            artifacts.append(Artifact("wsl", result.path))
+            wsl = write_wsl(rootfs.path, spec, stage / f"{name}-{spec.version}.wsl", systemd=systemd)
+            artifacts.append(Artifact("wsl", wsl.path))
+        disks = [value for value in DISK_FORMATS if value in wanted]
+        if disks:
+            written = write_disks(rootfs, spec, disks, stage, work / "disk")
+            details = written.layout.to_json()
+            artifacts += [Artifact(value, path, details=details) for value, path in written.files.items()]
         write_manifest(stage, spec, rootfs, artifacts)
-    final = [Artifact(a.format, out_dir / a.path.relative_to(stage), a.digest) for a in artifacts]
+    final = [Artifact(a.format, out_dir / a.path.relative_to(stage), a.digest, a.details) for a in artifacts]
     return ImageBuild(name, out_dir, rootfs, final, described.notes, oci)
 
 

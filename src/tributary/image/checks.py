@@ -2,7 +2,10 @@
 
 The container check unpacks the OCI layer that was written and runs the image's command from it in a
 sandbox (no network, no host files); skopeo must read the layout with the digest manifest.json
-records; a WSL tarball must carry its two configuration files.
+records; a WSL tarball must carry its two configuration files. A disk must read back through
+``qemu-img info`` as its format with the size the manifest records (a fixed VHD also needs a valid
+footer and a whole number of MiB), and must boot under qemu to its own shell, which reports the
+os-release NAME and the fstab root that manifest.json says it has (see ``boottest``).
 """
 
 from __future__ import annotations
@@ -15,9 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tributary.config import Project
+from tributary.image.boottest import (
+    DEFAULT_TIMEOUT_S,
+    boot_check,
+    console_tail,
+    find_kernel,
+)
 from tributary.image.definition import load_image
+from tributary.image.disk import DISK_FORMATS, MIB
 from tributary.image.rootfs import ImageError
-from tributary.tools import bwrap, skopeo
+from tributary.image.vhd import COOKIE, FIXED, FOOTER_SIZE, read_footer
+from tributary.tools import bwrap, qemu_img, skopeo
 
 COMMAND_TIMEOUT_S = 60
 
@@ -32,7 +43,9 @@ class CheckResult:
         return {"check": self.check, "ok": self.ok, "detail": self.detail}
 
 
-def test_image(project: Project, name: str) -> list[CheckResult]:
+def test_image(project: Project, name: str, *, kernel: Path | None = None,
+               boot_timeout: float = DEFAULT_TIMEOUT_S) -> list[CheckResult]:
+    """Check every output of a built image; ``kernel`` (an unpacked kernel package) boots the disks."""
     spec = load_image(project, name).spec
     out_dir = project.output_dir / "images" / name
     manifest_path = out_dir / "manifest.json"
@@ -49,7 +62,51 @@ def test_image(project: Project, name: str) -> list[CheckResult]:
         elif entry["format"] == "docker-archive":
             found = skopeo.inspect(skopeo.docker_archive_reference(artifact))
             results.append(CheckResult("docker-archive readable", bool(found.get("Layers")), f"{len(found.get('Layers', []))} layer(s)"))
+        elif entry["format"] in DISK_FORMATS:
+            results += _check_disk(artifact, entry)
+            results.append(_check_boot(project, name, artifact, entry, manifest, kernel, boot_timeout))
     return results
+
+
+def _check_disk(path: Path, entry: dict) -> list[CheckResult]:
+    image_format, size = entry["format"], entry["virtualSize"]
+    info = qemu_img.info(path, image_format)
+    results = [CheckResult(f"qemu-img reads the {image_format} disk",
+                           info.get("format") == qemu_img.DRIVERS[image_format] and info.get("virtual-size") == size,
+                           f"qemu-img: {info.get('format')}, {info.get('virtual-size')} bytes; manifest.json: {size} bytes")]
+    if image_format == "vhd-fixed":
+        footer = read_footer(path)
+        problems = [text for bad, text in (
+            (footer.cookie != COOKIE, "no conectix cookie"), (footer.disk_type != FIXED, f"disk type {footer.disk_type}, not fixed"),
+            (not footer.checksum_ok, "bad checksum"), (footer.current_size != size, f"footer size {footer.current_size}"),
+            (path.stat().st_size != size + FOOTER_SIZE, "file is not the disk plus a 512-byte footer"),
+            (size % MIB != 0, "size is not a whole number of MiB")) if bad]
+        results.append(CheckResult("fixed VHD footer and size (Azure)", not problems,
+                                   "; ".join(problems) or f"{size // MIB} MiB + footer"))
+    return results
+
+
+def _check_boot(project: Project, name: str, path: Path, entry: dict, manifest: dict, kernel: Path | None,
+                timeout: float) -> CheckResult:
+    check = f"boots the {entry['format']} disk"
+    if kernel is None:
+        return CheckResult(check, False, "no kernel to boot with: pass --kernel DIR (an unpacked kernel package) "
+                                         "or set TRIB_TEST_KERNEL")
+    result = boot_check(path, entry["format"], root_uuid=entry["rootUuid"], kernel=find_kernel(kernel),
+                        work=project.work_dir / "images" / name / "boot", timeout=timeout)
+    expected_root = f"UUID={entry['rootUuid']}"
+    problems = list(result.failures)
+    if result.timed_out:
+        problems.append(f"no power-off within {timeout:g} s")
+    elif not result.finished:
+        problems.append("the check did not run to its end")
+    if result.os_release_name != manifest.get("osReleaseName"):
+        problems.append(f"os-release NAME {result.os_release_name!r}, expected {manifest.get('osReleaseName')!r}")
+    if result.fstab_root != expected_root:
+        problems.append(f"fstab root {result.fstab_root!r}, expected {expected_root}")
+    if problems:
+        return CheckResult(check, False, "; ".join(problems) + f" (console: {console_tail(result.console)})")
+    return CheckResult(check, True, f"{result.os_release_name!r} up and powered off in {result.seconds:.1f} s")
 
 
 def _check_oci(layout: Path, digest: str, tag: str, command: list[str]) -> list[CheckResult]:

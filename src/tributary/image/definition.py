@@ -42,11 +42,12 @@ _KIWI_CONTAINER = {"oci", "docker"}
 _KIWI_DISK = {"oem", "vmx", "iso"}
 _KIWI_WSL = {"wsl", "appx"}
 _KIWI_DISK_FORMATS = {"vhd-fixed": "vhd-fixed", "qcow2": "qcow2", "raw": "raw", None: "raw"}
+_KIWI_SIZE_UNITS = {"M": 1, "G": 1024}
 # Elements read; everything else is reported.
 _KNOWN = {"image", "description", "author", "contact", "specification", "license", "profiles", "profile",
           "preferences", "version", "packagemanager", "locale", "keytable", "timezone", "rpm-check-signatures",
           "type", "containerconfig", "entrypoint", "subcommand", "argument", "environment", "env", "labels",
-          "label", "users", "user", "repository", "source", "packages", "package"}
+          "label", "users", "user", "repository", "source", "packages", "package", "size"}
 _IGNORED = {"repository", "source", "packagemanager", "locale", "keytable", "timezone", "rpm-check-signatures",
             "description", "author", "contact", "specification", "license"}
 
@@ -110,6 +111,7 @@ def read_kiwi(path: Path, *, name: str, profile: str | None) -> DescriptionResul
         raise ConfigError(f"no <type> in the preferences selected by profile {profile!r}", where=Location(path))
     kiwi_type = next((t for t in types if t.get("primary") == "true"), types[0])
     formats, container = _kiwi_type(kiwi_type, path)
+    disk_size_mib = _kiwi_size(kiwi_type, path)
     packages: list[str] = []
     bootstrap: list[str] = []
     for section in root.findall("packages"):
@@ -132,7 +134,7 @@ def read_kiwi(path: Path, *, name: str, profile: str | None) -> DescriptionResul
     spec = ImageSpec(
         name=name, version=version, formats=formats, packages=tuple(packages), bootstrap_packages=tuple(bootstrap),
         users=users, config_script=script if script.is_file() else None, container=container,
-        distroless=profile is not None and "distroless" in profile, source=path,
+        distroless=profile is not None and "distroless" in profile, disk_size_mib=disk_size_mib, source=path,
     )
     return DescriptionResult(spec, notes)
 
@@ -146,10 +148,28 @@ def _kiwi_type(element: ET.Element, path: Path) -> tuple[tuple[str, ...], Contai
         disk = _KIWI_DISK_FORMATS.get(element.get("format"))
         if disk is None:
             raise ConfigError(f'disk format {element.get("format")!r} is not supported (raw, qcow2, vhd-fixed)', where=Location(path))
-        return (disk,), ContainerConfig()
+        if element.get("filesystem", "ext4") != "ext4":
+            raise ConfigError(f'root file system {element.get("filesystem")!r} is not supported (ext4)', where=Location(path))
+        if element.get("firmware", "efi") not in ("efi", "uefi"):
+            raise ConfigError(f'firmware {element.get("firmware")!r} is not supported (efi: GPT with an EFI system partition)',
+                              where=Location(path))
+        # As KIWI does, a disk type always gives the raw disk, and its format is converted from it.
+        return tuple(dict.fromkeys(("raw", disk))), ContainerConfig()
     if image in _KIWI_WSL:
         return ("wsl",), ContainerConfig()
     raise ConfigError(f"KIWI image type {image!r} is not supported (oci, docker, oem, wsl)", where=Location(path))
+
+
+def _kiwi_size(element: ET.Element, path: Path) -> int | None:
+    """``<size unit="M|G">N</size>`` of a disk type, in MiB (KIWI's default unit is M)."""
+    size = element.find("size")
+    if size is None:
+        return None
+    unit = size.get("unit", "M")
+    text = (size.text or "").strip()
+    if unit not in _KIWI_SIZE_UNITS or not text.isdigit():
+        raise ConfigError(f'<size unit="{unit}">{text}</size>: expected a whole number of M or G', where=Location(path))
+    return int(text) * _KIWI_SIZE_UNITS[unit]
 
 
 def _container_config(element: ET.Element) -> ContainerConfig:

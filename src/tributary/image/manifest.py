@@ -15,12 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tributary.fsutil import atomic_write
-from tributary.image.rootfs import ImageError, RootfsResult
+from tributary.image.rootfs import ImageError, RootfsResult, os_release_name
 from tributary.image.spec import FORMATS, ImageSpec
 
 MANIFEST_NAME = "manifest.json"
@@ -36,6 +36,8 @@ class Artifact:
     format: str
     path: Path
     digest: str | None = None
+    details: Mapping[str, object] | None = None
+    """More about the output, recorded in its manifest entry (a disk's layout and identifiers)."""
 
 
 def _sha256(path: Path) -> str:
@@ -74,6 +76,7 @@ def artifact_entry(artifact: Artifact, out_dir: Path) -> dict[str, object]:
             entry["digest"] = artifact.digest
     else:
         raise ImageError(f"the {artifact.format} output {path} does not exist")
+    entry.update(artifact.details or {})
     return entry
 
 
@@ -87,6 +90,7 @@ def manifest_data(out_dir: Path, spec: ImageSpec, rootfs: RootfsResult,
         "image": spec.name,
         "version": spec.version,
         "distroless": spec.distroless,
+        "osReleaseName": os_release_name(rootfs.path),
         "sourceDateEpoch": rootfs.source_date_epoch,
         "releasever": rootfs.releasever,
         "channels": list(rootfs.channels),

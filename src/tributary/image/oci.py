@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from tributary.fsutil import atomic_write, staged_directory
-from tributary.image.rootfs import ImageError, InstalledPackage, resolve_in_root
+from tributary.image.rootfs import ImageError, InstalledPackage, os_release_name
 from tributary.image.spec import ImageSpec
 from tributary.tools import skopeo
 
@@ -271,19 +271,6 @@ def architecture_of(packages: Sequence[InstalledPackage]) -> str:
     arches = sorted({package.arch for package in packages if package.arch not in ("noarch", "(none)", "")})
     machine = arches[0] if arches else platform.machine()
     return OCI_ARCHITECTURES.get(machine, machine)
-
-
-def os_release_name(root: Path) -> str | None:
-    """``NAME`` from the root's os-release (``/etc/os-release``, else ``/usr/lib/os-release``)."""
-    for candidate in ("/etc/os-release", "/usr/lib/os-release"):
-        path = resolve_in_root(root, candidate)
-        if path is None or not path.is_file():
-            continue
-        for line in path.read_text(errors="replace").splitlines():
-            key, _, value = line.partition("=")
-            if key.strip() == "NAME":
-                return value.strip().strip("\"'") or None
-    return None
 
 
 def license_expression(licenses: Sequence[str]) -> str:

@@ -645,6 +645,19 @@ def resolve_in_root(root: Path, path: str, depth: int = 0) -> Path | None:
     return current
 
 
+def os_release_name(root: Path) -> str | None:
+    """``NAME`` from the root's os-release (``/etc/os-release``, else ``/usr/lib/os-release``)."""
+    for candidate in ("/etc/os-release", "/usr/lib/os-release"):
+        path = resolve_in_root(root, candidate)
+        if path is None or not path.is_file():
+            continue
+        for line in path.read_text(errors="replace").splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "NAME":
+                return value.strip().strip("\"'") or None
+    return None
+
+
 def _normalize(path: str) -> str:
     parts: list[str] = []
     for part in PurePosixPath(path).parts:
