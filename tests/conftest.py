@@ -6,8 +6,10 @@ import functools
 import http.server
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 from collections.abc import Callable, Iterator
@@ -20,6 +22,7 @@ from hypothesis import settings as hypothesis_settings
 from support import Published, copy_example_distro
 
 from tributary.cli.app import main
+from tributary.repo.sign import SigningKey, make_throwaway_key
 
 # CI replays the same examples every run (a red CI must be reproducible); developers explore at random
 # and turn what they find into plain regression tests.
@@ -217,3 +220,18 @@ def published(tmp_path_factory: pytest.TempPathFactory, example_upstream: Exampl
     assert {job.state for job in jobs.values()} == {State.DONE}
     publish(project, built_rpms(project), signing=None)
     return Published(project, repo_root(project) / "rpm-base")
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> Iterator[SigningKey]:
+    """A throwaway ed25519 key in a short GNUPGHOME under /tmp (gpg-agent's socket lives there).
+
+    Shared by the repository and SBOM tests.
+    """
+    home = Path(tempfile.mkdtemp(prefix="trib-gpg-", dir="/tmp"))
+    key = make_throwaway_key(home / "g", "Tributary Test Signing", "signing@tribex.invalid")
+    try:
+        yield key
+    finally:
+        key.stop_agent()
+        shutil.rmtree(home, ignore_errors=True)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,6 @@ import pytest
 
 from tributary.config import load_project
 from tributary.config.project import Project
-from tributary.repo.sign import SigningKey, make_throwaway_key
 from tributary.tools import gpg
 
 BUILD_TIME = 1767225600  # 2026-01-01T00:00:00Z, the build time of every test RPM
@@ -203,18 +201,6 @@ def rpms(tmp_path_factory: pytest.TempPathFactory) -> Rpms:
     for path in files.values():
         path.chmod(0o444)
     return Rpms(files)
-
-
-@pytest.fixture(scope="session")
-def signing_key() -> Iterator[SigningKey]:
-    """A throwaway ed25519 key in a short GNUPGHOME under /tmp (gpg-agent's socket lives there)."""
-    home = Path(tempfile.mkdtemp(prefix="trib-gpg-", dir="/tmp"))
-    key = make_throwaway_key(home / "g", "Tributary Test Signing", "signing@tribex.invalid")
-    try:
-        yield key
-    finally:
-        key.stop_agent()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture

@@ -34,6 +34,8 @@ def build(
     build path, build dependencies installed from packages this distribution built. What a selected
     component needs is built first. Unchanged builds come from the cache. A failure shows the end of
     its log (full logs in <log-dir>/<component>.log); what needs it is skipped, the rest goes on.
+    Each component built (or found in the cache) gets its SBOMs and build provenance in
+    <output-dir>/sbom/, the provenance signed when TRIB_GPG_KEY names a key (see trib sbom).
 
     Examples:
 
@@ -65,8 +67,10 @@ def build(
         if live is not None:
             live.stop()
     rows = [job.to_json() for job in jobs_table.values()]
+    sboms = _write_sboms(ctx, project, jobs_table)
     for row, job in zip(rows, jobs_table.values(), strict=True):
         row["outputs"] = [str(p) for p in (job.result or [])]
+        row["sbom"] = sboms.get(job.name, [])
     emit_rows(state, rows, [Column("component", "Component"), Column("state", "State"), Column("seconds", "Seconds"),
                             Column("blockedBy", "Skipped because")])
     failed = [job for job in jobs_table.values() if job.state.value == "failed"]
@@ -74,6 +78,27 @@ def build(
         print(f"error: {job.error}", file=sys.stderr)
     if failed or any(job.state.value == "skipped" for job in jobs_table.values()):
         raise CheckFailed(f"{len(failed)} build(s) failed")
+
+
+def _write_sboms(ctx: typer.Context, project, jobs_table) -> dict[str, list[str]]:
+    """SBOMs and provenance (signed with TRIB_GPG_KEY when set) of every component built or cached."""
+    from tributary.cli.sbom import provenance_key
+    from tributary.sbom.write import write_component
+
+    built = [job for job in jobs_table.values() if job.state.value in ("done", "cached") and job.result]
+    if not built:
+        return {}
+    key = provenance_key()
+    state = common.settings(ctx)
+    if key is None and not state.quiet:
+        print("note: build provenance is unsigned (set TRIB_GPG_KEY to sign it)", file=sys.stderr)
+    out: dict[str, list[str]] = {}
+    for job in built:
+        written = write_component(project, job.name, job.result, key=key)
+        for problem in written.problems:
+            print(f"warning: {job.name}: {problem}", file=sys.stderr)
+        out[job.name] = [str(path) for path in written.paths]
+    return out
 
 
 def _live_table(jobs) -> Table:

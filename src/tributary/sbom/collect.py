@@ -35,7 +35,9 @@ from tributary.sbom.model import (
     SourceArchive,
     UpstreamOrigin,
 )
+from tributary.upstream.checkout import resolve_upstream
 from tributary.upstream.distgit import dist_git_source, package_name
+from tributary.upstream.fingerprint import input_fingerprint
 from tributary.upstream.lock import lock_path, read_lock
 from tributary.upstream.lookaside import lookaside_url, read_sources
 from tributary.upstream.source_files import component_distro
@@ -145,17 +147,31 @@ def _component(project: Project, component: ResolvedComponent, srpm: RpmPackage 
                rpms: tuple[RpmPackage, ...]) -> Component:
     changes = _relative_locations(project, component_changes(project, component))
     lock = read_lock(lock_path(project.lock_dir, component.name))
+    commit = lock.upstream_commit if lock else None
+    if commit is None and component.spec_type == "upstream":
+        commit = _resolved_commit(project, component)
+    fingerprint = lock.input_fingerprint if lock else None
+    if fingerprint is None:
+        fingerprint = input_fingerprint(project, component, upstream_commit=commit, manual_bump=0)
     return Component(
         name=component.name,
         distro=project_distro(project),
-        upstream=_upstream(component, lock.upstream_commit if lock else None, srpm),
+        upstream=_upstream(component, commit, srpm),
         changes=changes,
         sources=_sources(project, component),
         patches=_patches(component),
-        fingerprint=lock.input_fingerprint if lock else None,
+        fingerprint=fingerprint,
         srpm=srpm,
         rpms=rpms,
     )
+
+
+def _resolved_commit(project: Project, component: ResolvedComponent) -> str | None:
+    """An unlocked component's commit, chosen offline from its mirror by the rule render used (pin, snapshot)."""
+    try:
+        return resolve_upstream(project, component, refresh=False).commit
+    except TribError:
+        return None
 
 
 def _relative_locations(project: Project, changes: ComponentChanges) -> ComponentChanges:
