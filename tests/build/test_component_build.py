@@ -245,8 +245,8 @@ def test_bootstrap_and_release_packages(project) -> None:
         built |= {path.name: path for path in result.rpms}
     rpms = project.output_dir / "rpms"
     assert set(built) == {f"filesystem-1.0-1{DIST}.x86_64.rpm", f"glibc-bootstrap-2.36-1{DIST}.x86_64.rpm",
-                          f"busybox-bootstrap-1.35.0-1{DIST}.x86_64.rpm", f"tribex-release-1.0-1{DIST}.noarch.rpm"}
-    assert built[f"tribex-release-1.0-1{DIST}.noarch.rpm"].parent == rpms / "noarch"
+                          f"busybox-bootstrap-1.35.0-1{DIST}.x86_64.rpm", f"tribex-release-1.0-2{DIST}.noarch.rpm"}
+    assert built[f"tribex-release-1.0-2{DIST}.noarch.rpm"].parent == rpms / "noarch"
     glibc = built[f"glibc-bootstrap-2.36-1{DIST}.x86_64.rpm"]
     assert {"rtld(GNU_HASH)", "libc.so.6()(64bit)"} <= set(query(glibc, "--provides"))
     # The host's files, copied byte for byte out of the sandbox's read-only /usr.

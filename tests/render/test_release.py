@@ -88,7 +88,7 @@ def test_manual_release_is_left_alone(distro) -> None:
     run_git("add", "-A", cwd=root)
     run_git("commit", "-qm", "Lock", cwd=root)
     assert cli("comp", "render", "tribex-release").code == 0
-    assert re.search(r"^Release:        1%\{\?dist\}$", rendered(root, "tribex-release"), re.MULTILINE)
+    assert re.search(r"^Release:        2%\{\?dist\}$", rendered(root, "tribex-release"), re.MULTILINE)
 
 
 def test_unbumpable_release_with_auto_is_a_clear_error(distro) -> None:
