@@ -223,6 +223,14 @@ def published(tmp_path_factory: pytest.TempPathFactory, example_upstream: Exampl
 
 
 @pytest.fixture(scope="session")
+def test_kernel() -> Path:
+    """Debian's cloud kernel unpacked by ``make setup`` (packaging/fetch-test-kernel.sh), for boot tests."""
+    path = Path(os.environ.get("TRIB_TEST_KERNEL") or REPO / ".cache" / "test-kernel" / "current")
+    assert (path / "PACKAGE").is_file(), f"no test kernel at {path}: run 'make setup' (it fetches one)"
+    return path
+
+
+@pytest.fixture(scope="session")
 def signing_key() -> Iterator[SigningKey]:
     """A throwaway ed25519 key in a short GNUPGHOME under /tmp (gpg-agent's socket lives there).
 
