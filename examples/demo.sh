@@ -3,7 +3,8 @@
 #
 # 1. make the example upstream (dist-git repositories and a lookaside store) and serve it on loopback;
 # 2. resolve and lock every component, render the distribution, explain every change from upstream;
-# 3. ask what taking the newest upstream would cost.
+# 3. build in a sandbox, publish signed, install with dnf, make and test images (a VM disk booted under qemu);
+# 4. ask what taking the newest upstream would cost.
 # Outputs land under the project's output-dir (examples/distro/out) and rendered-specs-dir
 # (examples/distro/specs); the upstream is made in examples/distro/build/upstream.
 set -euo pipefail
@@ -87,6 +88,10 @@ for image in container-base container-distroless wsl; do
     "$trib" -C "$project" image build "$image"
     "$trib" -C "$project" image test "$image"
 done
+
+step "A VM disk (GPT, ESP, ext4 root; raw, qcow2, Azure fixed VHD), booted under qemu with Debian's kernel"
+"$trib" -C "$project" image build vm-base --format raw --format qcow2 --format vhd-fixed
+"$trib" -C "$project" image test vm-base --kernel "${TRIB_TEST_KERNEL:-$here/../.cache/test-kernel/current}"
 
 step "What taking the newest upstream would cost"
 status=0
