@@ -66,8 +66,10 @@ class ImageTree:
 
     source: str
     members: dict[str, tuple[tarfile.TarFile, tarfile.TarInfo]] = field(default_factory=dict)
+    _dirs: set[str] | None = field(default=None, repr=False)
 
     def add_layer(self, archive: tarfile.TarFile) -> None:
+        self._dirs = None
         for info in archive:
             path = _normal(info.name)
             base = posixpath.basename(path)
@@ -81,6 +83,15 @@ class ImageTree:
                     del self.members[name]
             else:
                 self.members[path] = (archive, info)
+
+    def _implied_dirs(self) -> set[str]:
+        if self._dirs is None:
+            self._dirs = {posixpath.dirname(name) for name in self.members}
+            for name in list(self._dirs):
+                while name not in ("/", ""):
+                    name = posixpath.dirname(name)
+                    self._dirs.add(name)
+        return self._dirs
 
     def info(self, path: str) -> tarfile.TarInfo | None:
         found = self.members.get(path)
@@ -96,7 +107,11 @@ class ImageTree:
             candidate = posixpath.join(current, part)
             info = self.info(candidate)
             if info is None:
-                return None
+                # A tar may leave out directory entries: a directory is there if something is below it.
+                if candidate not in self._implied_dirs():
+                    return None
+                current = candidate
+                continue
             if info.issym():
                 target = info.linkname if info.linkname.startswith("/") else posixpath.join(current, info.linkname)
                 rest = "/".join(parts[index + 1:])

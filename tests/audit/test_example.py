@@ -1,0 +1,178 @@
+"""The example distribution, built for real once per session (the ``published`` fixture): its packages
+and images pass the audit under its own policy, and every ELF verdict agrees with readelf."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import tarfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tributary.audit.elf import _CHK, _STACK_SYMBOLS, FORTIFIABLE, system_path
+from tributary.audit.rpms import audit_rpm_files, select_rpms
+from tributary.config import load_project
+from tributary.image.build import build_image
+
+IMAGES = ("container-distroless", "wsl")
+
+
+# --------------------------------------------------------------------------------------------- RPMs
+
+
+def test_example_packages_pass_with_their_waivers(published, trib, tmp_path) -> None:
+    root = published.project.root
+    report_file = tmp_path / "audit-rpms.json"
+    result = trib("-C", str(root), "audit", "rpms", "-a", "--report", str(report_file))
+    assert result.code == 0, result.out + result.err
+    report = json.loads(report_file.read_text())
+    assert report["summary"]["fail"] == 0 and report["summary"]["warn"] == 0
+    greet = {f["check"]: f["status"] for f in report["findings"] if f["subject"] == "/usr/bin/greet"}
+    assert greet == {"pie": "pass", "relro": "pass", "stack-protector": "pass", "fortify": "pass",
+                     "nx-stack": "pass", "cet": "waived", "rpath": "pass"}
+    # Everything waived is waived for a reason from base/audit.toml.
+    assert all(f["waiver"] for f in report["findings"] if f["status"] == "waived")
+    # The same report as its own baseline: nothing regressed.
+    again = trib("-C", str(root), "-O", "markdown", "audit", "rpms", "-a", "--baseline", str(report_file))
+    assert again.code == 0 and "0 regression(s)" in again.out
+
+
+def readelf_verdicts(path: Path, installed: str) -> dict[str, str]:
+    """Each check decided from readelf's text output alone (binutils, not pyelftools)."""
+    def readelf(*flags: str) -> str:
+        return subprocess.run(["readelf", "-W", *flags, str(path)], capture_output=True, text=True, check=True).stdout
+
+    header, segments, dynamic, notes = readelf("-h"), readelf("-l"), readelf("-d"), readelf("-n")
+    symbols = readelf("-s")
+    kind = re.search(r"Type:\s+(\w+)", header).group(1)
+    machine = re.search(r"Machine:\s+(.+)", header).group(1).strip()
+    has_dynamic = re.search(r"^\s+DYNAMIC\s", segments, re.MULTILINE) is not None
+    flags_1 = re.search(r"\(FLAGS_1\)\s+Flags:(.*)", dynamic)
+    flags = re.search(r"\(FLAGS\)\s+(.*)", dynamic)
+    verdict = {}
+    verdict["pie"] = "fail" if kind == "EXEC" else ("pass" if flags_1 and "PIE" in flags_1.group(1).split() else "n/a")
+    bind_now = (flags and "BIND_NOW" in flags.group(1)) or (flags_1 and "NOW" in flags_1.group(1).split()) \
+        or "(BIND_NOW)" in dynamic
+    relro = re.search(r"^\s+GNU_RELRO\s", segments, re.MULTILINE) is not None
+    verdict["relro"] = "pass" if relro and (bind_now or not has_dynamic) else "fail"
+    names, undefined = set(), set()
+    for line in symbols.splitlines():
+        fields = line.split()
+        if len(fields) >= 8 and fields[0].endswith(":") and fields[0][:-1].isdigit():
+            name = fields[7].split("@")[0]
+            names.add(name)
+            if fields[6] == "UND":
+                undefined.add(name)
+    verdict["stack-protector"] = "pass" if names & set(_STACK_SYMBOLS) else "fail"
+    pool = undefined if has_dynamic else names
+    if any(_CHK.match(name) for name in pool):
+        verdict["fortify"] = "pass"
+    elif pool & FORTIFIABLE or not names:
+        verdict["fortify"] = "fail"
+    else:
+        verdict["fortify"] = "n/a"
+    stack = re.search(r"^\s+GNU_STACK\s.*\s(R?W?E?)\s+0x\w+$", segments, re.MULTILINE)
+    verdict["nx-stack"] = "pass" if stack and "E" not in stack.group(1) else "fail"
+    if "X86-64" not in machine:
+        verdict["cet"] = "n/a"
+    else:
+        feature = re.search(r"x86 feature: (.*)", notes)
+        verdict["cet"] = "pass" if feature and {"IBT", "SHSTK"} <= {f.strip() for f in feature.group(1).split(",")} else "fail"
+    paths = [p for found in re.findall(r"\((?:RPATH|RUNPATH)\)\s+Library (?:rpath|runpath): \[(.*)\]", dynamic)
+             for p in found.split(":")]
+    verdict["rpath"] = "pass" if all(system_path(p, installed) for p in paths) else "fail"
+    return verdict
+
+
+def test_elf_verdicts_agree_with_readelf_for_every_example_binary(published, tmp_path) -> None:
+    rpms = select_rpms(published.project, None)
+    ours: dict[tuple[str, str], dict[str, str]] = {}
+    for finding in audit_rpm_files(rpms):
+        ours.setdefault((finding.rpm, finding.subject), {})[finding.check] = finding.status
+    theirs: dict[tuple[str, str], dict[str, str]] = {}
+    for rpm_path in rpms:
+        # An independent extraction: rpm2archive's tar, not rpm's Python payload reader.
+        archive = subprocess.run(["rpm2archive", "-"], stdin=rpm_path.open("rb"), capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            for member in tar:
+                if not member.isreg():
+                    continue
+                data = tar.extractfile(member).read()
+                kind = data[16:18]  # e_type, little-endian: 2 EXEC, 3 DYN
+                if data[:4] != b"\x7fELF" or kind not in (b"\x02\x00", b"\x03\x00"):
+                    continue
+                target = tmp_path / "elf"
+                target.write_bytes(data)
+                installed = member.name.removeprefix(".")
+                theirs[(rpm_path.name, installed)] = readelf_verdicts(target, installed)
+    assert len(theirs) >= 5
+    assert ours == theirs
+
+
+# --------------------------------------------------------------------------------------------- images
+
+
+def spdx_for(rootfs) -> dict[str, bytes]:
+    """An SPDX document listing the root's packages, embedded as the SBOM stage does."""
+    packages = []
+    for index, package in enumerate(rootfs.packages):
+        qualifiers = f"arch={package.arch}" + (f"&epoch={package.epoch}" if package.epoch else "")
+        purl = f"pkg:rpm/tribex/{package.name}@{package.version}-{package.release}?{qualifiers}"
+        packages.append({"SPDXID": f"SPDXRef-Package-{index}", "name": package.name,
+                         "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
+                                           "referenceLocator": purl}]})
+    document = {"spdxVersion": "SPDX-2.3", "name": rootfs.image, "packages": packages}
+    return {f"/usr/share/tributary/sbom/{rootfs.image}.spdx.json": json.dumps(document).encode()}
+
+
+@pytest.fixture(scope="module")
+def image_project(published, tmp_path_factory):
+    """The published example, with its own output and work directories so image builds here touch
+    nothing another test reads; the published repositories are linked in."""
+    base = tmp_path_factory.mktemp("audit-images")
+    (base / "out").mkdir()
+    (base / "out" / "repo").symlink_to(published.channel.parent)
+    override = base / "dirs.toml"
+    override.write_text(f'[project]\noutput-dir = "{base}/out"\nwork-dir = "{base}/work"\n')
+    root = published.project.root
+    project = load_project(root, extra_files=[root.parent / "mirror.toml", override])
+    for name in IMAGES:
+        build_image(project, name, embed=spdx_for if name == "container-distroless" else None)
+    return project, [root.parent / "mirror.toml", override]
+
+
+def test_example_image_with_its_sbom_passes(image_project, trib) -> None:
+    project, extra = image_project
+    args = ["-C", str(project.root), *(a for path in extra for a in ("--config-file", str(path)))]
+    result = trib(*args, "-O", "json", "audit", "image", "container-distroless", "--all")
+    assert result.code == 0, result.out + result.err
+    report = json.loads(result.out)
+    assert report["source"].endswith("/oci")
+    statuses = {f["check"]: f["status"] for f in report["findings"]}
+    assert statuses == {"selinux-config": "pass", "selinux-policy": "n/a", "sysctl": "pass", "setuid": "pass",
+                        "world-writable": "pass", "fips": "n/a", "sbom-rpmdb": "pass"}
+    evidence = {f["check"]: f["evidence"] for f in report["findings"]}
+    assert evidence["selinux-config"] == "SELINUX=enforcing, SELINUXTYPE=targeted"
+    assert "/usr/lib/sysctl.d/50-tribex-hardening.conf" in evidence["sysctl"]
+
+
+def test_example_image_without_an_embedded_sbom_fails_only_that(image_project, trib) -> None:
+    from tributary.audit.image import audit_image
+
+    project, _ = image_project
+    report = audit_image(project, "wsl", today=date(2026, 6, 1))
+    assert report.source.endswith(".wsl")
+    assert [(f.check, f.evidence) for f in report.violations] == [
+        ("sbom-rpmdb", "image has no embedded SBOM at /usr/share/tributary/sbom/wsl.spdx.json")]
+
+
+def test_unbuilt_image_is_an_input_error(image_project, trib) -> None:
+    project, extra = image_project
+    args = ["-C", str(project.root), *(a for path in extra for a in ("--config-file", str(path)))]
+    result = trib(*args, "audit", "image", "container-base")
+    assert result.code == 2 and "is not built" in result.err
+    assert trib(*args, "audit", "image", "no-such").code == 2
