@@ -409,22 +409,9 @@ def _environment(home: Path, epoch: int) -> dict[str, str]:
             "SOURCE_DATE_EPOCH": str(epoch)}
 
 
-def dnf_install_args(root: Path, packages: Sequence[str], *, releasever: str, reposdir: Path,
-                     config: Path) -> list[str]:
-    """``dnf install`` into ``root`` from the repositories in ``reposdir`` only, with their signature checks.
-
-    Unlike ``tools.dnf.install_args`` (build roots, unsigned private repositories) the repositories come
-    from ``.repo`` files, so ``gpgcheck``/``repo_gpgcheck`` apply as the channel publishes them.
-    """
-    return [dnf.PROGRAM, "-y", f"--config={config}", f"--installroot={root}", f"--releasever={releasever}",
-            f"--setopt=reposdir={reposdir}", "--noplugins", "--setopt=install_weak_deps=False",
-            "--setopt=tsflags=nodocs", "--setopt=skip_if_unavailable=False", "--setopt=keepcache=False",
-            "install", *packages]
-
-
 def _dnf_install(root: Path, packages: Sequence[str], *, releasever: str, reposdir: Path, home: Path,
                  env: dict[str, str], log: BinaryIO, where: str, channels: Sequence[str]) -> None:
-    argv = dnf_install_args(root, packages, releasever=releasever, reposdir=reposdir, config=home / dnf.CONFIG_NAME)
+    argv = dnf.install_from_repo_files_args(root, packages, releasever=releasever, reposdir=reposdir, config=home / dnf.CONFIG_NAME)
     log.write(("+ " + " ".join(argv) + "\n").encode())
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, check=False)
@@ -685,8 +672,6 @@ def config_script_command(root: Path, script: Path, spec: ImageSpec, *, epoch: i
     script must be able to give files to the image's users (``chown``). Instead the script gets Docker's
     default capabilities and nothing else of the host: separate mount, PID, IPC, UTS and network
     namespaces (loopback only), so it can change the image root and nothing outside it.
-    ``tools.bwrap.command`` always adds a user namespace, so the command line is spelled here; the
-    mounts use its ``Mount`` objects.
     """
     mounts = [bwrap.bind(str(root), "/"), bwrap.Mount("proc", "/proc"), bwrap.Mount("dev", "/dev"),
               bwrap.tmpfs("/tmp"), bwrap.ro_bind(str(script.absolute()), _SCRIPT_PATH)]
@@ -694,16 +679,8 @@ def config_script_command(root: Path, script: Path, spec: ImageSpec, *, epoch: i
            "SOURCE_DATE_EPOCH": str(epoch), "TERM": "dumb",
            # The names KIWI gives config.sh (through /.kconfig), for scripts written for KIWI.
            "kiwi_iname": spec.name, "kiwi_iversion": spec.version}
-    args = [bwrap.PROGRAM, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-            "--unshare-cgroup-try", "--hostname", spec.name[:63] or "image", "--die-with-parent", "--new-session",
-            "--clearenv"]
-    for capability in _SCRIPT_CAPABILITIES:
-        args += ["--cap-add", capability]
-    for mount in mounts:
-        args += mount.args()
-    for key in sorted(env):
-        args += ["--setenv", key, env[key]]
-    return [*args, "--chdir", "/", "--", *_interpreter(script), _SCRIPT_PATH]
+    return bwrap.command([*_interpreter(script), _SCRIPT_PATH], mounts=mounts, env=env, uid=None, gid=None,
+                         chdir="/", hostname=spec.name[:63] or "image", capabilities=_SCRIPT_CAPABILITIES)
 
 
 def _interpreter(script: Path) -> list[str]:

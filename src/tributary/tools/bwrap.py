@@ -68,21 +68,30 @@ def command(
     *,
     mounts: Sequence[Mount],
     env: Mapping[str, str],
-    uid: int,
-    gid: int,
+    uid: int | None,
+    gid: int | None,
     chdir: str,
     hostname: str,
     network: bool = False,
+    capabilities: Sequence[str] = (),
 ) -> list[str]:
     """``bwrap`` with every namespace unshared (no network unless asked), running ``argv`` as ``uid``.
 
+    ``uid=None`` keeps the caller's (real) root and adds no user namespace: a user namespace maps only
+    one uid, so a program that must give files to other users (an image's ``config.sh`` running
+    ``chown``) runs as real root, confined by the other namespaces and ``capabilities`` alone.
     The environment is exactly ``env`` (``--clearenv`` first). ``--die-with-parent`` so an interrupted
     tributary leaves no build running; ``--new-session`` so the build cannot push input into our terminal.
     """
-    args = [PROGRAM, "--unshare-all", "--unshare-user", "--uid", str(uid), "--gid", str(gid),
-            "--hostname", hostname, "--die-with-parent", "--new-session", "--clearenv"]
+    if uid is None:
+        args = [PROGRAM, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    else:
+        args = [PROGRAM, "--unshare-all", "--unshare-user", "--uid", str(uid), "--gid", str(gid)]
+    args += ["--hostname", hostname, "--die-with-parent", "--new-session", "--clearenv"]
     if network:
         args.append("--share-net")
+    for capability in capabilities:
+        args += ["--cap-add", capability]
     for mount in mounts:
         args += mount.args()
     for key in sorted(env):

@@ -54,15 +54,19 @@ def rpm_home(directory: Path) -> Path:
     return directory
 
 
+def _common_args(root: Path, *, releasever: str, config: Path) -> list[str]:
+    return [PROGRAM, "-y", f"--config={config}", f"--installroot={root}", f"--releasever={releasever}",
+            "--noplugins", "--setopt=install_weak_deps=False", "--setopt=skip_if_unavailable=False"]
+
+
 def install_args(root: Path, packages: Sequence[str], *, releasever: str, repos: Mapping[str, Path],
                  config: Path, scripts: bool = True) -> list[str]:
     """``dnf install`` of ``packages`` (capabilities or local .rpm paths) into ``root`` from ``repos`` only.
 
+    For build roots: the repositories are tributary's own unsigned ones, so signatures are not checked.
     ``scripts=False`` skips scriptlets and triggers, for a root that is read as files and never run.
     """
-    args = [PROGRAM, "-y", f"--config={config}", f"--installroot={root}", f"--releasever={releasever}",
-            "--setopt=reposdir=/dev/null", "--noplugins", "--nogpgcheck", "--setopt=install_weak_deps=False",
-            "--setopt=skip_if_unavailable=False"]
+    args = [*_common_args(root, releasever=releasever, config=config), "--setopt=reposdir=/dev/null", "--nogpgcheck"]
     for name in sorted(repos):
         args += [f"--repofrompath={name},{Path(repos[name]).resolve().as_uri()}", f"--repo={name}"]
     if not repos:
@@ -70,6 +74,17 @@ def install_args(root: Path, packages: Sequence[str], *, releasever: str, repos:
     if not scripts:
         args.append("--setopt=tsflags=noscripts,notriggers")
     return [*args, "install", *packages]
+
+
+def install_from_repo_files_args(root: Path, packages: Sequence[str], *, releasever: str, reposdir: Path,
+                                 config: Path) -> list[str]:
+    """``dnf install`` into ``root`` from the ``.repo`` files in ``reposdir`` only (published channels).
+
+    Unlike ``install_args`` the repositories are described by their ``.repo`` files, so their
+    ``gpgcheck``/``repo_gpgcheck`` apply as published; documentation is left out and no cache kept.
+    """
+    return [*_common_args(root, releasever=releasever, config=config), f"--setopt=reposdir={reposdir}",
+            "--setopt=tsflags=nodocs", "--setopt=keepcache=False", "install", *packages]
 
 
 def install(root: Path, packages: Sequence[str], *, releasever: str, repos: Mapping[str, Path], home: Path,
