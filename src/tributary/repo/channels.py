@@ -102,15 +102,23 @@ class RpmFile:
         return self.arch == "src"
 
 
-def read_rpm(path: Path) -> RpmFile:
-    """The header fields of ``path``; signatures and digests are not checked here (rpm -K does that)."""
+def read_header(path: Path) -> rpm.hdr:
+    """The header of the RPM at ``path``, unverified (rpm -K checks signatures); RepoError if unreadable.
+
+    Shared with the SBOM stage, which reads more of it (License, file list, header digest).
+    """
     ts = rpm.TransactionSet()
     ts.setVSFlags(rpm._RPMVSF_NOSIGNATURES | rpm._RPMVSF_NODIGESTS)
     try:
         with open(path, "rb") as handle:
-            header = ts.hdrFromFdno(handle.fileno())
+            return ts.hdrFromFdno(handle.fileno())
     except (OSError, rpm.error) as error:
         raise RepoError(f"cannot read the RPM header: {error}", where=str(path)) from None
+
+
+def read_rpm(path: Path) -> RpmFile:
+    """The header fields of ``path``; signatures and digests are not checked here (rpm -K does that)."""
+    header = read_header(path)
     source_rpm = _text(header[rpm.RPMTAG_SOURCERPM])
     is_source = not source_rpm
     arch = "src" if is_source else _text(header[rpm.RPMTAG_ARCH])

@@ -23,7 +23,7 @@ from tributary.errors import ConfigError, TribError
 from tributary.image.rootfs import InstalledPackage, RootfsResult
 from tributary.overlays.patches import patch_file_name
 from tributary.render.changes import ComponentChanges, component_changes
-from tributary.repo.channels import component_for
+from tributary.repo.channels import component_for, read_header
 from tributary.repo.publish import repo_root
 from tributary.sbom.licenses import License, parse_license
 from tributary.sbom.model import (
@@ -37,7 +37,7 @@ from tributary.sbom.model import (
 )
 from tributary.upstream.checkout import resolve_upstream
 from tributary.upstream.distgit import dist_git_source, package_name
-from tributary.upstream.fingerprint import input_fingerprint
+from tributary.upstream.fingerprint import file_sha256, input_fingerprint
 from tributary.upstream.lock import lock_path, read_lock
 from tributary.upstream.lookaside import lookaside_url, read_sources
 from tributary.upstream.source_files import component_distro
@@ -67,23 +67,9 @@ def _slug(text: str) -> str:
 # --- RPM files -------------------------------------------------------------------------------------
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def read_package(path: Path, *, channel: str | None = None) -> RpmPackage:
     """An RPM file's identity, license, file count and sha256 (signatures are not checked here)."""
-    ts = rpm.TransactionSet()
-    ts.setVSFlags(rpm._RPMVSF_NOSIGNATURES | rpm._RPMVSF_NODIGESTS)
-    try:
-        with open(path, "rb") as handle:
-            header = ts.hdrFromFdno(handle.fileno())
-    except (OSError, rpm.error) as error:
-        raise SbomError(f"cannot read the RPM header: {error}", where=str(path)) from None
+    header = read_header(path)
     source_rpm = _text(header[rpm.RPMTAG_SOURCERPM])
     return RpmPackage(
         name=_text(header[rpm.RPMTAG_NAME]),
@@ -92,7 +78,7 @@ def read_package(path: Path, *, channel: str | None = None) -> RpmPackage:
         release=_text(header[rpm.RPMTAG_RELEASE]),
         arch=_text(header[rpm.RPMTAG_ARCH]) if source_rpm else "src",
         filename=Path(path).name,
-        sha256=sha256_file(Path(path)),
+        sha256=file_sha256(Path(path)),
         license=parse_license(_text(header[rpm.RPMTAG_LICENSE])),
         source_rpm=source_rpm,
         file_count=len(header[rpm.RPMTAG_BASENAMES] or []),

@@ -26,10 +26,10 @@ from typing import Any
 from tributary import __version__
 from tributary.errors import CheckFailed
 from tributary.repo.sign import SigningKey
-from tributary.sbom.collect import sha256_file
 from tributary.sbom.model import Component
 from tributary.sbom.spdx import timestamp
 from tributary.tools import gpg
+from tributary.upstream.fingerprint import file_sha256
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -173,7 +173,7 @@ def verify(path: Path, *, public_key: Path | None = None, key: SigningKey | None
         found = _locate(name, bases)
         if found is None:
             raise VerifyFailed(f"{path}: subject {name} not found (looked in {', '.join(str(b) for b in bases)})")
-        actual = sha256_file(found)
+        actual = file_sha256(found)
         if actual != expected:
             raise VerifyFailed(f"{path}: subject {name} does not match: {found} has sha256 {actual}, "
                                f"the provenance says {expected}")
