@@ -93,6 +93,12 @@ step "A VM disk (GPT, ESP, ext4 root; raw, qcow2, Azure fixed VHD), booted under
 "$trib" -C "$project" image build vm-base --format raw --format qcow2 --format vhd-fixed
 "$trib" -C "$project" image test vm-base --kernel "${TRIB_TEST_KERNEL:-$here/../.cache/test-kernel/current}"
 
+step "The release audit: every ELF file's hardening; each image's SELinux, sysctls, set-id files, FIPS, SBOM"
+"$trib" -C "$project" audit rpms -a --report "$project/out/reports/audit-rpms.json"
+for image in container-base container-distroless wsl vm-base; do
+    "$trib" -C "$project" audit image "$image" --report "$project/out/reports/audit-$image.json"
+done
+
 step "SBOMs and signed build provenance (written by build and image build; here greet's, signed and verified)"
 "$trib" -C "$project" sbom greet --sign-key builders@tribex.invalid --gnupghome "$gnupghome"
 "$trib" -C "$project" verify "$project/out/sbom/greet.provenance.json" --key "$project/out/repo/rpm-base/RPM-GPG-KEY-tribex"

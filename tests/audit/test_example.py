@@ -18,9 +18,6 @@ from tributary.audit.rpms import audit_rpm_files, select_rpms
 from tributary.config import load_project
 from tributary.image.build import build_image
 
-IMAGES = ("container-distroless", "wsl")
-
-
 # --------------------------------------------------------------------------------------------- RPMs
 
 
@@ -116,19 +113,6 @@ def test_elf_verdicts_agree_with_readelf_for_every_example_binary(published, tmp
 # --------------------------------------------------------------------------------------------- images
 
 
-def spdx_for(rootfs) -> dict[str, bytes]:
-    """An SPDX document listing the root's packages, embedded as the SBOM stage does."""
-    packages = []
-    for index, package in enumerate(rootfs.packages):
-        qualifiers = f"arch={package.arch}" + (f"&epoch={package.epoch}" if package.epoch else "")
-        purl = f"pkg:rpm/tribex/{package.name}@{package.version}-{package.release}?{qualifiers}"
-        packages.append({"SPDXID": f"SPDXRef-Package-{index}", "name": package.name,
-                         "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
-                                           "referenceLocator": purl}]})
-    document = {"spdxVersion": "SPDX-2.3", "name": rootfs.image, "packages": packages}
-    return {f"/usr/share/tributary/sbom/{rootfs.image}.spdx.json": json.dumps(document).encode()}
-
-
 @pytest.fixture(scope="module")
 def image_project(published, tmp_path_factory):
     """The published example, with its own output and work directories so image builds here touch
@@ -140,8 +124,13 @@ def image_project(published, tmp_path_factory):
     override.write_text(f'[project]\noutput-dir = "{base}/out"\nwork-dir = "{base}/work"\n')
     root = published.project.root
     project = load_project(root, extra_files=[root.parent / "mirror.toml", override])
-    for name in IMAGES:
-        build_image(project, name, embed=spdx_for if name == "container-distroless" else None)
+    from tributary.image.definition import load_image
+    from tributary.sbom.write import image_embedder
+
+    spec = load_image(project, "container-distroless").spec
+    # The SBOM stage's own embedder: the audit must agree with the document it really writes.
+    build_image(project, "container-distroless", embed=image_embedder(project, version=spec.version, formats=spec.formats))
+    build_image(project, "wsl")
     return project, [root.parent / "mirror.toml", override]
 
 

@@ -170,3 +170,17 @@ def test_sbom_compared_with_the_rpmdb(tmp_path) -> None:
     assert finding.evidence == ("installed but not in the SBOM: greet-1.1-4.tribex10.x86_64, "
                                 "libgreet-2:2.0+git-4.tribex10.x86_64; in the SBOM but not installed: "
                                 "greet-1.1-3.tribex10.x86_64")
+
+
+def test_a_directory_root_reads_like_its_tar(tmp_path) -> None:
+    from tributary.audit.image import ImageTree
+
+    files = base_files(**{"/usr/bin/su": ("x", 0o4755), "/etc/selinux/config": "SELINUX=permissive\nSELINUXTYPE=targeted\n"})
+    with open_tar(write_image(tmp_path / "r.tar", files, links={"/etc/sysctl.conf": "../usr/lib/sysctl.d/50-hardening.conf"})) as tree:
+        tar_findings = audit_tree(tree, "test", AuditConfig())
+        with tarfile.open(tmp_path / "r.tar") as archive:
+            archive.extractall(tmp_path / "root", filter="fully_trusted")
+    directory = ImageTree("dir")
+    directory.add_directory(tmp_path / "root")
+    assert audit_tree(directory, "test", AuditConfig()) == tar_findings
+    assert ("selinux-config", "fail") in {(f.check, f.status) for f in tar_findings}

@@ -7,11 +7,16 @@ in order, whiteouts honoured). Mode bits, owners and file contents come from the
 members, so nothing is extracted and no privilege is needed; only the rpm database files are copied
 to a temporary directory for ``rpm --dbpath`` to read. What is audited is therefore exactly what a
 user downloads, including anything a configuration script or a later stage added to the root.
+
+A disk image (raw, qcow2, VHD) has no tar output, and its file systems cannot be read without
+mounting them; for those the audit reads the root directory the build left in
+``<work-dir>/images/<name>/rootfs``, the tree the disk's root file system was made from.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 import re
 import stat
@@ -65,7 +70,8 @@ class ImageTree:
     """Every path of an image (absolute, normalised) -> its tar header, contents read on demand."""
 
     source: str
-    members: dict[str, tuple[tarfile.TarFile, tarfile.TarInfo]] = field(default_factory=dict)
+    members: dict[str, tuple[tarfile.TarFile | Path, tarfile.TarInfo]] = field(default_factory=dict)
+    """path -> (the tar holding it, or the file on disk for a directory tree; its header)"""
     _dirs: set[str] | None = field(default=None, repr=False)
 
     def add_layer(self, archive: tarfile.TarFile) -> None:
@@ -83,6 +89,26 @@ class ImageTree:
                     del self.members[name]
             else:
                 self.members[path] = (archive, info)
+
+    def add_directory(self, root: Path) -> None:
+        """A root as a directory tree (headers made from lstat): for images with no tar output."""
+        self._dirs = None
+        for directory, dirs, files in os.walk(root):
+            for name in [*dirs, *files]:
+                path = Path(directory) / name
+                relative = "/" + path.relative_to(root).as_posix()
+                info = tarfile.TarInfo(relative)
+                status = path.lstat()
+                info.mode, info.uid, info.gid, info.size = stat.S_IMODE(status.st_mode), status.st_uid, status.st_gid, 0
+                if stat.S_ISLNK(status.st_mode):
+                    info.type, info.linkname = tarfile.SYMTYPE, os.readlink(path)
+                elif stat.S_ISDIR(status.st_mode):
+                    info.type = tarfile.DIRTYPE
+                elif stat.S_ISREG(status.st_mode):
+                    info.size = status.st_size
+                else:
+                    info.type = tarfile.FIFOTYPE if stat.S_ISFIFO(status.st_mode) else tarfile.CHRTYPE
+                self.members[relative] = (path, info)
 
     def _implied_dirs(self) -> set[str]:
         if self._dirs is None:
@@ -125,6 +151,8 @@ class ImageTree:
         found = self.members.get(real) if real else None
         if found is None or not (found[1].isreg() or found[1].islnk()):
             return None
+        if isinstance(found[0], Path):
+            return found[0].read_bytes()
         handle = found[0].extractfile(found[1])
         return handle.read() if handle else None
 
@@ -147,7 +175,8 @@ def _normal(name: str) -> str:
 
 @contextmanager
 def open_image(project: Project, name: str) -> Iterator[ImageTree]:
-    """The files of built image ``name``, from its WSL tarball or else its OCI layout."""
+    """The files of built image ``name``: its WSL tarball, else its OCI layout, else (disk images) the
+    root directory the build left in the work directory."""
     out_dir = project.output_dir / "images" / name
     manifest = out_dir / "manifest.json"
     if not manifest.is_file():
@@ -162,7 +191,13 @@ def open_image(project: Project, name: str) -> Iterator[ImageTree]:
             for layer in oci_layers(formats["oci"]):
                 tree.add_layer(stack.enter_context(tarfile.open(layer, "r:*")))
         else:
-            raise AuditError(f"image {name!r} has no WSL or OCI output to audit (formats: {', '.join(formats)})")
+            # A disk image's file systems cannot be read without mounting them: the root it was made from.
+            root = project.work_dir / "images" / name / "rootfs"
+            if not root.is_dir():
+                raise AuditError(f"image {name!r} has no WSL or OCI output and its root {root} is gone",
+                                 hint=f"run 'trib image build {name}' again")
+            tree = ImageTree(str(root))
+            tree.add_directory(root)
         yield tree
 
 
