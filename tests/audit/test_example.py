@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tributary.audit.elf import _CHK, _STACK_SYMBOLS, FORTIFIABLE, system_path
-from tributary.audit.rpms import audit_rpm_files, select_rpms
+from tributary.audit.rpms import AuditError, audit_rpm_files, select_rpms
 from tributary.config import load_project
 from tributary.image.build import build_image
 
@@ -165,3 +165,13 @@ def test_unbuilt_image_is_an_input_error(image_project, trib) -> None:
     result = trib(*args, "audit", "image", "container-base")
     assert result.code == 2 and "is not built" in result.err
     assert trib(*args, "audit", "image", "no-such").code == 2
+
+
+def test_only_the_current_build_of_each_component_is_audited(published) -> None:
+    """rpms/ also keeps earlier releases' files; the build cache's record says which ones are current."""
+    current = select_rpms(published.project, ["greet"])
+    assert current and all(path.name.startswith("greet-") and "/rpms/" in str(path) for path in current)
+    everything = select_rpms(published.project, None)
+    assert set(current) <= set(everything) and not any(path.name.endswith(".src.rpm") for path in everything)
+    with pytest.raises(AuditError, match="no current build of no-such-component"):
+        select_rpms(published.project, ["no-such-component"])

@@ -12,7 +12,8 @@ import pytest
 from support import copy_example_distro
 
 from tributary.audit.rpms import audit_rpms
-from tributary.build.component import build_component
+from tributary.build.distro import build_distribution
+from tributary.build.scheduler import State
 from tributary.config import load_project
 
 SPEC = """\
@@ -70,8 +71,8 @@ def built(example_upstream, tmp_path_factory):
             f'[components.{name}]\nspec = {{ type = "local", path = "{name}.spec", reason = "test" }}\n'
             'release = { calculation = "manual" }\n' + textwrap.dedent(overlay.format(name=name)))
     project = load_project(distro.root, extra_files=[distro.mirror])
-    for name in ("hardy", "hardless"):
-        build_component(project, project.resolve(name))
+    _, jobs = build_distribution(project, ["hardy", "hardless"], jobs=2)
+    assert {name: job.state for name, job in jobs.items()} == {"hardy": State.DONE, "hardless": State.DONE}
     return distro, project
 
 

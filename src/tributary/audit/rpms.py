@@ -21,6 +21,7 @@ import rpm
 from tributary.audit.elf import audit_elf, is_elf
 from tributary.audit.policy import apply_policy
 from tributary.audit.report import Finding, Report
+from tributary.build.cache import BuildCache
 from tributary.config import Project
 from tributary.errors import TribError
 from tributary.repo.channels import is_debuginfo, read_rpm
@@ -78,14 +79,26 @@ def audit_rpm_files(rpms: Sequence[Path]) -> list[Finding]:
 
 
 def select_rpms(project: Project, components: Sequence[str] | None) -> list[Path]:
-    """The built binary RPMs of ``components`` (all built RPMs when None)."""
-    from tributary.repo.publish import built_rpms
+    """The binary RPMs of the current build of ``components`` (every component when None).
 
-    paths = [p for p in built_rpms(project) if p.parent.parent.name == "rpms"]
-    if components is None:
-        return paths
-    wanted = set(components)
-    return [p for p in paths if read_rpm(p).source_name in wanted]
+    Taken from the build cache's record of each component's last build, not from whatever lies in
+    ``rpms/``: files of earlier releases stay there and must not be audited as if they shipped.
+    A component with no current build is an error naming it.
+    """
+    cache = BuildCache(project)
+    names = list(components) if components is not None else project.component_names
+    paths: list[Path] = []
+    unbuilt: list[str] = []
+    for name in names:
+        outputs = cache.recorded(name)
+        if outputs is None:
+            unbuilt.append(name)
+            continue
+        paths += [path for path in outputs if path.parent.parent.name == "rpms"]
+    if unbuilt:
+        raise AuditError(f"no current build of {', '.join(sorted(unbuilt))} in {project.output_dir}",
+                         hint="run 'trib build' first")
+    return sorted(paths)
 
 
 def audit_rpms(project: Project, components: Sequence[str] | None, *, today: date | None = None) -> Report:
