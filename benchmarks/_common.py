@@ -14,6 +14,7 @@ import platform
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -114,3 +115,30 @@ def report(result: dict[str, Any], targets: list[Target], *, as_json: bool, note
         print(f"note: {note}")
     for target in targets:
         print(f"target: {target} (got {result[target.key]}) -> {'met' if target.met(result) else 'NOT met'}")
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def trib_json(*args: str) -> tuple[float, Any]:
+    """Run the ``trib`` of this venv; its wall time and JSON output (exit on failure)."""
+    trib = Path(sys.executable).parent / "trib"
+    seconds, proc = timed(lambda: subprocess.run([str(trib), *args], capture_output=True, text=True, check=False))
+    if proc.returncode != 0:
+        raise SystemExit(f"trib {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return seconds, json.loads(proc.stdout)
+
+
+def example_distro(root: Path):
+    """A copy of examples/distro in ``root`` whose upstream is examples/upstream made in ``root/upstream``
+    and read through file:// URLs (the tests' ExampleDistro: ``.args(...)`` selects it for ``trib``)."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from support import copy_example_distro
+
+    upstream = root / "upstream"
+    subprocess.run([sys.executable, str(REPO / "examples/upstream/make_upstream.py"), str(upstream)],
+                   check=True, capture_output=True)
+    example = copy_example_distro(root, upstream)
+    with example.mirror.open("a") as handle:
+        handle.write(f'lookaside-base-uri = "file://{upstream}/lookaside/$pkg/$filename/$hashtype/$hash/$filename"\n')
+    return example

@@ -52,11 +52,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -67,11 +65,12 @@ from typing import Any
 
 from _common import (
     Target,
+    example_distro,
     git_commit_all,
     machine,
     report,
     scratch_dir,
-    timed,
+    trib_json,
     tributary_commit,
 )
 
@@ -81,7 +80,6 @@ from tributary.build.graph import BuildGraph
 from tributary.build.scheduler import State
 from tributary.config import load_project
 
-REPO = Path(__file__).resolve().parent.parent
 SEED = 20260301
 TARGET_RATIO = 1.15
 TARGET_NOOP_S = 3.0
@@ -472,26 +470,9 @@ def sequential_run(root: Path, use_git: bool) -> dict[str, Any]:
             "work_s": sum(seconds.values())}
 
 
-def trib_json(*args: str) -> tuple[float, list[dict[str, Any]]]:
-    """Run the ``trib`` of this venv; its wall time and JSON rows (exit on failure)."""
-    trib = Path(sys.executable).parent / "trib"
-    seconds, proc = timed(lambda: subprocess.run([str(trib), *args], capture_output=True, text=True, check=False))
-    if proc.returncode != 0:
-        raise SystemExit(f"trib {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return seconds, json.loads(proc.stdout)
-
-
 def example_run(root: Path, jobs: int) -> dict[str, Any]:
     """``trib build -a -j N`` from clean on a copy of examples/distro, then again (no-op)."""
-    sys.path.insert(0, str(REPO / "tests"))  # the tests' copy of the example beside a mirror override
-    from support import copy_example_distro
-
-    upstream = root / "upstream"
-    subprocess.run([sys.executable, str(REPO / "examples/upstream/make_upstream.py"), str(upstream)],
-                   check=True, capture_output=True)
-    example = copy_example_distro(root, upstream)
-    with example.mirror.open("a") as handle:
-        handle.write(f'lookaside-base-uri = "file://{upstream}/lookaside/$pkg/$filename/$hashtype/$hash/$filename"\n')
+    example = example_distro(root)
     wall_s, rows = trib_json(*example.args("-O", "json", "build", "-a", "-j", str(jobs)))
     if {row["state"] for row in rows} != {"done"}:
         raise SystemExit(f"the example build did not build everything: {rows}")
