@@ -52,6 +52,7 @@ bench: setup
 	$(BIN)/python benchmarks/config_load.py
 	$(BIN)/python benchmarks/render_scale.py
 	$(BIN)/python benchmarks/build_parallel.py
+	$(BIN)/python benchmarks/release_loop.py
 
 clean:
 	rm -rf $(VENV) $(TEST_KERNEL) examples/distro/out examples/distro/build
