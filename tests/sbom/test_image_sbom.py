@@ -5,17 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
 from support import Published
 from test_sbom import check_cdx, check_spdx
 
 from tributary.sbom import EMBED_DIR
 
+# Every image of the example distribution, each in one of its formats (the SBOM does not depend on it).
+IMAGES = {"container-base": "oci", "container-distroless": "oci", "wsl": "wsl", "vm-base": "raw"}
 
-def test_an_image_carries_its_sbom_and_lists_every_rpm_with_its_sha256(published: Published, trib, tmp_path) -> None:
+
+@pytest.mark.parametrize("name", sorted(IMAGES))
+def test_an_image_carries_its_sbom_and_lists_every_rpm_with_its_sha256(published: Published, trib, tmp_path, name: str) -> None:
     project = published.project
     args = ["-C", str(project.root), "--config-file", str(project.files[-1].path)]
-    name = "container-distroless"
-    built = trib(*args, "image", "build", name, "--format", "oci")
+    built = trib(*args, "image", "build", name, "--format", IMAGES[name])
     assert built.code == 0, built.err
     written = {kind: project.output_dir / "sbom" / "images" / f"{name}.{kind}.json" for kind in ("spdx", "cdx")}
     root = project.work_dir / "images" / name / "rootfs"
