@@ -10,6 +10,7 @@ import typer
 
 from tributary.cli import common
 from tributary.cli.output import Column, emit_rows
+from tributary.cli.progress import status_line
 from tributary.errors import CheckFailed
 from tributary.globbing import match
 
@@ -85,9 +86,10 @@ def build(
     project = common.project(ctx)
     spec = load_image(project, name).spec
     collected: list = []
-    embed = image_embedder(project, version=spec.version, formats=spec.formats, collected=collected)
-    result = build_image(project, name, formats=image_format, embed=embed)
+    embed = image_embedder(project, version=spec.version, formats=image_format or spec.formats, collected=collected)
     state = common.settings(ctx)
+    with status_line(state, f"image {name}") as step:
+        result = build_image(project, name, formats=image_format, embed=embed, on_step=step)
     for note in result.notes:
         print(f"note: {name}: {note}", file=sys.stderr)
     for written in [write_image(project, image) for image in collected[-1:]]:
@@ -123,7 +125,8 @@ def test(
     from tributary.image.checks import test_image
 
     project = common.project(ctx)
-    results = test_image(project, name, kernel=kernel, boot_timeout=boot_timeout)
+    with status_line(common.settings(ctx), f"image {name}") as step:
+        results = test_image(project, name, kernel=kernel, boot_timeout=boot_timeout, on_step=step)
     emit_rows(common.settings(ctx), [r.to_json() for r in results],
               [Column("check", "Check"), Column("ok", "Passed"), Column("detail", "Detail")])
     if not all(r.ok for r in results):

@@ -39,6 +39,19 @@ def progress_bar(settings: Settings, description: str, total: int) -> Iterator[C
 
 
 @contextlib.contextmanager
+def status_line(settings: Settings, description: str) -> Iterator[Callable[[str], None]]:
+    """Yield ``step(text)``: a spinner showing ``description: text`` for work whose length is unknown
+    ahead (an image build, a VM boot); a no-op when progress must stay quiet."""
+    console = settings.err_console
+    quiet = settings.quiet or os.environ.get("CI") == "true" or settings.output == OutputFormat.json or not console.is_terminal
+    if quiet:
+        yield lambda text: None
+        return
+    with console.status(description) as status:
+        yield lambda text: status.update(f"{description}: {text}")
+
+
+@contextlib.contextmanager
 def download_bars(settings: Settings) -> Iterator[Callable[[Progress], None] | None]:
     """Yield a thread-safe callback drawing one bar per download, or None when progress stays quiet."""
     console = settings.err_console

@@ -64,7 +64,8 @@ the image stage knowing about them.
 
 
 def build_image(project: Project, name: str, *, formats: list[str] | None = None,
-                embed: Embedder | None = None) -> ImageBuild:
+                embed: Embedder | None = None, on_step: Callable[[str], None] = lambda text: None) -> ImageBuild:
+    """Build image ``name`` (its own formats, or ``formats``); ``on_step`` hears what is being done."""
     described: DescriptionResult = load_image(project, name)
     spec = described.spec
     wanted = formats or list(spec.formats)
@@ -77,6 +78,7 @@ def build_image(project: Project, name: str, *, formats: list[str] | None = None
     work.mkdir(parents=True)
     out_dir = project.output_dir / "images" / name
     capabilities = project.images[name].capabilities
+    on_step("installing packages")
     with (work / "rootfs.log").open("wb") as log:
         rootfs = build_rootfs(project, spec, channels, work / "rootfs", log=log)
     if embed is not None:
@@ -85,6 +87,7 @@ def build_image(project: Project, name: str, *, formats: list[str] | None = None
         artifacts: list[Artifact] = []
         oci = None
         if "oci" in wanted or "docker-archive" in wanted:
+            on_step("writing the OCI layout")
             oci = write_oci(rootfs.path, spec, stage, created=rootfs.source_date_epoch, packages=rootfs.packages)
             check_with_skopeo(oci)
             artifacts.append(Artifact("oci", oci.layout, digest=oci.manifest_digest))
@@ -92,11 +95,13 @@ def build_image(project: Project, name: str, *, formats: list[str] | None = None
                 archive = write_docker_archive(oci, stage / f"{name}-{spec.version}.docker.tar")
                 artifacts.append(Artifact("docker-archive", archive))
         if "wsl" in wanted:
+            on_step("writing the WSL tarball")
             systemd = capabilities.systemd if capabilities else None
             wsl = write_wsl(rootfs.path, spec, stage / f"{name}-{spec.version}.wsl", systemd=systemd)
             artifacts.append(Artifact("wsl", wsl.path))
         disks = [value for value in DISK_FORMATS if value in wanted]
         if disks:
+            on_step(f"writing the {', '.join(disks)} disk{'s' if len(disks) > 1 else ''}")
             written = write_disks(rootfs, spec, disks, stage, work / "disk")
             details = written.layout.to_json()
             artifacts += [Artifact(value, path, details=details) for value, path in written.files.items()]

@@ -14,6 +14,7 @@ import json
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,9 +44,10 @@ class CheckResult:
         return {"check": self.check, "ok": self.ok, "detail": self.detail}
 
 
-def test_image(project: Project, name: str, *, kernel: Path | None = None,
-               boot_timeout: float = DEFAULT_TIMEOUT_S) -> list[CheckResult]:
-    """Check every output of a built image; ``kernel`` (an unpacked kernel package) boots the disks."""
+def test_image(project: Project, name: str, *, kernel: Path | None = None, boot_timeout: float = DEFAULT_TIMEOUT_S,
+               on_step: Callable[[str], None] = lambda text: None) -> list[CheckResult]:
+    """Check every output of a built image; ``kernel`` (an unpacked kernel package) boots the disks.
+    ``on_step`` hears which output is being checked."""
     spec = load_image(project, name).spec
     out_dir = project.output_dir / "images" / name
     manifest_path = out_dir / "manifest.json"
@@ -55,6 +57,7 @@ def test_image(project: Project, name: str, *, kernel: Path | None = None,
     results: list[CheckResult] = []
     for entry in manifest["formats"]:
         artifact = out_dir / entry["file"]
+        on_step(f"checking the {entry['format']} output" + (" (booting it)" if entry["format"] in DISK_FORMATS else ""))
         if entry["format"] == "oci":
             results += _check_oci(artifact, entry["digest"], spec.container.tag, [*spec.container.entrypoint, *spec.container.cmd])
         elif entry["format"] == "wsl":
