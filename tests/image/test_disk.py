@@ -283,6 +283,10 @@ def test_the_cli_builds_and_boot_tests_the_example_vm(published: Published, trib
     assert checks["fixed VHD footer and size (Azure)"]["ok"]
     for image_format in FORMATS:
         assert checks[f"boots the {image_format} disk"]["detail"].startswith("'Tributary Example Linux' up and powered off")
+    again = trib(*args, "image", "build", "vm-base", "--format", "raw", "--format", "qcow2", "--format", "vhd-fixed")
+    assert again.code == 0, again.err
+    rebuilt = json.loads((out / "manifest.json").read_text())
+    assert [entry["sha256"] for entry in rebuilt["formats"]] == [entry["sha256"] for entry in manifest["formats"]]
 
 
 def test_the_cli_refuses_a_disk_too_small_and_writes_nothing(published: Published, trib, tmp_path: Path) -> None:
