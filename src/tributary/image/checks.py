@@ -72,7 +72,10 @@ def test_image(project: Project, name: str, *, kernel: Path | None = None, boot_
 
 
 def _check_disk(path: Path, entry: dict) -> list[CheckResult]:
-    image_format, size = entry["format"], entry["virtualSize"]
+    image_format, size = entry["format"], entry.get("virtualSize")
+    if not isinstance(size, int):
+        return [CheckResult(f"qemu-img reads the {image_format} disk", False,
+                            "manifest.json records no virtualSize for this disk: rebuild the image")]
     info = qemu_img.info(path, image_format)
     results = [CheckResult(f"qemu-img reads the {image_format} disk",
                            info.get("format") == qemu_img.DRIVERS[image_format] and info.get("virtual-size") == size,
@@ -92,6 +95,8 @@ def _check_disk(path: Path, entry: dict) -> list[CheckResult]:
 def _check_boot(project: Project, name: str, path: Path, entry: dict, manifest: dict, kernel: Path | None,
                 timeout: float) -> CheckResult:
     check = f"boots the {entry['format']} disk"
+    if "rootUuid" not in entry:
+        return CheckResult(check, False, "manifest.json records no rootUuid for this disk: rebuild the image")
     if kernel is None:
         return CheckResult(check, False, "no kernel to boot with: pass --kernel DIR (an unpacked kernel package) "
                                          "or set TRIB_TEST_KERNEL")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import stat
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ DISK_FORMATS = ("raw", "qcow2", "vhd-fixed")
 SECTOR = 512
 MIB = 1 << 20
 BLOCK = 4096
+INODE_SIZE = 256
 ESP_MIB = 64  # FAT32 needs at least about 33 MiB; 64 leaves room for a boot loader and kernels
 ESP_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
 ROOT_X86_64_TYPE = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"  # Discoverable Partitions: root, x86-64
@@ -107,19 +109,35 @@ def derived_uuid(spec: ImageSpec, role: str) -> uuid.UUID:
     return uuid.uuid5(_NAMESPACE, f"{spec.name}\0{spec.version}\0{role}")
 
 
-def content_size(root: Path) -> int:
-    """Bytes the tree under ``root`` takes as ext4 blocks: whole blocks per file and directory, and the
-    symlinks too long to live in their inode (an estimate that errs on the large side)."""
+@dataclass(frozen=True)
+class Content:
+    """What a root directory needs of an ext4 file system: data blocks and inodes."""
+
+    bytes: int
+    """Whole 4 KiB blocks for every file and directory, and the symlinks too long for their inode."""
+    entries: int
+    """Files, directories and links: one inode each."""
+
+
+def content_of(root: Path) -> Content:
+    """Measure the tree under ``root`` (an estimate that errs on the large side); an unreadable
+    directory is an error rather than a smaller estimate."""
     blocks = 0
-    for directory, dirs, files in os.walk(root):
+    entries = 1
+    for directory, dirs, files in os.walk(root, onerror=_raise):
         blocks += 1 + len(dirs) // 64 + len(files) // 64  # the directory's own blocks
+        entries += len(dirs) + len(files)
         for name in files:
             info = os.lstat(os.path.join(directory, name))
-            if os.path.islink(os.path.join(directory, name)):
+            if stat.S_ISLNK(info.st_mode):
                 blocks += 1 if info.st_size >= 60 else 0
             else:
                 blocks += math.ceil(info.st_size / BLOCK)
-    return blocks * BLOCK
+    return Content(blocks * BLOCK, entries)
+
+
+def _raise(error: OSError) -> None:
+    raise ImageError(f"cannot read {error.filename} in the image root: {error.strerror}")
 
 
 def journal_mib(fs_mib: int) -> int:
@@ -133,20 +151,26 @@ def journal_mib(fs_mib: int) -> int:
     return 64 if fs_mib < 16384 else 128
 
 
-def minimum_root_mib(content_bytes: int) -> int:
-    """The smallest ext4 root that holds ``content_bytes``: the data, one inode table entry per 16 KiB
-    (1/64 of the file system), the journal, group metadata and 10% to spare, in whole MiB."""
-    data_mib = math.ceil(content_bytes * 1.10 / MIB) + 2
+def inodes_for(content: Content) -> int:
+    """Inodes to ask mkfs for: every entry, a quarter more for what the system adds at run time, and
+    at least 1,024."""
+    return max(1024, math.ceil(content.entries * 1.25))
+
+
+def minimum_root_mib(content: Content) -> int:
+    """The smallest ext4 root that holds ``content``: the data, the inode tables (256 bytes an inode,
+    at least mkfs's default of one per 16 KiB), the journal, group metadata and 10% to spare, in MiB."""
+    data_mib = math.ceil((content.bytes * 1.10 + inodes_for(content) * INODE_SIZE) / MIB) + 2
     size = data_mib
-    for _ in range(4):  # the journal and inode tables depend on the size they help decide
+    for _ in range(4):  # the journal and default inode tables depend on the size they help decide
         size = math.ceil((data_mib + journal_mib(size)) / (1 - 1 / 64 - 0.01))
     return size
 
 
-def plan_layout(spec: ImageSpec, content_bytes: int) -> DiskLayout:
+def plan_layout(spec: ImageSpec, content: Content) -> DiskLayout:
     """Where every partition goes. With ``disk-size-mib`` the root takes what the ESP and GPT leave;
     without it the root is the content's minimum plus a quarter (at least 64 MiB) of free space."""
-    needed = minimum_root_mib(content_bytes)
+    needed = minimum_root_mib(content)
     overhead = 1 + ESP_MIB + 1
     if spec.disk_size_mib is not None:
         root_mib = spec.disk_size_mib - overhead
@@ -223,51 +247,60 @@ def write_disks(rootfs: RootfsResult, spec: ImageSpec, formats: Sequence[str], o
     """Write the disk formats wanted (of ``DISK_FORMATS``) into ``out_dir``, using ``work`` as scratch.
 
     The raw disk is always made (in ``work`` when it is not wanted itself); the others are converted
-    from it. Raises DiskTooSmallError when the content does not fit.
+    from it. Raises DiskTooSmallError when the content does not fit. ``work`` is removed either way:
+    it holds a whole disk's worth of file system images.
     """
     epoch = rootfs.source_date_epoch
-    layout = plan_layout(spec, content_size(rootfs.path))
+    content = content_of(rootfs.path)
+    layout = plan_layout(spec, content)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    esp = work / "esp.img"
-    dosfstools.mkfs_vfat(esp, size_kib=layout.esp.size // 1024, label="ESP", volume_id=layout.esp_volume_id,
-                         epoch=epoch)
-    mtools.make_directories(esp, ["/EFI", "/EFI/BOOT"], epoch=epoch)
-    root = work / "root.ext4"
-    _make_root(root, rootfs, spec, layout, work)
-    stem = f"{spec.name}-{spec.version}"
-    raw = (out_dir if "raw" in formats else work) / f"{stem}.raw"
-    with open(raw, "wb") as handle:
-        handle.truncate(layout.size)
-    sfdisk.write_table(raw, sfdisk_script(layout))
-    _copy_sparse(esp, raw, layout.esp.offset)
-    _copy_sparse(root, raw, layout.root.offset)
-    sfdisk.verify(raw)
-    files = {"raw": raw} if "raw" in formats else {}
-    if "qcow2" in formats:
-        files["qcow2"] = out_dir / f"{stem}.qcow2"
-        qemu_img.convert(raw, files["qcow2"], "qcow2")
-    if "vhd-fixed" in formats:
-        files["vhd-fixed"] = out_dir / f"{stem}.vhd"
-        qemu_img.convert(raw, files["vhd-fixed"], "vhd-fixed")
-        fix_identity(files["vhd-fixed"], epoch=epoch, unique_id=derived_uuid(spec, "vhd"))
-    for path in files.values():
-        os.utime(path, (epoch, epoch))
-    shutil.rmtree(work, ignore_errors=True)
+    try:
+        esp = work / "esp.img"
+        dosfstools.mkfs_vfat(esp, size_kib=layout.esp.size // 1024, label="ESP", volume_id=layout.esp_volume_id,
+                             epoch=epoch)
+        mtools.make_directories(esp, ["/EFI", "/EFI/BOOT"], epoch=epoch)
+        root = work / "root.ext4"
+        _make_root(root, rootfs, spec, layout, content, work)
+        stem = f"{spec.name}-{spec.version}"
+        raw = (out_dir if "raw" in formats else work) / f"{stem}.raw"
+        with open(raw, "wb") as handle:
+            handle.truncate(layout.size)
+        sfdisk.write_table(raw, sfdisk_script(layout))
+        _copy_sparse(esp, raw, layout.esp.offset)
+        _copy_sparse(root, raw, layout.root.offset)
+        sfdisk.verify(raw)
+        files = {"raw": raw} if "raw" in formats else {}
+        if "qcow2" in formats:
+            files["qcow2"] = out_dir / f"{stem}.qcow2"
+            qemu_img.convert(raw, files["qcow2"], "qcow2")
+        if "vhd-fixed" in formats:
+            files["vhd-fixed"] = out_dir / f"{stem}.vhd"
+            qemu_img.convert(raw, files["vhd-fixed"], "vhd-fixed")
+            fix_identity(files["vhd-fixed"], epoch=epoch, unique_id=derived_uuid(spec, "vhd"))
+        for path in files.values():
+            os.utime(path, (epoch, epoch))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return DiskResult(layout, files)
 
 
-def _make_root(image: Path, rootfs: RootfsResult, spec: ImageSpec, layout: DiskLayout, work: Path) -> None:
+def _make_root(image: Path, rootfs: RootfsResult, spec: ImageSpec, layout: DiskLayout, content: Content,
+               work: Path) -> None:
     with open(image, "wb") as handle:
         handle.truncate(layout.root.size)
     try:
-        e2fsprogs.mkfs_ext4(image, rootfs.path, label=ROOT_LABEL, uuid=layout.root_uuid, epoch=rootfs.source_date_epoch)
+        e2fsprogs.mkfs_ext4(image, rootfs.path, label=ROOT_LABEL, uuid=layout.root_uuid,
+                            inodes=inodes_for(content), epoch=rootfs.source_date_epoch)
     except ToolError as error:
         if "allocate" in error.stderr or "No space left" in error.stderr:
+            sized = (f"disk-size-mib {spec.disk_size_mib}" if spec.disk_size_mib is not None
+                     else f"the {layout.size_mib} MiB tributary estimated from the content")
             raise DiskTooSmallError(
-                f"image {spec.name!r}: the content does not fit a {layout.size_mib} MiB disk "
+                f"image {spec.name!r}: the content does not fit {sized} "
                 f"(mkfs.ext4: {error.message.split(': ', 1)[-1]})",
-                hint="raise disk-size-mib, or leave it out to size the disk from its content") from None
+                where=str(spec.source) if spec.source else None,
+                hint=f"set disk-size-mib above {layout.size_mib}") from None
         raise
     fstab = work / "fstab"
     fstab.write_text(fstab_text(layout))

@@ -16,6 +16,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from tributary.image.rootfs import ImageError
+
 FOOTER_SIZE = 512
 COOKIE = b"conectix"
 FIXED = 2
@@ -62,7 +64,10 @@ def with_identity(footer: bytes, *, epoch: int, unique_id: uuid.UUID) -> bytes:
 
 
 def read_footer(path: Path) -> Footer:
+    """The footer at the end of ``path``; ImageError naming the file when it is too short for one."""
     with open(path, "rb") as handle:
+        if handle.seek(0, os.SEEK_END) < FOOTER_SIZE:
+            raise ImageError(f"{path} is too short to be a VHD ({FOOTER_SIZE}-byte footer)")
         handle.seek(-FOOTER_SIZE, os.SEEK_END)
         return parse_footer(handle.read(FOOTER_SIZE))
 
@@ -73,6 +78,6 @@ def fix_identity(path: Path, *, epoch: int, unique_id: uuid.UUID) -> None:
         handle.seek(-FOOTER_SIZE, os.SEEK_END)
         footer = handle.read(FOOTER_SIZE)
         if footer[:8] != COOKIE:
-            raise ValueError(f"{path} does not end with a VHD footer")
+            raise ImageError(f"{path} does not end with a VHD footer (qemu-img wrote something else)")
         handle.seek(-FOOTER_SIZE, os.SEEK_END)
         handle.write(with_identity(footer, epoch=epoch, unique_id=unique_id))

@@ -36,10 +36,8 @@ def require(program: str, *, package: str, purpose: str) -> str:
 def run(command: Sequence[str], *, env: Mapping[str, str] | None = None, input: str | None = None,
         timeout: float | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``command`` and return it; a ToolError with the program's last stderr line if it fails."""
-    environment = {"PATH": _path(), "LC_ALL": "C.UTF-8", "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
-                   "HOME": os.environ.get("HOME", "/"), **(env or {})}
     try:
-        proc = subprocess.run(list(command), input=input, capture_output=True, text=True, env=environment,
+        proc = subprocess.run(list(command), input=input, capture_output=True, text=True, env=environment(env),
                               stdin=None if input is not None else subprocess.DEVNULL, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as error:
         raise ToolError(f"{os.path.basename(command[0])} did not finish within {timeout:g} s",
@@ -48,6 +46,12 @@ def run(command: Sequence[str], *, env: Mapping[str, str] | None = None, input: 
         raise ToolError(f"{os.path.basename(command[0])} failed: {last_line(proc.stderr or proc.stdout) or f'exit status {proc.returncode}'}",
                         command=command, stderr=proc.stderr)
     return proc
+
+
+def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment tools run in: a PATH with sbin, a C locale, the caller's TMPDIR and HOME only."""
+    return {"PATH": _path(), "LC_ALL": "C.UTF-8", "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
+            "HOME": os.environ.get("HOME", "/"), **(extra or {})}
 
 
 def last_line(text: str) -> str:

@@ -27,8 +27,8 @@ class Boot:
 
 
 def boot_args(*, kernel: Path, initrd: Path, append: str, disk: Path, disk_format: str,
-              memory_mib: int = 256) -> list[str]:
-    return [PROGRAM, "-nodefaults", "-no-user-config", "-machine", "pc", "-accel", "tcg", "-m", str(memory_mib),
+              memory_mib: int = 256, program: str = PROGRAM) -> list[str]:
+    return [program, "-nodefaults", "-no-user-config", "-machine", "pc", "-accel", "tcg", "-m", str(memory_mib),
             "-display", "none", "-serial", "stdio", "-no-reboot",
             "-kernel", str(kernel), "-initrd", str(initrd), "-append", append,
             "-drive", f"file={disk},format={DRIVERS[disk_format]},if=virtio,snapshot=on"]
@@ -36,10 +36,12 @@ def boot_args(*, kernel: Path, initrd: Path, append: str, disk: Path, disk_forma
 
 def boot(*, kernel: Path, initrd: Path, append: str, disk: Path, disk_format: str, timeout: float) -> Boot:
     """Boot ``disk`` and return its console once qemu exits, or what it printed by ``timeout`` seconds."""
-    process.require(PROGRAM, package="qemu-system-x86", purpose="to boot-test VM images")
-    command = boot_args(kernel=kernel, initrd=initrd, append=append, disk=disk, disk_format=disk_format)
+    program = process.require(PROGRAM, package="qemu-system-x86", purpose="to boot-test VM images")
+    command = boot_args(kernel=kernel, initrd=initrd, append=append, disk=disk, disk_format=disk_format,
+                        program=program)
     try:
-        proc = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+        proc = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, timeout=timeout, check=False,
+                              env=process.environment())
     except subprocess.TimeoutExpired as expired:
         return Boot(_text(expired.stdout), None)
     if proc.returncode != 0 and not proc.stdout:
