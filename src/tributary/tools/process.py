@@ -41,7 +41,7 @@ def run(command: Sequence[str], *, env: Mapping[str, str] | None = None, input: 
                               stdin=None if input is not None else subprocess.DEVNULL, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as error:
         raise ToolError(f"{os.path.basename(command[0])} did not finish within {timeout:g} s",
-                        command=command, stderr=_text(error.stderr)) from None
+                        command=command, stderr=decoded(error.stderr)) from None
     if proc.returncode != 0:
         raise ToolError(f"{os.path.basename(command[0])} failed: {last_line(proc.stderr or proc.stdout) or f'exit status {proc.returncode}'}",
                         command=command, stderr=proc.stderr)
@@ -66,7 +66,8 @@ def _path() -> str:
                                           "/usr/sbin", "/sbin"]))
 
 
-def _text(value: bytes | str | None) -> str:
+def decoded(value: bytes | str | None) -> str:
+    """A program's output as text, whether it was captured as bytes or str (or not at all)."""
     if isinstance(value, bytes):
         return value.decode(errors="replace")
     return value or ""

@@ -43,12 +43,9 @@ def boot(*, kernel: Path, initrd: Path, append: str, disk: Path, disk_format: st
         proc = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, timeout=timeout, check=False,
                               env=process.environment())
     except subprocess.TimeoutExpired as expired:
-        return Boot(_text(expired.stdout), None)
+        return Boot(process.decoded(expired.stdout), None)
     if proc.returncode != 0 and not proc.stdout:
-        raise process.ToolError(f"{PROGRAM} failed: {process.last_line(_text(proc.stderr))}",
-                                command=command, stderr=_text(proc.stderr))
-    return Boot(_text(proc.stdout), proc.returncode)
+        raise process.ToolError(f"{PROGRAM} failed: {process.last_line(process.decoded(proc.stderr))}",
+                                command=command, stderr=process.decoded(proc.stderr))
+    return Boot(process.decoded(proc.stdout), proc.returncode)
 
-
-def _text(value: bytes | None) -> str:
-    return (value or b"").decode(errors="replace")
