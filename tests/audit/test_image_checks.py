@@ -184,3 +184,143 @@ def test_a_directory_root_reads_like_its_tar(tmp_path) -> None:
     directory.add_directory(tmp_path / "root")
     assert audit_tree(directory, "test", AuditConfig()) == tar_findings
     assert ("selinux-config", "fail") in {(f.check, f.status) for f in tar_findings}
+
+
+def layer(path: Path, entries: list[tuple[str, str | None]]) -> Path:
+    """One tar layer: ``(name, text)`` a file, ``(name, None)`` an empty whiteout-style marker."""
+    with tarfile.open(path, "w") as archive:
+        for name, text in entries:
+            data = (text or "").encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def layered(tmp_path: Path, *layers: list[tuple[str, str | None]]):
+    from tributary.audit.image import ImageTree
+
+    tree = ImageTree("layers")
+    for index, entries in enumerate(layers):
+        tree.add_layer(tarfile.open(layer(tmp_path / f"layer{index}.tar", entries)))
+    return tree
+
+
+def test_root_level_dotfiles_keep_their_names(tmp_path) -> None:
+    from tributary.audit.image import _normal
+
+    assert _normal("./.dockerenv") == "/.dockerenv"
+    assert _normal("./.wh.opt") == "/.wh.opt"
+    assert [_normal(n) for n in (".", "./", "etc/x", "/etc/x", "./etc/x", "././etc//x")] == \
+        ["/", "/", "/etc/x", "/etc/x", "/etc/x", "/etc/x"]
+    tree = layered(tmp_path, [("./.dockerenv", "x"), ("./etc/.hidden", "y")])
+    assert sorted(tree.members) == ["/.dockerenv", "/etc/.hidden"]
+    assert tree.read("/.dockerenv") == b"x"
+
+
+def test_root_level_whiteout_removes_a_lower_layers_file(tmp_path) -> None:
+    tree = layered(tmp_path, [("./opt/tool", "t"), ("./keep", "k")], [("./.wh.opt", None)])
+    assert sorted(tree.members) == ["/keep"]
+
+
+def test_opaque_whiteout_empties_the_directory_of_lower_layers(tmp_path) -> None:
+    tree = layered(tmp_path, [("./etc/a", "1"), ("./etc/sub/b", "2"), ("./etcx", "3")],
+                   [("./etc/.wh..wh..opq", None), ("./etc/c", "new")])
+    assert sorted(tree.members) == ["/etc/c", "/etcx"]
+
+
+def test_a_whiteout_does_not_hide_what_its_own_layer_adds(tmp_path) -> None:
+    # The whiteout comes after the file in the tar, and still hides only the lower layer's copy.
+    tree = layered(tmp_path, [("./etc/motd", "old"), ("./etc/issue", "old")],
+                   [("./etc/motd", "new"), ("./etc/.wh.motd", None), ("./etc/.wh.issue", None)])
+    assert sorted(tree.members) == ["/etc/motd"]
+    assert tree.read("/etc/motd") == b"new"
+
+
+def test_devices_fifos_and_sockets_are_not_world_writable_files(tmp_path) -> None:
+    path = write_image(tmp_path / "r.tar", base_files(**{"/etc/open": ("x", 0o666)}))
+    with tarfile.open(tmp_path / "dev.tar", "w") as archive:
+        with tarfile.open(path) as source:
+            for member in source:
+                archive.addfile(member, source.extractfile(member) if member.isreg() else None)
+        for name, kind in (("./dev/null", tarfile.CHRTYPE), ("./dev/sda", tarfile.BLKTYPE),
+                           ("./run/initctl", tarfile.FIFOTYPE)):
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = kind, 0o666
+            archive.addfile(info)
+    with open_tar(tmp_path / "dev.tar") as tree:
+        assert tree.info("/dev/null").ischr()
+        found = {f.subject: f.status for f in check_world_writable(tree)}
+    assert found == {"/etc/open": "fail"}
+
+
+def test_directory_root_devices_and_fifos_are_not_world_writable_files(tmp_path) -> None:
+    import os
+
+    from tributary.audit.image import ImageTree
+
+    root = tmp_path / "root"
+    (root / "run").mkdir(parents=True)
+    os.mkfifo(root / "run" / "pipe", 0o666)
+    (root / "run" / "pipe").chmod(0o666)
+    tree = ImageTree("dir")
+    tree.add_directory(root)
+    assert tree.info("/run/pipe").isfifo()
+    assert [f.status for f in check_world_writable(tree)] == ["pass"]
+
+
+def test_unreadable_directory_in_a_root_is_an_error(tmp_path, monkeypatch) -> None:
+    import os
+
+    from tributary.audit.image import ImageTree
+    from tributary.audit.rpms import AuditError
+
+    locked = tmp_path / "root" / "secret"
+    locked.mkdir(parents=True)
+    scandir = os.scandir
+
+    def denied(path="."):  # what chmod 0 does to anyone but root, who runs these tests in CI
+        if os.fspath(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(locked))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", denied)
+    with pytest.raises(AuditError, match="cannot read the image root: Permission denied") as caught:
+        ImageTree("dir").add_directory(tmp_path / "root")
+    assert caught.value.where == str(locked)
+
+
+STOCK_OPENSSL_CNF = """\
+# OpenSSL example configuration file.
+# .include fipsmodule.cnf
+openssl_conf = openssl_init
+
+[openssl_init]
+providers = provider_sect
+
+[provider_sect]
+default = default_sect
+# fips = fips_sect
+
+[default_sect]
+# activate = 1
+"""
+
+
+@pytest.mark.parametrize(("config", "extra", "status"), [
+    (STOCK_OPENSSL_CNF, {}, "fail"),
+    ("[provider_sect]\nfips = fips_sect\n[fips_sect]\n# activate = 1\n", {}, "fail"),
+    ("[provider_sect]\nfips = fips_sect\n[ fips_sect ]\nactivate = 1 # on\n", {}, "pass"),
+    ("[provider_sect]\nfips = fips_sect\n", {}, "fail"),
+    (".include = /etc/ssl/fipsmodule.cnf\n", {}, "pass"),
+    ("#.include /etc/ssl/fipsmodule.cnf\n", {}, "fail"),
+    (".include /etc/crypto-policies/back-ends/opensslcnf.config\n", {}, "fail"),
+    (".include /etc/crypto-policies/back-ends/opensslcnf.config\n",
+     {"/etc/crypto-policies/config": "DEFAULT\n", "/usr/share/crypto-policies/policies/FIPS.pol": "x"}, "pass"),
+])
+def test_openssl_fips_configuration_ignores_comments(tmp_path, config, extra, status) -> None:
+    files = base_files(**{"/usr/lib64/libcrypto.so.3": "x", "/usr/lib64/ossl-modules/fips.so": "x",
+                          "/etc/pki/tls/openssl.cnf": config, **extra})
+    with open_tar(write_image(tmp_path / "r.tar", files)) as tree:
+        [finding] = check_fips(tree)
+    assert finding.status == status, finding

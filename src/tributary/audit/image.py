@@ -1,16 +1,19 @@
 """Audit a built image as it ships: SELinux, hardening sysctls, set-id and world-writable files, FIPS
 readiness, and the rpm database against the image's embedded SBOM.
 
-The artifact is read, not the work directory's root: ``images/<name>/manifest.json`` names the
-outputs, and the audit reads the WSL tarball when there is one, else the OCI layout's layers (applied
+Where it can be, the artifact itself is read: ``images/<name>/manifest.json`` names the outputs,
+and the audit reads the WSL tarball when there is one, else the OCI layout's layers (applied
 in order, whiteouts honoured). Mode bits, owners and file contents come from the tar headers and
 members, so nothing is extracted and no privilege is needed; only the rpm database files are copied
-to a temporary directory for ``rpm --dbpath`` to read. What is audited is therefore exactly what a
-user downloads, including anything a configuration script or a later stage added to the root.
+to a temporary directory for ``rpm --dbpath`` to read. What is audited is then exactly what a user
+downloads, including anything a configuration script or a later stage added to the root.
 
 A disk image (raw, qcow2, VHD) has no tar output, and its file systems cannot be read without
-mounting them; for those the audit reads the root directory the build left in
-``<work-dir>/images/<name>/rootfs``, the tree the disk's root file system was made from.
+mounting them. For those the audit reads the root directory the build left in
+``<work-dir>/images/<name>/rootfs``, the tree the shipped disk's root file system was made from; it
+is not the download itself, so the image stage's ``built_root`` guards it: the stamp the build wrote
+beside it must match the current ``manifest.json``, or the audit is refused (a later build failed,
+or the work directory was cleaned).
 """
 
 from __future__ import annotations
@@ -35,10 +38,12 @@ from tributary.audit.rpms import AuditError
 from tributary.config import Project
 from tributary.config.model import AuditConfig
 from tributary.globbing import match
+from tributary.image.build import built_root
+from tributary.image.rootfs import ImageError
+from tributary.sbom import EMBED_DIR
 from tributary.tools.rpm import InstalledRpm, query_all
 
 SELINUX_CONFIG = "/etc/selinux/config"
-SBOM_DIR = "/usr/share/tributary/sbom"
 RPMDB_DIRS = ("/usr/lib/sysimage/rpm", "/var/lib/rpm")
 
 # sysctl key -> the weakest acceptable value (each is "at least"; randomize_va_space=2 is full ASLR).
@@ -59,6 +64,8 @@ SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/us
 
 OPENSSL_CONFIGS = ("/etc/pki/tls/openssl.cnf", "/etc/ssl/openssl.cnf")
 CRYPTO_POLICY_CONFIG = "/etc/crypto-policies/config"
+CRYPTO_POLICY_FIPS = "/usr/share/crypto-policies/policies/FIPS.pol"
+CRYPTO_POLICY_BACKENDS = "/etc/crypto-policies/back-ends/"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -75,25 +82,39 @@ class ImageTree:
     _dirs: set[str] | None = field(default=None, repr=False)
 
     def add_layer(self, archive: tarfile.TarFile) -> None:
+        """Apply one layer on top of those added so far. As the OCI image spec has it, a layer's
+        whiteouts (``.wh.<name>``, and ``.wh..wh..opq`` for a whole directory) hide what *lower*
+        layers put there, never the layer's own entries: the whiteouts go first, then the entries."""
         self._dirs = None
+        entries = []
         for info in archive:
             path = _normal(info.name)
             base = posixpath.basename(path)
+            parent = posixpath.dirname(path)
             if base == ".wh..wh..opq":
-                parent = posixpath.dirname(path)
-                for name in [n for n in self.members if n.startswith(parent.rstrip("/") + "/")]:
+                prefix = parent.rstrip("/") + "/"
+                for name in [n for n in self.members if n.startswith(prefix)]:
                     del self.members[name]
             elif base.startswith(".wh."):
-                gone = posixpath.join(posixpath.dirname(path), base[4:])
+                gone = posixpath.join(parent, base[4:])
                 for name in [n for n in self.members if n == gone or n.startswith(gone + "/")]:
                     del self.members[name]
             else:
-                self.members[path] = (archive, info)
+                entries.append((path, info))
+        for path, info in entries:
+            self.members[path] = (archive, info)
 
     def add_directory(self, root: Path) -> None:
-        """A root as a directory tree (headers made from lstat): for images with no tar output."""
+        """A root as a directory tree (headers made from lstat): for images with no tar output.
+
+        A directory that cannot be listed is an error, not a gap: what is in it would go unaudited."""
         self._dirs = None
-        for directory, dirs, files in os.walk(root):
+
+        def unreadable(error: OSError) -> None:
+            raise AuditError(f"cannot read the image root: {error.strerror or error}",
+                             where=error.filename or str(root)) from None
+
+        for directory, dirs, files in os.walk(root, onerror=unreadable):
             for name in [*dirs, *files]:
                 path = Path(directory) / name
                 relative = "/" + path.relative_to(root).as_posix()
@@ -106,8 +127,10 @@ class ImageTree:
                     info.type = tarfile.DIRTYPE
                 elif stat.S_ISREG(status.st_mode):
                     info.size = status.st_size
-                else:
-                    info.type = tarfile.FIFOTYPE if stat.S_ISFIFO(status.st_mode) else tarfile.CHRTYPE
+                elif stat.S_ISBLK(status.st_mode):
+                    info.type = tarfile.BLKTYPE
+                else:  # a character device, FIFO or socket (tar has no type for sockets: a FIFO here)
+                    info.type = tarfile.CHRTYPE if stat.S_ISCHR(status.st_mode) else tarfile.FIFOTYPE
                 self.members[relative] = (path, info)
 
     def _implied_dirs(self) -> set[str]:
@@ -170,7 +193,11 @@ class ImageTree:
 
 
 def _normal(name: str) -> str:
-    return posixpath.normpath("/" + name.lstrip("./").lstrip("/")) if name not in (".", "./") else "/"
+    """A tar member name as an absolute path: ``./etc/x``, ``etc/x`` and ``/etc/x`` are ``/etc/x``;
+    only a literal ``./`` prefix goes, so ``./.dockerenv`` stays ``/.dockerenv``."""
+    while name.startswith("./"):
+        name = name[2:]
+    return posixpath.normpath("/" + name.lstrip("/"))
 
 
 @contextmanager
@@ -191,11 +218,12 @@ def open_image(project: Project, name: str) -> Iterator[ImageTree]:
             for layer in oci_layers(formats["oci"]):
                 tree.add_layer(stack.enter_context(tarfile.open(layer, "r:*")))
         else:
-            # A disk image's file systems cannot be read without mounting them: the root it was made from.
-            root = project.work_dir / "images" / name / "rootfs"
-            if not root.is_dir():
-                raise AuditError(f"image {name!r} has no WSL or OCI output and its root {root} is gone",
-                                 hint=f"run 'trib image build {name}' again")
+            # A disk image's file systems cannot be read without mounting them: the root it was made
+            # from, which the image stage vouches for (its stamp matches the current manifest).
+            try:
+                root = built_root(project, name)
+            except ImageError as error:
+                raise AuditError(error.message, where=error.where, hint=error.hint) from None
             tree = ImageTree(str(root))
             tree.add_directory(root)
         yield tree
@@ -336,8 +364,8 @@ def check_setid(tree: ImageTree, allow: list[str]) -> list[Finding]:
 def check_world_writable(tree: ImageTree) -> list[Finding]:
     findings = []
     for path, info in tree.files():
-        if info.issym() or not info.mode & stat.S_IWOTH:
-            continue
+        if not (info.isreg() or info.isdir() or info.islnk()) or not info.mode & stat.S_IWOTH:
+            continue  # symbolic links are 0777 by nature; devices (/dev/null), FIFOs and sockets are meant to be
         if info.isdir() and info.mode & stat.S_ISVTX:
             continue  # /tmp-like: anyone may create, only owners may remove
         kind = "directory without the sticky bit" if info.isdir() else "file"
@@ -354,9 +382,10 @@ def check_fips(tree: ImageTree) -> list[Finding]:
     """
     problems, evidence = [], []
     policy = tree.read(CRYPTO_POLICY_CONFIG)
+    fips_policy = policy is not None and tree.resolve(CRYPTO_POLICY_FIPS) is not None
     if policy is not None:
         current = policy.decode(errors="replace").strip() or "(empty)"
-        if tree.resolve("/usr/share/crypto-policies/policies/FIPS.pol") is None:
+        if not fips_policy:
             problems.append(f"crypto policy {current} and no FIPS policy to switch to")
         else:
             evidence.append(f"crypto policy {current}, FIPS available")
@@ -369,16 +398,58 @@ def check_fips(tree: ImageTree) -> list[Finding]:
         elif config is None:
             problems.append("OpenSSL FIPS provider present but no openssl.cnf to load it")
         else:
-            text = (tree.read(config) or b"").decode(errors="replace")
-            if "fips" not in text.lower():
+            how = openssl_fips_configuration((tree.read(config) or b"").decode(errors="replace"), fips_policy=fips_policy)
+            if how is None:
                 problems.append(f"{config} neither includes a FIPS module configuration nor activates the provider")
             else:
-                evidence.append(f"OpenSSL FIPS provider {modules[0]}, configured in {config}")
+                evidence.append(f"OpenSSL FIPS provider {modules[0]}, {how} in {config}")
     if problems:
         return [Finding("fips", "", "fail", "; ".join(problems))]
     if not evidence:
         return [Finding("fips", "", "n/a", "no crypto policy and no OpenSSL 3 in the image")]
     return [Finding("fips", "", "pass", "; ".join(evidence))]
+
+
+_ACTIVATED = ("1", "yes", "true", "on")
+
+
+def openssl_fips_configuration(text: str, *, fips_policy: bool = False) -> str | None:
+    """How an openssl.cnf loads the FIPS provider, or None when it does not.
+
+    Comments (``#`` to the end of the line) do not count, so upstream's stock file, which mentions
+    FIPS only in commented-out examples, is not configured. Configured means an ``.include`` of a
+    file whose name contains ``fips`` (a distribution's ``fipsmodule.cnf``), or a ``fips = <section>``
+    reference to a section that sets ``activate = 1``, or (``fips_policy``: the image offers the
+    crypto-policies FIPS policy) an ``.include`` of the crypto-policies OpenSSL back-end, which that
+    policy switches to FIPS.
+    """
+    sections: dict[str, dict[str, str]] = {"": {}}
+    current = ""
+    includes: list[str] = []
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1].strip()
+            sections.setdefault(current, {})
+        elif line.startswith(".include"):
+            includes.append(line.removeprefix(".include").strip().lstrip("=").strip().strip('"'))
+        elif "=" in line:
+            key, _, value = line.partition("=")
+            sections[current][key.strip()] = value.strip().strip('"')
+    included = next((path for path in includes if "fips" in posixpath.basename(path.rstrip("/")).lower()), None)
+    if included:
+        return f"included from {included}"
+    if fips_policy:
+        backend = next((path for path in includes if path.startswith(CRYPTO_POLICY_BACKENDS)), None)
+        if backend:
+            return f"by the crypto policy through {backend}"
+    for values in sections.values():
+        target = values.get("fips")
+        if target is not None and sections.get(target, {}).get("activate", "").lower() in _ACTIVATED:
+            return f"activated in [{target}]"
+    return None
 
 
 def sbom_packages(document: dict) -> set[InstalledRpm]:
@@ -409,12 +480,12 @@ def _rpm_purl(locator: str) -> InstalledRpm | None:
 
 
 def check_sbom(tree: ImageTree, name: str, packages: list[InstalledRpm] | None) -> list[Finding]:
-    wanted = f"{SBOM_DIR}/{name}.spdx.json"
+    wanted = f"{EMBED_DIR}/{name}.spdx.json"
     content = tree.read(wanted)
     if content is None:
-        others = [n for n in tree.listdir(SBOM_DIR) if n.endswith(".spdx.json")]
+        others = [n for n in tree.listdir(EMBED_DIR) if n.endswith(".spdx.json")]
         if len(others) == 1:
-            wanted = f"{SBOM_DIR}/{others[0]}"
+            wanted = f"{EMBED_DIR}/{others[0]}"
             content = tree.read(wanted)
     if content is None:
         return [Finding("sbom-rpmdb", wanted, "fail", f"image has no embedded SBOM at {wanted}")]
