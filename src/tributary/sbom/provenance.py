@@ -197,26 +197,33 @@ def _check_signatures(path: Path, signatures: Sequence[Mapping[str, Any]], signe
         raise VerifyFailed(f"{path}: no key to verify the signature with",
                            hint="pass --key PUBLIC-KEY-FILE, or set TRIB_GPG_KEY (and TRIB_GNUPGHOME)")
     with tempfile.TemporaryDirectory(prefix="trib-keys-") as scratch:
-        if public_key is not None:
-            home = Path(scratch) / "keys"
+        if public_key is None:
+            assert key is not None
+            return _check_with(path, signatures, signed, key.gnupghome, key.fingerprint)
+        home = Path(scratch) / "keys"
+        try:
             try:
                 gpg.import_keys(home, Path(public_key).read_bytes())
             except (OSError, gpg.GpgError) as error:
                 raise VerifyFailed(f"{public_key}: cannot read the public key: {error}") from None
-            trusted = None
-        else:
-            assert key is not None
-            home, trusted = key.gnupghome, key.fingerprint
-        problems = []
-        for entry in signatures:
-            try:
-                signature = base64.b64decode(str(entry.get("sig", "")), validate=True)
-                signer = gpg.verify_data(home, signature, signed)
-            except (ValueError, gpg.GpgError) as error:
-                problems.append(str(error).splitlines()[0])
-                continue
-            if trusted is not None and signer.upper() != trusted.upper():
-                problems.append(f"signed by {signer}, not by the trusted key {trusted}")
-                continue
-            return signer
+            return _check_with(path, signatures, signed, home, None)
+        finally:
+            # The import started a gpg-agent for the throwaway key ring; it must not outlive it.
+            gpg.stop_agent(home)
+
+
+def _check_with(path: Path, signatures: Sequence[Mapping[str, Any]], signed: bytes, home: Path,
+                trusted: str | None) -> str:
+    problems = []
+    for entry in signatures:
+        try:
+            signature = base64.b64decode(str(entry.get("sig", "")), validate=True)
+            signer = gpg.verify_data(home, signature, signed)
+        except (ValueError, gpg.GpgError) as error:
+            problems.append(str(error).splitlines()[0])
+            continue
+        if trusted is not None and signer.upper() != trusted.upper():
+            problems.append(f"signed by {signer}, not by the trusted key {trusted}")
+            continue
+        return signer
     raise VerifyFailed(f"{path}: signature check failed: {'; '.join(problems)}")

@@ -8,19 +8,23 @@ is decided by ``tributary.repo.sign``.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tributary.errors import TribError
+from tributary.tools import process
 
 # sun_path of a Unix socket holds 108 bytes including the final NUL. gpg-agent makes several sockets in
 # one directory; the longest name is S.gpg-agent.browser.
 _SOCKET_PATH_MAX = 107
 _LONGEST_SOCKET_SUFFIX = ".browser"
+
+TIMEOUT = 120.0
+"""Seconds any one gpg command may take. Nothing tributary asks of gpg takes long; one that does is
+waiting for someone to type a passphrase (a protected key and a graphical pinentry, say)."""
 
 
 class GpgError(TribError):
@@ -44,11 +48,10 @@ class KeyInfo:
 
 def executable() -> str:
     """The path of gpg (Debian has no ``gpg2``, which rpm's default ``%__gpg`` names)."""
-    found = shutil.which("gpg")
-    if found is None:
-        raise GpgError("gpg is not installed (needed to sign packages and repository metadata)",
-                       hint="apt-get install gnupg")
-    return found
+    try:
+        return process.require("gpg", package="gnupg", purpose="to sign packages and repository metadata")
+    except process.ToolError as error:
+        raise GpgError(str(error), hint=error.hint) from None
 
 
 def environment(home: Path) -> dict[str, str]:
@@ -61,8 +64,7 @@ def environment(home: Path) -> dict[str, str]:
 
 def run(home: Path, args: Sequence[str], *, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run ``gpg --homedir HOME --batch --no-tty ARGS``; a non-zero status raises GpgError."""
-    command = [executable(), "--homedir", str(home), "--batch", "--no-tty", *args]
-    proc = subprocess.run(command, input=input, capture_output=True, env=environment(home), check=False)
+    command, proc = _execute(home, args, input=input)
     if proc.returncode != 0:
         stderr = proc.stderr.decode(errors="replace").strip()
         raise GpgError(f"gpg {_verb(args)} failed: {_last_message(stderr) or f'exit status {proc.returncode}'}",
@@ -70,11 +72,30 @@ def run(home: Path, args: Sequence[str], *, input: bytes | None = None) -> subpr
     return proc
 
 
+def _execute(home: Path, args: Sequence[str], *,
+             input: bytes | None = None) -> tuple[list[str], subprocess.CompletedProcess[bytes]]:
+    """``gpg --homedir HOME --batch --no-tty ARGS``, whatever its status; GpgError only when it hangs.
+
+    Bytes in and out (keys, signatures and signed data are binary), which is why this is not
+    ``process.run``. stdin is closed unless ``input`` is given, so gpg can never wait on the terminal.
+    """
+    command = [executable(), "--homedir", str(home), "--batch", "--no-tty", *args]
+    try:
+        proc = subprocess.run(command, input=input, capture_output=True, env=environment(home), check=False,
+                              stdin=None if input is not None else subprocess.DEVNULL, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired as error:
+        stderr = (error.stderr or b"").decode(errors="replace").strip()
+        raise GpgError(f"gpg {_verb(args)} did not finish within {TIMEOUT:g} s", command=command, stderr=stderr,
+                       hint="gpg is probably waiting for a passphrase: tributary needs a key without one "
+                            "(or a gpg-agent with the passphrase preset)") from None
+    return command, proc
+
+
 def _verb(args: Sequence[str]) -> str:
     return next((arg for arg in args if arg.startswith("--") and arg not in _OPTION_WORDS), "")
 
 
-_OPTION_WORDS = {"--armor", "--with-colons", "--pinentry-mode", "--passphrase", "--status-fd", "--local-user",
+_OPTION_WORDS = {"--armor", "--with-colons", "--fixed-list-mode", "--pinentry-mode", "--passphrase", "--status-fd", "--local-user",
                  "--digest-algo", "--faked-system-time", "--output", "--quiet", "--yes"}
 
 
@@ -89,10 +110,12 @@ def check_socket_path(home: Path) -> None:
     Without ``/run/user/<uid>`` gpg puts its sockets in the home directory itself; a deep path then
     makes every signing command fail with an unhelpful "No agent running".
     """
-    proc = subprocess.run(["gpgconf", "--list-dirs", "agent-socket"], capture_output=True,
-                          env=environment(home), check=False)
-    socket = proc.stdout.decode(errors="replace").strip()
-    if proc.returncode == 0 and not socket_path_fits(socket):
+    try:
+        socket = process.run(["gpgconf", "--list-dirs", "agent-socket"], env=environment(home),
+                             timeout=TIMEOUT).stdout.strip()
+    except process.ToolError:
+        return  # no gpgconf, or it failed: gpg itself will say what is wrong
+    if not socket_path_fits(socket):
         raise GpgError(
             f"GNUPGHOME {home} is too deep for gpg-agent's socket ({socket})",
             hint="use a shorter GNUPGHOME, for example a directory under /tmp, or create /run/user/<uid>",
@@ -120,9 +143,7 @@ def generate_key(home: Path, uid: str, *, algorithm: str = "ed25519") -> str:
 
 def secret_keys(home: Path, key: str) -> list[KeyInfo]:
     """Every secret key ``key`` (fingerprint, key id, e-mail or name) selects in the key ring at ``home``."""
-    command = [executable(), "--homedir", str(home), "--batch", "--no-tty", "--with-colons",
-               "--fixed-list-mode", "--list-secret-keys", "--", key]
-    proc = subprocess.run(command, capture_output=True, env=environment(home), check=False)
+    _command, proc = _execute(home, ["--with-colons", "--fixed-list-mode", "--list-secret-keys", "--", key])
     if proc.returncode != 0:
         return []  # gpg says "No secret key" with status 2
     keys: list[KeyInfo] = []
@@ -162,15 +183,23 @@ def detach_sign(home: Path, fingerprint: str, data: Path, *, timestamp: int | No
     data give the same signature bytes: EdDSA and RSA PKCS#1 v1.5 signatures are deterministic and the
     creation time is the only other input.
     """
-    args = ["--armor", "--digest-algo", "SHA256", "--local-user", f"{fingerprint}!"]
+    args = [*_NO_PROMPT, "--armor", "--digest-algo", "SHA256", "--local-user", f"{fingerprint}!"]
     if timestamp is not None:
         args += ["--faked-system-time", f"{timestamp}!"]
     return run(home, [*args, "--output", "-", "--detach-sign", "--", str(data)]).stdout
 
 
+# A key with a passphrase makes signing fail at once ("No passphrase given") instead of the agent
+# opening a pinentry, graphical when DISPLAY is set, that nobody answers.
+_NO_PROMPT = ("--pinentry-mode", "loopback")
+
+
 def stop_agent(home: Path) -> None:
     """Stop the gpg-agent serving ``home`` (gpg starts one per key ring and leaves it running)."""
-    subprocess.run(["gpgconf", "--kill", "gpg-agent"], capture_output=True, env=environment(home), check=False)
+    try:
+        process.run(["gpgconf", "--kill", "gpg-agent"], env=environment(home), timeout=TIMEOUT)
+    except process.ToolError:
+        pass  # none running, or gpgconf missing: nothing to stop
 
 
 def sign_data(home: Path, fingerprint: str, data: bytes, *, timestamp: int | None = None) -> bytes:
@@ -178,7 +207,7 @@ def sign_data(home: Path, fingerprint: str, data: bytes, *, timestamp: int | Non
 
     Deterministic for a given key, data and timestamp, like ``detach_sign``.
     """
-    args = ["--digest-algo", "SHA256", "--local-user", f"{fingerprint}!"]
+    args = [*_NO_PROMPT, "--digest-algo", "SHA256", "--local-user", f"{fingerprint}!"]
     if timestamp is not None:
         args += ["--faked-system-time", f"{timestamp}!"]
     return run(home, [*args, "--output", "-", "--detach-sign"], input=data).stdout
@@ -193,23 +222,56 @@ def import_keys(home: Path, armored: bytes) -> None:
 def verify_data(home: Path, signature: bytes, data: bytes) -> str:
     """Check a detached signature of ``data`` with the keys in ``home``; the signer's primary fingerprint.
 
-    A bad signature, or one by a key ``home`` does not hold, raises GpgError.
+    A bad signature, one by a key ``home`` does not hold, an expired or revoked key or an expired
+    signature raises GpgError (``signer_of`` reads gpg's status lines).
     """
     with tempfile.TemporaryDirectory(prefix="trib-verify-") as scratch:
         sig_path = Path(scratch) / "data.sig"
         sig_path.write_bytes(signature)
-        command = [executable(), "--homedir", str(home), "--batch", "--no-tty", "--status-fd", "1",
-                   "--verify", "--", str(sig_path), "-"]
-        proc = subprocess.run(command, input=data, capture_output=True, env=environment(home), check=False)
-    status = proc.stdout.decode(errors="replace").splitlines()
+        command, proc = _execute(home, ["--status-fd", "1", "--verify", "--", str(sig_path), "-"], input=data)
+    try:
+        return signer_of(proc.stdout.decode(errors="replace").splitlines())
+    except GpgError as error:
+        stderr = proc.stderr.decode(errors="replace").strip()
+        reason = str(error)
+        if isinstance(error, _NoVerdict):
+            reason = f"gpg --verify failed: {_last_message(stderr) or f'exit status {proc.returncode}'}"
+        raise GpgError(reason, command=command, stderr=stderr) from None
+
+
+# Status keywords (gpg's doc/DETAILS) that make a signature unacceptable whatever else gpg says, with
+# what each means.
+_REFUSED = {
+    "BADSIG": "the signature does not match the signed data (BAD signature)",
+    "ERRSIG": "the signature cannot be checked (made by a key the key ring does not hold, or an unknown algorithm)",
+    "EXPSIG": "the signature has expired",
+    "EXPKEYSIG": "the signature was made by an expired key",
+    "REVKEYSIG": "the signature was made by a revoked key",
+}
+
+
+class _NoVerdict(GpgError):
+    """gpg's status lines say neither good nor bad (it failed before checking): its stderr tells why."""
+
+
+def signer_of(status: Iterable[str]) -> str:
+    """The primary fingerprint of the signer, from ``gpg --status-fd --verify`` lines, if the signature is good.
+
+    Good means ``GOODSIG`` and ``VALIDSIG`` and none of ``BADSIG``, ``ERRSIG``, ``EXPSIG``,
+    ``EXPKEYSIG``, ``REVKEYSIG``; anything else raises GpgError saying which.
+    """
+    seen: dict[str, list[str]] = {}
     for line in status:
         parts = line.split()
-        if parts[:2] == ["[GNUPG:]", "VALIDSIG"] and len(parts) >= 3:
-            return parts[-1] if len(parts) >= 12 else parts[2]
-    if any(" BADSIG " in f" {line} " for line in status):
-        raise GpgError("the signature does not match the signed data (BAD signature)", command=command)
-    if any(" NO_PUBKEY " in f" {line} " or " ERRSIG " in f" {line} " for line in status):
-        raise GpgError("the signature was made by a key the key ring does not hold", command=command)
-    stderr = proc.stderr.decode(errors="replace").strip()
-    raise GpgError(f"gpg --verify failed: {_last_message(stderr) or f'exit status {proc.returncode}'}",
-                   command=command, stderr=stderr)
+        if len(parts) >= 2 and parts[0] == "[GNUPG:]":
+            seen.setdefault(parts[1], parts[2:])
+    for keyword, meaning in _REFUSED.items():
+        if keyword in seen:
+            if keyword == "ERRSIG" and "NO_PUBKEY" in seen:
+                meaning = "the signature was made by a key the key ring does not hold"
+            raise GpgError(meaning)
+    valid = seen.get("VALIDSIG")
+    if "GOODSIG" not in seen or not valid:
+        raise _NoVerdict("gpg did not report a good, valid signature")
+    # VALIDSIG <fpr> <date> <timestamp> <expire> <version> <reserved> <pk-algo> <hash-algo> <class> [<primary-fpr>]
+    return valid[9] if len(valid) >= 10 else valid[0]
