@@ -13,7 +13,7 @@ from rich.table import Table
 from tributary.cli import common
 from tributary.cli.comp import AllOpt, GroupOpt, NamesArg, selected
 from tributary.cli.output import Column, OutputFormat, emit_rows
-from tributary.errors import CheckFailed
+from tributary.errors import CheckFailed, TribError
 
 _STYLE = {"queued": "dim", "building": "yellow", "done": "green", "cached": "cyan", "failed": "bold red", "skipped": "magenta"}
 
@@ -67,7 +67,7 @@ def build(
         if live is not None:
             live.stop()
     rows = [job.to_json() for job in jobs_table.values()]
-    sboms = _write_sboms(ctx, project, jobs_table)
+    sboms, sbom_failures = _write_sboms(ctx, project, jobs_table)
     for row, job in zip(rows, jobs_table.values(), strict=True):
         row["outputs"] = [str(p) for p in (job.result or [])]
         row["sbom"] = sboms.get(job.name, [])
@@ -78,27 +78,54 @@ def build(
         print(f"error: {job.error}", file=sys.stderr)
     if failed or any(job.state.value == "skipped" for job in jobs_table.values()):
         raise CheckFailed(f"{len(failed)} build(s) failed")
+    if sbom_failures:
+        raise SbomsNotWritten(sbom_failures)
 
 
-def _write_sboms(ctx: typer.Context, project, jobs_table) -> dict[str, list[str]]:
-    """SBOMs and provenance (signed with TRIB_GPG_KEY when set) of every component built or cached."""
+class SbomsNotWritten(TribError):
+    """The builds succeeded but some SBOMs or provenance could not be written; exits as the first such error."""
+
+    def __init__(self, failures: dict[str, TribError]):
+        names = ", ".join(failures)
+        super().__init__(f"SBOM or provenance not written for {len(failures)} component(s): {names}",
+                         hint="the packages are built; fix the cause above and run 'trib sbom' for them")
+        self.exit_code = next(iter(failures.values())).exit_code
+
+
+def _write_sboms(ctx: typer.Context, project, jobs_table) -> tuple[dict[str, list[str]], dict[str, TribError]]:
+    """SBOMs and provenance (signed with TRIB_GPG_KEY when set) of every component built or cached.
+
+    A component whose documents cannot be written is warned about and returned among the failures;
+    the others are still written, and the build's results are still shown.
+    """
     from tributary.cli.sbom import provenance_key
     from tributary.sbom.write import write_component
 
     built = [job for job in jobs_table.values() if job.state.value in ("done", "cached") and job.result]
     if not built:
-        return {}
-    key = provenance_key()
+        return {}, {}
+    failures: dict[str, TribError] = {}
+    try:
+        key = provenance_key()
+    except TribError as error:
+        for job in built:
+            print(f"warning: {job.name}: sbom: {error}", file=sys.stderr)
+        return {}, dict.fromkeys((job.name for job in built), error)
     state = common.settings(ctx)
     if key is None and not state.quiet:
         print("note: build provenance is unsigned (set TRIB_GPG_KEY to sign it)", file=sys.stderr)
     out: dict[str, list[str]] = {}
     for job in built:
-        written = write_component(project, job.name, job.result, key=key)
+        try:
+            written = write_component(project, job.name, job.result, key=key)
+        except TribError as error:
+            print(f"warning: {job.name}: sbom: {error}", file=sys.stderr)
+            failures[job.name] = error
+            continue
         for problem in written.problems:
             print(f"warning: {job.name}: {problem}", file=sys.stderr)
         out[job.name] = [str(path) for path in written.paths]
-    return out
+    return out, failures
 
 
 def _live_table(jobs) -> Table:
