@@ -4,6 +4,7 @@ flag removed, so each check is seen both passing and failing on real compiler ou
 from __future__ import annotations
 
 import io
+import random
 import subprocess
 from pathlib import Path
 
@@ -123,3 +124,68 @@ def test_not_elf_and_truncated_elf(tmp_path) -> None:
 ])
 def test_rpath_entries(entry, path, ok) -> None:
     assert system_path(entry, path) is ok
+
+
+def mutations(data: bytes, count: int, seed: int):
+    """``count`` corrupt copies of ``data``, the same ones every run: header bytes changed, bytes
+    anywhere changed, or the file cut short."""
+    rng = random.Random(seed)
+    for index in range(count):
+        blob = bytearray(data)
+        if index % 3 == 0:
+            for _ in range(rng.randint(1, 8)):
+                blob[rng.randrange(4, 64)] = rng.randrange(256)
+        elif index % 3 == 1:
+            for _ in range(rng.randint(1, 16)):
+                blob[rng.randrange(4, len(blob))] = rng.randrange(256)
+        else:
+            del blob[rng.randrange(16, len(blob)):]
+        yield bytes(blob)
+
+
+@pytest.mark.parametrize("which", ["hardened", "/usr/bin/true"])
+def test_corrupt_elf_never_stops_the_audit(built, which) -> None:
+    data = (built[which] if which in built else Path(which)).read_bytes()
+    outcomes = set()
+    for blob in mutations(data, 300, seed=20260101):
+        result = audit_elf(io.BytesIO(blob), "/usr/bin/x")
+        if result is None:
+            outcomes.add("not audited")
+            continue
+        assert [v.check for v in result] == list(ELF_CHECKS)
+        malformed = [v for v in result if v.evidence.startswith("malformed ELF: ")]
+        assert not malformed or (len(malformed) == len(ELF_CHECKS) and {v.status for v in malformed} == {"fail"})
+        outcomes.add("malformed" if malformed else "audited")
+    assert {"malformed", "audited"} <= outcomes  # both paths were taken
+
+
+def test_a_corrupt_property_note_is_skipped_not_fatal(built) -> None:
+    """pyelftools leaves a property note's n_desc as raw bytes when the note's owner is not "GNU";
+    iterating those gave ints, and an AttributeError stopped the whole audit."""
+    data = bytearray(built["hardened"].read_bytes())
+    with built["hardened"].open("rb") as handle:
+        note = ELFFile(handle).get_section_by_name(".note.gnu.property")
+        offset = note["sh_offset"]
+    assert data[offset + 12:offset + 16] == b"GNU\0"
+    data[offset + 12:offset + 16] = b"GNX\0"
+    found = audit_elf(io.BytesIO(bytes(data)), "/usr/bin/x")
+    assert found is not None and {v.check: v.status for v in found}["cet"] == "fail"
+    assert not any(v.evidence.startswith("malformed") for v in found)
+
+
+def test_pie_without_df_1_pie_is_known_by_its_interpreter(built, tmp_path) -> None:
+    """Older linkers mark no DF_1_PIE: an ET_DYN with PT_INTERP is still a PIE program."""
+    data = bytearray(built["hardened"].read_bytes())
+    with built["hardened"].open("rb") as handle:
+        elf = ELFFile(handle)
+        dynamic = elf.get_section_by_name(".dynamic")
+        index = next(i for i, tag in enumerate(dynamic.iter_tags()) if tag.entry.d_tag == "DT_FLAGS_1")
+        at = dynamic["sh_offset"] + index * dynamic["sh_entsize"] + 8
+    value = int.from_bytes(data[at:at + 8], "little")
+    assert value & 0x08000000
+    data[at:at + 8] = (value & ~0x08000000).to_bytes(8, "little")
+    patched = tmp_path / "no-df-1-pie"
+    patched.write_bytes(bytes(data))
+    assert verdicts(patched)["pie"] == ("pass", "ET_DYN with PT_INTERP")
+    assert verdicts(built["hardened"])["pie"] == ("pass", "ET_DYN with DF_1_PIE")
+    assert verdicts(built["shared"])["pie"] == ("n/a", "shared object (ET_DYN without PT_INTERP or DF_1_PIE)")

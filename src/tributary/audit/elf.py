@@ -1,15 +1,17 @@
 """Hardening verdicts for one ELF file, from its headers, dynamic section, symbols and notes.
 
 Pure: a byte stream in, one ``Verdict`` per check out, each with the evidence it rests on, so a
-failure says *why* ("DT_FLAGS_1 lacks PIE", "imports printf but no __*_chk function"). Only what the
-file itself proves counts: flags the build meant to pass are not evidence (docs/AUDIT.md). Programs
-and shared objects (ET_EXEC, ET_DYN) are audited; relocatable objects, core files and anything that
-is not ELF are not (``audit_elf`` returns None).
+failure says *why* ("ET_EXEC: a position-dependent program", "uses printf and no __*_chk function").
+Only what the file itself proves counts: flags the build meant to pass are not evidence
+(docs/AUDIT.md). Programs and shared objects (ET_EXEC, ET_DYN) are audited; relocatable objects,
+core files and anything that is not ELF are not (``audit_elf`` returns None). A file that starts
+like ELF but cannot be parsed fails every check with the evidence ``malformed ELF: <reason>``: no
+check can be shown to hold, and one corrupt file does not stop the audit of the others.
 
 The checks (``ELF_CHECKS``):
 
-* ``pie``: a program is ET_DYN with DF_1_PIE; an ET_EXEC program fails; a shared object (ET_DYN
-  without DF_1_PIE) is n/a.
+* ``pie``: a position-independent program is ET_DYN with DF_1_PIE, or ET_DYN with PT_INTERP (older
+  linkers set no DF_1_PIE); an ET_EXEC program fails; a shared object (ET_DYN with neither) is n/a.
 * ``relro``: PT_GNU_RELRO and immediate binding (DT_BIND_NOW, DF_BIND_NOW or DF_1_NOW); a static
   program (no PT_DYNAMIC) binds nothing lazily, so PT_GNU_RELRO alone is full RELRO there.
 * ``stack-protector``: a ``__stack_chk_fail``/``__stack_chk_fail_local``/``__stack_chk_guard`` symbol
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from elftools.common.exceptions import ELFError
+from elftools.construct.core import ConstructError
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
@@ -52,6 +55,10 @@ _DF_1_PIE = 0x08000000
 _PF_X = 0x1
 _X86_FEATURE_IBT = 0x1
 _X86_FEATURE_SHSTK = 0x2
+
+# What reading a corrupt file can raise, from pyelftools and the construct library under it.
+_MALFORMED = (ELFError, ConstructError, AttributeError, TypeError, IndexError, KeyError, ValueError,
+              OverflowError, OSError)
 
 _STACK_SYMBOLS = ("__stack_chk_fail", "__stack_chk_fail_local", "__stack_chk_guard")
 _CHK = re.compile(r"^__\w+_chk$")
@@ -85,7 +92,8 @@ def audit_elf(stream: BinaryIO, path: str) -> list[Verdict] | None:
     """Every check of ``ELF_CHECKS`` on the ELF file in ``stream`` (installed at ``path``), in order.
 
     None when the stream is not a program or shared object (or not ELF at all). A file that is ELF
-    but cannot be parsed fails every check with the parser's message, rather than passing unseen.
+    but cannot be parsed fails every check with ``malformed ELF: <reason>``, rather than passing
+    unseen or stopping the audit.
     """
     head = stream.read(4)
     stream.seek(0)
@@ -97,17 +105,19 @@ def audit_elf(stream: BinaryIO, path: str) -> list[Verdict] | None:
         if kind not in ("ET_EXEC", "ET_DYN"):
             return None
         facts = _Facts.read(elf)
-    except (ELFError, ValueError, KeyError, OSError) as error:
-        return [Verdict(check, FAIL, f"unreadable ELF: {error}") for check in ELF_CHECKS]
-    return [
-        _pie(kind, facts),
-        _relro(facts),
-        _stack_protector(facts),
-        _fortify(facts),
-        _nx_stack(facts),
-        _cet(elf["e_machine"], facts),
-        _rpath(facts, path),
-    ]
+        return [
+            _pie(kind, facts),
+            _relro(facts),
+            _stack_protector(facts),
+            _fortify(facts),
+            _nx_stack(facts),
+            _cet(elf["e_machine"], facts),
+            _rpath(facts, path),
+        ]
+    except _MALFORMED as error:
+        # pyelftools trusts the file's offsets and counts: a corrupt one surfaces as any of these.
+        reason = str(error) or type(error).__name__
+        return [Verdict(check, FAIL, f"malformed ELF: {reason}") for check in ELF_CHECKS]
 
 
 @dataclass
@@ -151,6 +161,8 @@ class _Facts:
                 for note in section.iter_notes():
                     if note["n_type"] != "NT_GNU_PROPERTY_TYPE_0":
                         continue
+                    if not isinstance(note["n_desc"], list):
+                        continue  # a corrupt note: pyelftools leaves its raw bytes or size there
                     for prop in note["n_desc"]:
                         if prop.pr_type == "GNU_PROPERTY_X86_FEATURE_1_AND":
                             features = (features or 0) | int(prop.pr_data)
@@ -165,7 +177,9 @@ def _pie(kind: str, facts: _Facts) -> Verdict:
         return Verdict("pie", FAIL, "ET_EXEC: a position-dependent program")
     if facts.flag("DT_FLAGS_1") & _DF_1_PIE:
         return Verdict("pie", PASS, "ET_DYN with DF_1_PIE")
-    return Verdict("pie", NA, "shared object (ET_DYN without DF_1_PIE)")
+    if "PT_INTERP" in facts.segments:
+        return Verdict("pie", PASS, "ET_DYN with PT_INTERP")
+    return Verdict("pie", NA, "shared object (ET_DYN without PT_INTERP or DF_1_PIE)")
 
 
 def _relro(facts: _Facts) -> Verdict:
