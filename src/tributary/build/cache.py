@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from tributary.config import Project
@@ -57,9 +57,27 @@ class BuildCache:
                 return None
         return outputs
 
-    def record(self, name: str, key: str, outputs: Iterable[Path]) -> None:
+    def record(self, name: str, key: str, outputs: Iterable[Path], *, toolchain: Mapping[str, str] | None = None) -> None:
+        """Remember a build's outputs; ``toolchain`` is the host programs' versions it was built with.
+
+        The toolchain is what provenance names later (``toolchain``); it is not part of the key.
+        """
         entries = [{"path": str(path), "sha256": file_sha256(path)} for path in sorted(outputs)]
-        atomic_write(self.directory / f"{name}.json", json.dumps({"key": key, "outputs": entries}, indent=1))
+        stamp: dict[str, object] = {"key": key, "outputs": entries}
+        if toolchain is not None:
+            stamp["toolchain"] = dict(sorted(toolchain.items()))
+        atomic_write(self.directory / f"{name}.json", json.dumps(stamp, indent=1))
+
+    def toolchain(self, name: str) -> dict[str, str] | None:
+        """The toolchain versions the component's last recorded build ran with; None if it recorded none."""
+        try:
+            stamp = json.loads((self.directory / f"{name}.json").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        toolchain = stamp.get("toolchain")
+        if not isinstance(toolchain, dict):
+            return None
+        return {str(program): str(version) for program, version in toolchain.items()}
 
     def forget(self, name: str) -> None:
         (self.directory / f"{name}.json").unlink(missing_ok=True)

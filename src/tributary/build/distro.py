@@ -27,6 +27,7 @@ from tributary.build.scheduler import Job, State, run_builds
 from tributary.config import Project
 from tributary.errors import TribError
 from tributary.render.render import render_many
+from tributary.tools import toolchain
 from tributary.tools.createrepo import index_directory
 from tributary.upstream.lock import lock_path, read_lock
 
@@ -113,7 +114,7 @@ def build_distribution(
                 index_directory(repo)
             result = build_component(project, component, repo_of_built=repo, dest=outputs, backend=backend)
         produced = [result.srpm, *result.rpms]
-        cache.record(name, key, produced)
+        cache.record(name, key, produced, toolchain=toolchain.versions())
         results[name] = produced
         return State.DONE, produced
 

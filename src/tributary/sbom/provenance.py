@@ -4,8 +4,9 @@ Subjects are the SRPM and RPMs of one component's build, named by their path bel
 directory (``srpms/...``, ``rpms/<arch>/...``) with their sha256. Materials
 (``resolvedDependencies``): the upstream dist-git commit, every lookaside tarball by its pinned hash,
 each patch file the distribution adds, the component's configuration fingerprint (its lock's
-``input-fingerprint``) and the host toolchain's versions. The builder is tributary's sandboxed
-rpmbuild, with its own version and the toolchain's in ``builder.version``.
+``input-fingerprint``) and the host toolchain's versions, as the build recorded them in its build-cache
+stamp (a build that recorded none gets the versions installed now, and says so). The builder is
+tributary's sandboxed rpmbuild, with its own version and the toolchain's in ``builder.version``.
 
 Signing: DSSE's pre-authentication encoding (PAE) of the payload is signed by gpg with the project's
 key (a binary detached OpenPGP signature, base64 in ``signatures[].sig``, the key's fingerprint as
@@ -49,9 +50,17 @@ def pae(payload_type: str, payload: bytes) -> bytes:
     return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
 
 
+TOOLCHAIN_UNRECORDED = ("the build did not record its toolchain (built before tributary recorded it): "
+                        "these are the versions installed when the provenance was written")
+
+
 def statement(component: Component, subjects: Sequence[tuple[str, str]], *,
-              toolchain: Mapping[str, str]) -> dict[str, Any]:
-    """The in-toto statement of one component's build; ``subjects`` are (name, sha256) pairs."""
+              toolchain: Mapping[str, str], toolchain_recorded: bool = True) -> dict[str, Any]:
+    """The in-toto statement of one component's build; ``subjects`` are (name, sha256) pairs.
+
+    ``toolchain`` is the host programs' versions the build ran with, as the build cache recorded them;
+    ``toolchain_recorded=False`` says they were read later instead, which each toolchain entry notes.
+    """
     dependencies: list[dict[str, Any]] = []
     upstream = component.upstream
     if upstream is not None:
@@ -73,9 +82,14 @@ def statement(component: Component, subjects: Sequence[tuple[str, str]], *,
         dependencies.append({"name": "config-fingerprint", "uri": f"urn:tributary:config:{component.name}",
                              "digest": {algorithm: value}})
     for program, version in sorted(toolchain.items()):
-        dependencies.append({"name": f"toolchain:{program}", "uri": f"pkg:generic/{program}@{version}"})
+        entry = {"name": f"toolchain:{program}", "uri": f"pkg:generic/{program}@{version}"}
+        if not toolchain_recorded:
+            entry["annotations"] = {"note": TOOLCHAIN_UNRECORDED}
+        dependencies.append(entry)
     changes = component.changes
     internal: dict[str, Any] = {"overlays": len(changes.overlays)}
+    if not toolchain_recorded:
+        internal["toolchainRecordedAtBuild"] = False
     if changes.build_macros:
         internal["buildOptions"] = dict(sorted(changes.build_macros.items()))
     if changes.check_skipped:

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tributary.build.cache import BuildCache
 from tributary.config import Project
 from tributary.errors import TribError
 from tributary.fsutil import atomic_write
@@ -79,7 +80,9 @@ def write_component_documents(project: Project, component: Component, outputs: S
     }
     paths = _output_paths(project, component, outputs)
     subjects = [(subject_name(project, path), sha) for path, sha in paths]
-    statement = provenance.statement(component, subjects, toolchain=versions())
+    recorded = BuildCache(project).toolchain(component.name)
+    statement = provenance.statement(component, subjects, toolchain=versions() if recorded is None else recorded,
+                                     toolchain_recorded=recorded is not None)
     documents[f"{component.name}.provenance.json"] = provenance.envelope(statement, key=key, when=created)
     for filename, content in documents.items():
         target = directory / filename
