@@ -205,3 +205,22 @@ def test_only_the_current_build_of_each_component_is_audited(published) -> None:
     assert set(current) <= set(everything) and not any(path.name.endswith(".src.rpm") for path in everything)
     with pytest.raises(AuditError, match="no current build of no-such-component"):
         select_rpms(published.project, ["no-such-component"])
+
+
+def test_payload_reader_reads_elf_files_whole_and_closes_what_it_opens(published) -> None:
+    import os
+
+    from tributary.audit.rpms import elf_files
+
+    rpms = select_rpms(published.project, None)
+    before = len(os.listdir("/proc/self/fd"))
+    found = {member.path: (path, member.content) for path in rpms for member in elf_files(path)}
+    greet, content = found["/usr/bin/greet"]
+    # Stopped part-way (the generator closed early): its files are closed too.
+    partial = elf_files(greet)
+    next(partial)
+    partial.close()
+    assert len(os.listdir("/proc/self/fd")) == before
+    archive = subprocess.run(["rpm2archive", "-"], stdin=greet.open("rb"), capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        assert content == tar.extractfile("./usr/bin/greet").read()

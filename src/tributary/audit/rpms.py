@@ -1,8 +1,9 @@
 """Audit every ELF file in built binary RPMs, read straight from their payloads.
 
 The payload is streamed with rpm's own Python bindings (the header names the compressor, the file
-list gives each entry's mode): nothing is extracted to disk, and each regular file is read only as
-far as its first four bytes unless it is ELF. Separate debug files (``/usr/lib/debug``, debuginfo
+list gives each entry's mode): nothing is extracted to disk. Of each regular file only the first
+four bytes are read, to see whether it is ELF; an ELF file is then read whole into memory and
+audited there. Separate debug files (``/usr/lib/debug``, debuginfo
 and debugsource packages) hold no code that runs and are not audited; source RPMs have no payload
 to run.
 """
@@ -43,24 +44,33 @@ class PayloadFile:
 
 
 def elf_files(rpm_path: Path) -> Iterator[PayloadFile]:
-    """The ELF regular files of one RPM's payload, with their installed path and mode."""
+    """The ELF regular files of one RPM's payload, with their installed path and mode.
+
+    Each file's first four bytes are read to tell ELF from anything else; only an ELF file is read
+    whole, so a large data file costs nothing but its decompression."""
     ts = rpm.TransactionSet()
     ts.setVSFlags(rpm._RPMVSF_NOSIGNATURES | rpm._RPMVSF_NODIGESTS)
+    handles: list[rpm.fd] = []
     try:
         fd = rpm.fd.open(str(rpm_path))
+        handles.append(fd)
         header = ts.hdrFromFdno(fd)
         compressor = header[rpm.RPMTAG_PAYLOADCOMPRESSOR] or "gzip"
         compressor = compressor.decode() if isinstance(compressor, bytes) else compressor
         payload = rpm.fd(fd, "r", flags=_RPMIO.get(compressor, f"{compressor}dio"))
+        handles.append(payload)
         archive = rpm.files(header).archive(payload)
         for entry in archive:
             if not stat.S_ISREG(entry.mode) or not archive.hascontent() or entry.name.startswith(DEBUG_DIR):
                 continue
-            content = archive.read()
-            if is_elf(content[:4]):
-                yield PayloadFile(entry.name, entry.mode, content)
+            head = archive.read(4)
+            if is_elf(head):
+                yield PayloadFile(entry.name, entry.mode, head + archive.read())
     except (OSError, rpm.error) as error:
         raise AuditError(f"cannot read the RPM payload: {error}", where=str(rpm_path)) from None
+    finally:
+        for handle in reversed(handles):
+            handle.close()
 
 
 def audit_rpm_files(rpms: Sequence[Path]) -> list[Finding]:
