@@ -127,3 +127,12 @@ def test_markdown_lists_failures_with_escaped_cells() -> None:
     assert "**FAILED**" in text
     assert "| fail | rpath | p | /usr/bin/a\\|b | RUNPATH '/opt' |" in text
     assert "| 1 | 0 | 0 | 0 | 1 |" in text
+
+
+def test_expired_waiver_on_a_check_not_required_still_only_warns() -> None:
+    config = policy(required=["pie"], waivers=[{"check": "{cet,pie}", "reason": "crt files", "expires": "2026-06-01"}])
+    cet, pie = apply_policy([fail("cet"), fail("pie")], config, today=date(2026, 6, 1))
+    assert (cet.status, cet.waiver) == ("warn", "expired 2026-06-01: crt files")
+    assert (pie.status, pie.waiver) == ("fail", "expired 2026-06-01: crt files")
+    # Before it expires, the waiver still applies to both.
+    assert {f.status for f in apply_policy([fail("cet"), fail("pie")], config, today=date(2026, 5, 1))} == {"waived"}

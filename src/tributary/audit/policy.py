@@ -2,14 +2,15 @@
 
 A raw finding is ``pass``, ``n/a`` or ``fail``. A failure becomes:
 
-* ``waived`` when a waiver matches it (check, and each of ``package``, ``path``, ``image`` it sets,
-  all shell globs in the project's doublestar dialect) and has not expired;
-* ``fail`` when the only matching waivers have expired (``expires = D`` holds up to and including the
-  day before D): the evidence names the waiver, so an old excuse cannot linger unnoticed;
-* ``warn`` when the check is not in ``required`` (default: every check is required);
+* ``waived`` when a waiver matches it (check, and each of ``package``, ``path``, ``image`` it sets)
+  and has not expired;
+* else ``warn`` when the check is not in ``required`` (default: every check is required); an expired
+  waiver is named in the finding but does not turn a warning into a failure;
+* else ``fail``; when the only matching waivers have expired (``expires = D`` holds up to and
+  including the day before D) the finding names the waiver, so an old excuse cannot linger unnoticed.
 
-Every pattern (``check`` too, e.g. ``{pie,relro}``) is a glob of ``tributary.globbing``.
-* ``fail`` otherwise.
+Every pattern (``check`` too, e.g. ``{pie,relro}``) is a glob in the doublestar dialect of
+``tributary.globbing``.
 
 ``today`` is a parameter so tests (and a re-audit of an old release) can fix the date.
 """
@@ -53,12 +54,11 @@ def apply_policy(findings: Iterable[Finding], policy: AuditConfig, *, today: dat
         live = [w for w in matching if w.expires is None or today < w.expires]
         if live:
             out.append(replace(finding, status="waived", waiver=live[0].reason))
-        elif matching:
+            continue
+        note = ""
+        if matching:
             waiver = matching[0]
-            out.append(replace(finding, status="fail",
-                               waiver=f"expired {waiver.expires.isoformat()}: {waiver.reason}"))  # type: ignore[union-attr]
-        elif finding.check not in required:
-            out.append(replace(finding, status="warn"))
-        else:
-            out.append(finding)
+            note = f"expired {waiver.expires.isoformat()}: {waiver.reason}"  # type: ignore[union-attr]
+        # A check the policy does not require only warns; an expired waiver cannot make it fail.
+        out.append(replace(finding, status="fail" if finding.check in required else "warn", waiver=note))
     return out
