@@ -189,6 +189,30 @@ def test_example_image_without_an_embedded_sbom_fails_only_that(image_project, t
         ("sbom-rpmdb", "image has no embedded SBOM at /usr/share/tributary/sbom/wsl.spdx.json")]
 
 
+def test_disk_image_audited_from_its_stamped_root_only(image_project, trib) -> None:
+    """A raw disk is audited through the root it was made from, and only while the image build's stamp
+    says that root is the one the current outputs came from."""
+    project, extra = image_project
+    args = ["-C", str(project.root), *(a for path in extra for a in ("--config-file", str(path)))]
+    built = trib(*args, "image", "build", "vm-base", "--format", "raw")
+    assert built.code == 0, built.out + built.err
+    audited = trib(*args, "-O", "json", "audit", "image", "vm-base", "--all")
+    assert audited.code in (0, 1), audited.out + audited.err
+    report = json.loads(audited.out)
+    assert report["source"] == str(project.work_dir / "images" / "vm-base" / "rootfs")
+    assert {f["check"]: f["status"] for f in report["findings"]}["selinux-config"] == "pass"
+    stamp = project.work_dir / "images" / "vm-base" / "rootfs.manifest-sha256"
+    for damage in ("overwrite", "delete"):
+        if damage == "overwrite":
+            stamp.write_text("0" * 64 + "\n")
+        else:
+            stamp.unlink()
+        refused = trib(*args, "audit", "image", "vm-base")
+        assert refused.code == 2, (damage, refused.out, refused.err)
+        assert "is not the one" in refused.err and "was built from" in refused.err
+        assert "run 'trib image build vm-base' again" in refused.err
+
+
 def test_unbuilt_image_is_an_input_error(image_project, trib) -> None:
     project, extra = image_project
     args = ["-C", str(project.root), *(a for path in extra for a in ("--config-file", str(path)))]
