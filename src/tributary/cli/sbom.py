@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,16 +15,25 @@ from tributary.cli.output import Column, emit_rows
 from tributary.errors import ConfigError
 
 SignKeyOpt = Annotated[str | None, typer.Option("--sign-key", help="Key to sign provenance with (default: TRIB_GPG_KEY; none: unsigned).")]
-GnupgHomeOpt = Annotated[Path | None, typer.Option("--gnupghome", help="Key ring holding it (default: TRIB_GNUPGHOME, GNUPGHOME, ~/.gnupg).")]
+GnupgHomeOpt = Annotated[Path | None, typer.Option("--gnupghome", help="Key ring holding it, or TRIB_GPG_KEY's (default: TRIB_GNUPGHOME, GNUPGHOME, ~/.gnupg).")]
 
 
 def provenance_key(sign_key: str | None = None, gnupghome: Path | None = None):
-    """The key that signs provenance: ``--sign-key``, else ``TRIB_GPG_KEY`` as ``trib repo publish`` uses; or None."""
+    """The key that signs provenance: ``--sign-key``, else ``TRIB_GPG_KEY`` as ``trib repo publish`` uses; or None.
+
+    ``gnupghome`` (``--gnupghome``) is the key ring either is looked for in; given without a key to
+    look for (no ``--sign-key``, no ``TRIB_GPG_KEY``) it is an error rather than silently unsigned.
+    """
     from tributary.cli.repo import _signing_key
-    from tributary.repo.sign import SigningKey
+    from tributary.repo.sign import HOME_VARIABLE, KEY_VARIABLE, SigningKey
 
     if sign_key:
         return _signing_key(sign_key, gnupghome, False)
+    if gnupghome is not None:
+        if not os.environ.get(KEY_VARIABLE, "").strip():
+            raise ConfigError(f"--gnupghome {gnupghome} names a key ring but no key in it",
+                              hint=f"pass --sign-key KEY, or set {KEY_VARIABLE}")
+        return SigningKey.from_environment({**os.environ, HOME_VARIABLE: str(gnupghome)})
     return SigningKey.from_environment()
 
 
@@ -107,12 +117,9 @@ def verify(
 
       trib verify greet.provenance.json --artifacts /srv/mirror --allow-unsigned -O json
     """
-    from tributary.repo.sign import SigningKey
     from tributary.sbom.provenance import verify as run_verify
 
-    key = None
-    if key_file is None:
-        key = provenance_key(sign_key, gnupghome) if sign_key else SigningKey.from_environment()
+    key = provenance_key(sign_key, gnupghome) if key_file is None else None
     result = run_verify(file, public_key=key_file, key=key, search=artifacts or [], allow_unsigned=allow_unsigned)
     rows = [{"subject": name, "path": str(path), "ok": True, "signer": result.signer or "(unsigned)"}
             for name, path in result.subjects]
