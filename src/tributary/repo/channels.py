@@ -119,23 +119,24 @@ def read_header(path: Path) -> rpm.hdr:
 def read_rpm(path: Path) -> RpmFile:
     """The header fields of ``path``; signatures and digests are not checked here (rpm -K does that)."""
     header = read_header(path)
-    source_rpm = _text(header[rpm.RPMTAG_SOURCERPM])
+    source_rpm = header_text(header[rpm.RPMTAG_SOURCERPM])
     is_source = not source_rpm
-    arch = "src" if is_source else _text(header[rpm.RPMTAG_ARCH])
-    name = _text(header[rpm.RPMTAG_NAME])
+    arch = "src" if is_source else header_text(header[rpm.RPMTAG_ARCH])
+    name = header_text(header[rpm.RPMTAG_NAME])
     return RpmFile(
         path=Path(path),
         name=name,
         epoch=header[rpm.RPMTAG_EPOCH],
-        version=_text(header[rpm.RPMTAG_VERSION]),
-        release=_text(header[rpm.RPMTAG_RELEASE]),
+        version=header_text(header[rpm.RPMTAG_VERSION]),
+        release=header_text(header[rpm.RPMTAG_RELEASE]),
         arch=arch,
         source_name=name if is_source else _source_name(source_rpm),
         build_time=int(header[rpm.RPMTAG_BUILDTIME] or 0),
     )
 
 
-def _text(value: object) -> str:
+def header_text(value: object) -> str:
+    """An rpm header value as text: tags come back as bytes or str depending on rpm's Python bindings."""
     if value is None:
         return ""
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)

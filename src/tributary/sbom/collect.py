@@ -23,8 +23,9 @@ from tributary.errors import ConfigError, TribError
 from tributary.image.rootfs import InstalledPackage, RootfsResult
 from tributary.overlays.patches import patch_file_name
 from tributary.render.changes import ComponentChanges, component_changes
-from tributary.repo.channels import component_for, read_header
+from tributary.repo.channels import component_for, header_text, read_header
 from tributary.repo.publish import repo_root
+from tributary.sbom import hashes
 from tributary.sbom.licenses import License, parse_license
 from tributary.sbom.model import (
     Component,
@@ -70,29 +71,23 @@ def _slug(text: str) -> str:
 def read_package(path: Path, *, channel: str | None = None) -> RpmPackage:
     """An RPM file's identity, license, file count and sha256 (signatures are not checked here)."""
     header = read_header(path)
-    source_rpm = _text(header[rpm.RPMTAG_SOURCERPM])
+    source_rpm = header_text(header[rpm.RPMTAG_SOURCERPM])
     return RpmPackage(
-        name=_text(header[rpm.RPMTAG_NAME]),
+        name=header_text(header[rpm.RPMTAG_NAME]),
         epoch=int(header[rpm.RPMTAG_EPOCH] or 0),
-        version=_text(header[rpm.RPMTAG_VERSION]),
-        release=_text(header[rpm.RPMTAG_RELEASE]),
-        arch=_text(header[rpm.RPMTAG_ARCH]) if source_rpm else "src",
+        version=header_text(header[rpm.RPMTAG_VERSION]),
+        release=header_text(header[rpm.RPMTAG_RELEASE]),
+        arch=header_text(header[rpm.RPMTAG_ARCH]) if source_rpm else "src",
         filename=Path(path).name,
         sha256=file_sha256(Path(path)),
-        license=parse_license(_text(header[rpm.RPMTAG_LICENSE])),
+        license=parse_license(header_text(header[rpm.RPMTAG_LICENSE])),
         source_rpm=source_rpm,
         file_count=len(header[rpm.RPMTAG_BASENAMES] or []),
         size=int(header[rpm.RPMTAG_SIZE] or 0),
         build_time=int(header[rpm.RPMTAG_BUILDTIME] or 0),
         channel=channel,
-        header_sha256=_text(header[rpm.RPMTAG_SHA256HEADER]) or None,
+        header_sha256=header_text(header[rpm.RPMTAG_SHA256HEADER]) or None,
     )
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
 def split_srpm_name(filename: str) -> tuple[str, str, str]:
@@ -278,6 +273,18 @@ def _srpm(project: Project, filename: str) -> RpmPackage:
         return read_package(path)
     name, version, release = split_srpm_name(filename)
     return RpmPackage(name, 0, version, release, "src", filename, None, License("", "NOASSERTION"))
+
+
+def hash_problems(component: Component) -> list[str]:
+    """One line per lookaside tarball whose pinned hash SPDX or CycloneDX has no algorithm name for."""
+    out = []
+    for source in component.sources:
+        formats = [fmt for fmt in (hashes.SPDX, hashes.CYCLONEDX)
+                   if hashes.algorithm(source.hash_type, source.digest, fmt) is None]
+        if formats:
+            out.append(f"source {source.filename}: {' and '.join(formats)} cannot name its {source.hash_type} hash, "
+                       "left out there (the purl and provenance still carry it)")
+    return out
 
 
 def license_problems(packages: Iterable[RpmPackage]) -> list[str]:

@@ -13,17 +13,17 @@ Deterministic like the SPDX side: the serial number is a UUID made from a hash o
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from typing import Any
 
 from tributary import __version__
 from tributary.render.changes import OverlayChange
+from tributary.sbom import hashes
+from tributary.sbom.jsonout import dump
 from tributary.sbom.model import Component, Distro, Image, LocalPatch, RpmPackage
 from tributary.sbom.spdx import timestamp
 
 SCHEMA = "http://cyclonedx.org/schema/bom-1.6.schema.json"
-_HASH_NAMES = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256", "sha384": "SHA-384", "sha512": "SHA-512"}
 _SECURITY = {"azl-security-compliance"}
 _DEFECT = {"upstream-backport", "azl-temp-workaround", "azl-disable-flaky-tests"}
 
@@ -133,16 +133,22 @@ def _licenses(package: RpmPackage) -> list[dict[str, Any]] | None:
 
 
 def _hashes(pairs: list[tuple[str, str | None]]) -> list[dict[str, str]]:
-    return [{"alg": _HASH_NAMES[alg], "content": value} for alg, value in pairs if value and alg in _HASH_NAMES]
+    """CycloneDX hashes of ``(hash type, digest)`` pairs; one CycloneDX cannot name is left out (see ``hashes``)."""
+    out = []
+    for hash_type, digest in pairs:
+        name = hashes.algorithm(hash_type, digest, hashes.CYCLONEDX) if digest else None
+        if name is not None:
+            out.append({"alg": name, "content": digest})
+    return out
 
 
 def _package(package: RpmPackage, distro: Distro, component: Component | None) -> dict[str, Any]:
     purl = package.purl(distro)
     entry: dict[str, Any] = {"type": "library", "bom-ref": purl, "supplier": {"name": distro.description or distro.id},
                              "name": package.name, "version": f"{package.epoch}:{package.evr}" if package.epoch else package.evr}
-    hashes = _hashes([("sha256", package.sha256)])
-    if hashes:
-        entry["hashes"] = hashes
+    digests = _hashes([("sha256", package.sha256)])
+    if digests:
+        entry["hashes"] = digests
     licenses = _licenses(package)
     if licenses:
         entry["licenses"] = licenses
@@ -166,10 +172,15 @@ def _package(package: RpmPackage, distro: Distro, component: Component | None) -
 def _sources(component: Component) -> list[dict[str, Any]]:
     out = []
     for source in component.sources:
-        entry: dict[str, Any] = {"type": "file", "bom-ref": source.purl, "name": source.filename,
-                                 "hashes": _hashes([(source.hash_type, source.digest)]), "purl": source.purl}
+        entry: dict[str, Any] = {"type": "file", "bom-ref": source.purl, "name": source.filename}
+        listed = _hashes([(source.hash_type, source.digest)])
+        if listed:
+            entry["hashes"] = listed
+        entry["purl"] = source.purl
         if source.url:
             entry["externalReferences"] = [{"type": "distribution", "url": source.url}]
+        if not listed:
+            entry["properties"] = _properties({"tributary:unlisted-hash": f"{source.hash_type}:{source.digest}"})
         out.append(entry)
     return out
 
@@ -191,13 +202,9 @@ def _bom(metadata_component: dict[str, Any], components: list[dict[str, Any]], c
         "components": components,
         "dependencies": dependencies,
     }
-    digest = hashlib.sha256(_dump(bom)).digest()
+    digest = hashlib.sha256(dump(bom)).digest()
     bom["serialNumber"] = uuid.UUID(bytes=digest[:16], version=4).urn
-    return _dump(bom)
-
-
-def _dump(bom: dict[str, Any]) -> bytes:
-    return (json.dumps(bom, indent=2, ensure_ascii=False) + "\n").encode()
+    return dump(bom)
 
 
 def component_document(component: Component, *, created: int | None = None) -> bytes:

@@ -27,6 +27,7 @@ from typing import Any
 from tributary import __version__
 from tributary.errors import CheckFailed
 from tributary.repo.sign import SigningKey
+from tributary.sbom.jsonout import dump
 from tributary.sbom.model import Component
 from tributary.sbom.spdx import timestamp
 from tributary.tools import gpg
@@ -126,7 +127,7 @@ def envelope(statement_data: Mapping[str, Any], *, key: SigningKey | None, when:
                                   timestamp=key.signing_time(when))
         signatures.append({"keyid": key.fingerprint, "sig": base64.b64encode(signature).decode()})
     data = {"payloadType": PAYLOAD_TYPE, "payload": base64.b64encode(payload).decode(), "signatures": signatures}
-    return (json.dumps(data, indent=2) + "\n").encode()
+    return dump(data)
 
 
 @dataclass

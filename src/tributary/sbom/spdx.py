@@ -14,13 +14,14 @@ Deterministic: SPDX ids come from names, ``created`` from the build's SOURCE_DAT
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from tributary import __version__
+from tributary.sbom import hashes
+from tributary.sbom.jsonout import dump
 from tributary.sbom.model import Component, Distro, Image, RpmPackage
 
 NAMESPACE_BASE = "https://sbom.tributary.invalid/spdx"
@@ -35,8 +36,17 @@ _DOWNLOADABLE = re.compile(r"^(?:(?:git|hg|svn|bzr)\+)?(?:https?|ftp|sftp|ssh|gi
 
 
 def spdx_id(kind: str, *parts: str) -> str:
-    """``SPDXRef-<kind>-<parts>`` with every character SPDX ids do not allow folded to ``-``."""
-    return "SPDXRef-" + _ID_UNSAFE.sub("-", "-".join((kind, *parts))).strip("-")
+    """``SPDXRef-<kind>-<parts>``, unique to the name it is made from.
+
+    Every character SPDX ids do not allow is folded to ``-``; when that changes the name, the first 10
+    hex digits of the name's sha256 are appended, so ``a+b`` and ``a-b`` (or ``x86_64`` and
+    ``x86-64``) do not end up the same id.
+    """
+    name = "-".join((kind, *parts))
+    safe = _ID_UNSAFE.sub("-", name).strip("-")
+    if safe != name:
+        safe += "-" + hashlib.sha256(name.encode()).hexdigest()[:10]
+    return "SPDXRef-" + safe
 
 
 def timestamp(epoch: int) -> str:
@@ -57,8 +67,18 @@ class _Document:
         self.licenses: dict[str, dict[str, str]] = {}
 
     def add(self, package: dict[str, Any]) -> str:
-        self.packages.setdefault(package["SPDXID"], package)
-        return package["SPDXID"]
+        """Add ``package`` once; its id (the same package added again is not repeated).
+
+        A different package under an id already taken gets the id with ``-2`` (``-3``...) appended,
+        so nothing is dropped even if two names ever made the same id.
+        """
+        ident, number = package["SPDXID"], 1
+        while ident in self.packages and self.packages[ident] != package:
+            number += 1
+            ident = f"{package['SPDXID']}-{number}"
+            package = {**package, "SPDXID": ident}
+        self.packages.setdefault(ident, package)
+        return ident
 
     def relate(self, element: str, kind: str, related: str) -> None:
         entry = {"spdxElementId": element, "relationshipType": kind, "relatedSpdxElement": related}
@@ -145,17 +165,21 @@ class _Document:
             })
             self.relate(srpm, "DESCENDANT_OF", ident)
         for source in component.sources:
-            algorithm = source.hash_type.upper()
+            algorithm = hashes.algorithm(source.hash_type, source.digest, hashes.SPDX)
+            comment = "lookaside tarball pinned by the component's sources file, " + (
+                f"fetched from {source.url}" if source.url else "from a lookaside cache whose URL is not configured")
+            if algorithm is None:
+                comment += f"; pinned by {source.hash_type}:{source.digest}, which SPDX has no checksum algorithm for"
             ident = self.add({
                 "SPDXID": spdx_id("Source", component.name, source.filename),
                 "name": source.filename,
                 "downloadLocation": download_location(source.url),
                 "filesAnalyzed": False,
-                "checksums": [{"algorithm": algorithm, "checksumValue": source.digest}],
+                **({"checksums": [{"algorithm": algorithm, "checksumValue": source.digest}]} if algorithm else {}),
                 "licenseConcluded": NOASSERTION,
                 "licenseDeclared": NOASSERTION,
                 "copyrightText": NOASSERTION,
-                "comment": f"lookaside tarball pinned by the component's sources file, fetched from {source.url}",
+                "comment": comment,
                 "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
                                   "referenceLocator": source.purl}],
                 "primaryPackagePurpose": "ARCHIVE",
@@ -178,13 +202,9 @@ class _Document:
         }
         if self.licenses:
             document["hasExtractedLicensingInfos"] = [self.licenses[key] for key in sorted(self.licenses)]
-        digest = hashlib.sha256(_dump(document)).hexdigest()
+        digest = hashlib.sha256(dump(document)).hexdigest()
         document["documentNamespace"] = f"{NAMESPACE_BASE}/{kind}/{_ID_UNSAFE.sub('-', name)}-{digest}"
-        return _dump(document)
-
-
-def _dump(document: dict[str, Any]) -> bytes:
-    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+        return dump(document)
 
 
 def _source_info(component: Component) -> str:

@@ -20,7 +20,12 @@ from tributary.fsutil import atomic_write
 from tributary.image.rootfs import InstalledPackage, RootfsResult
 from tributary.repo.sign import SigningKey
 from tributary.sbom import EMBED_DIR, cyclonedx, provenance, spdx
-from tributary.sbom.collect import collect_component, collect_image, license_problems
+from tributary.sbom.collect import (
+    collect_component,
+    collect_image,
+    hash_problems,
+    license_problems,
+)
 from tributary.sbom.model import Component, Image
 from tributary.tools.toolchain import versions
 
@@ -88,7 +93,8 @@ def write_component_documents(project: Project, component: Component, outputs: S
         target = directory / filename
         atomic_write(target, content, mode=0o644)
         written.paths.append(target)
-    written.problems = license_problems([*(x for x in [component.srpm] if x), *component.rpms])
+    written.problems = [*license_problems([*(x for x in [component.srpm] if x), *component.rpms]),
+                        *hash_problems(component)]
     return written
 
 
