@@ -324,3 +324,23 @@ def test_openssl_fips_configuration_ignores_comments(tmp_path, config, extra, st
     with open_tar(write_image(tmp_path / "r.tar", files)) as tree:
         [finding] = check_fips(tree)
     assert finding.status == status, finding
+
+
+def test_nevra_shows_only_a_real_epoch() -> None:
+    from tributary.tools.rpm import nevra
+
+    assert nevra("greet", 0, "1.1", "4", "x86_64") == "greet-1.1-4.x86_64"
+    assert nevra("greet", None, "1.1", "4", "src") == "greet-1.1-4.src"
+    assert nevra("greet", "0", "1.1", "4", "noarch") == "greet-1.1-4.noarch"  # repodata's string epoch
+    assert nevra("libgreet", 2, "2.0", "4", "x86_64") == nevra("libgreet", "2", "2.0", "4", "x86_64") \
+        == "libgreet-2:2.0-4.x86_64"
+
+
+def test_an_unreadable_rpm_database_is_a_tool_error_naming_it(tmp_path) -> None:
+    from tributary.tools.process import ToolError
+    from tributary.tools.rpm import query_all
+
+    (tmp_path / "rpmdb.sqlite").write_text("garbage\n")
+    with pytest.raises(ToolError, match="rpm failed") as caught:
+        query_all(tmp_path)
+    assert caught.value.where == str(tmp_path)

@@ -54,6 +54,7 @@ from tributary.fsutil import atomic_write, staged_directory
 from tributary.image.spec import ImageSpec, User
 from tributary.repo.publish import source_date_epoch
 from tributary.tools import bwrap, dnf, gpg
+from tributary.tools.rpm import nevra as _nevra
 
 RPMDB_PATH = dnf.RPMDB_PATH  # /usr/lib/sysimage/rpm
 RPM_MANIFEST_PATH = "var/lib/rpmmanifest/container-manifest-2"
@@ -139,8 +140,7 @@ class InstalledPackage:
     @property
     def nevra(self) -> str:
         """``name-[epoch:]version-release.arch``, the epoch shown only when it is not 0 (as dnf prints it)."""
-        epoch = f"{self.epoch}:" if self.epoch else ""
-        return f"{self.name}-{epoch}{self.version}-{self.release}.{self.arch}"
+        return _nevra(self.name, self.epoch, self.version, self.release, self.arch)
 
     def to_json(self) -> dict[str, object]:
         return {"nevra": self.nevra, "name": self.name, "epoch": self.epoch, "version": self.version,
@@ -288,10 +288,6 @@ def _index_channels(channels: Sequence[Channel]) -> _ChannelIndex:
         except cr.CreaterepoCError as error:
             raise ImageError(f"cannot read the primary metadata of channel {channel.name}: {error}") from None
     return index
-
-
-def _nevra(name: str, epoch: int, version: str, release: str, arch: str) -> str:
-    return f"{name}-{f'{epoch}:' if epoch else ''}{version}-{release}.{arch}"
 
 
 def _sha256_file(path: Path) -> str:

@@ -34,6 +34,7 @@ import createrepo_c as cr
 import rpm
 
 from tributary.repo.errors import RepoError
+from tributary.tools.rpm import nevra
 
 NOTHING_PROVIDES = "nothing provides it"
 UNPARSABLE = "rich dependency not understood"
@@ -200,8 +201,7 @@ def _download(url: str, destination: Path) -> None:
 
 
 def _nevra(package: cr.Package) -> str:
-    epoch = f"{package.epoch}:" if package.epoch and package.epoch != "0" else ""
-    return f"{package.name}-{epoch}{package.version}-{package.release}.{package.arch}"
+    return nevra(package.name, package.epoch, package.version, package.release, package.arch)
 
 
 # --- checking ------------------------------------------------------------------------------------------

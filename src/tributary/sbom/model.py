@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from tributary.render.changes import ComponentChanges, OverlayChange
 from tributary.sbom.licenses import License
 from tributary.sbom.purl import rpm_purl, source_purl, upstream_purl
+from tributary.tools.rpm import nevra
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,7 @@ class RpmPackage:
 
     @property
     def nevra(self) -> str:
-        epoch = f"{self.epoch}:" if self.epoch else ""
-        return f"{self.name}-{epoch}{self.version}-{self.release}.{self.arch}"
+        return nevra(self.name, self.epoch, self.version, self.release, self.arch)
 
     def purl(self, distro: Distro) -> str:
         return rpm_purl(distro.id, distro.version, self.name, self.version, self.release, self.arch,

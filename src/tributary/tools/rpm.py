@@ -1,24 +1,28 @@
-"""rpm, the program: list the packages an rpm database records, and its failures as RpmQueryError.
+"""rpm, the program: list the packages an rpm database records; and NEVRA, as every stage writes it.
 
 The database is queried by ``--dbpath`` alone (no ``--root``): the caller hands over a directory that
 holds just the database files, so nothing else of an image has to be unpacked. The query format gives
-tab-separated NEVRA fields with the epoch as a number (``%{EPOCHNUM}``, 0 when unset).
+tab-separated NEVRA fields with the epoch as a number (``%{EPOCHNUM}``, 0 when unset). rpm is run by
+``tools.process``: a failure (or a query that hangs) is a ``ToolError`` naming the database.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tributary.errors import TribError
+from tributary.tools import process
 
 _FORMAT = r"%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n"
+QUERY_TIMEOUT = 120.0
+"""Seconds a ``rpm -qa`` may take: far more than any image's database needs."""
 
 
-class RpmQueryError(TribError):
-    """rpm could not read the database."""
+def nevra(name: str, epoch: int | str | None, version: str, release: str, arch: str) -> str:
+    """``name-[epoch:]version-release.arch``, the epoch shown only when it is set and not 0 (as dnf
+    prints it). ``epoch`` as rpm's header gives it (an int or None) or as repodata does (a string)."""
+    shown = f"{epoch}:" if epoch not in (None, 0, "0", "") else ""
+    return f"{name}-{shown}{version}-{release}.{arch}"
 
 
 @dataclass(frozen=True, order=True)
@@ -31,20 +35,17 @@ class InstalledRpm:
 
     @property
     def nevra(self) -> str:
-        epoch = f"{self.epoch}:" if self.epoch else ""
-        return f"{self.name}-{epoch}{self.version}-{self.release}.{self.arch}"
+        return nevra(self.name, self.epoch, self.version, self.release, self.arch)
 
 
 def query_all(dbpath: Path) -> list[InstalledRpm]:
     """Every package in the database at ``dbpath`` (signing keys, ``gpg-pubkey``, left out), sorted."""
-    program = shutil.which("rpm")
-    if program is None:
-        raise RpmQueryError("rpm is not installed (needed to read an rpm database)", hint="apt-get install rpm")
+    program = process.require("rpm", package="rpm", purpose="to read an rpm database")
     command = [program, "--dbpath", str(Path(dbpath).absolute()), "-qa", "--qf", _FORMAT]
-    proc = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
-    if proc.returncode != 0:
-        message = proc.stderr.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
-        raise RpmQueryError(f"rpm -qa failed: {message[0]}", where=str(dbpath))
+    try:
+        proc = process.run(command, timeout=QUERY_TIMEOUT)
+    except process.ToolError as error:
+        raise error.at(str(dbpath)) from None
     packages = []
     for line in proc.stdout.splitlines():
         name, epoch, version, release, arch = line.split("\t")
