@@ -25,6 +25,7 @@ import rpm
 from tributary.config.model import PublishSettings
 from tributary.config.project import Project
 from tributary.repo.errors import RepoError
+from tributary.tools.rpm import nevra
 
 NOT_PUBLISHED = "none"
 
@@ -94,8 +95,7 @@ class RpmFile:
 
     @property
     def nevra(self) -> str:
-        epoch = f"{self.epoch}:" if self.epoch else ""
-        return f"{self.name}-{epoch}{self.version}-{self.release}.{self.arch}"
+        return nevra(self.name, self.epoch, self.version, self.release, self.arch)
 
     @property
     def is_source(self) -> bool:
