@@ -66,7 +66,7 @@ def run(home: Path, args: Sequence[str], *, input: bytes | None = None) -> subpr
     """Run ``gpg --homedir HOME --batch --no-tty ARGS``; a non-zero status raises GpgError."""
     command, proc = _execute(home, args, input=input)
     if proc.returncode != 0:
-        stderr = proc.stderr.decode(errors="replace").strip()
+        stderr = process.decoded(proc.stderr).strip()
         raise GpgError(f"gpg {_verb(args)} failed: {_last_message(stderr) or f'exit status {proc.returncode}'}",
                        command=command, stderr=stderr)
     return proc
@@ -84,7 +84,7 @@ def _execute(home: Path, args: Sequence[str], *,
         proc = subprocess.run(command, input=input, capture_output=True, env=environment(home), check=False,
                               stdin=None if input is not None else subprocess.DEVNULL, timeout=TIMEOUT)
     except subprocess.TimeoutExpired as error:
-        stderr = (error.stderr or b"").decode(errors="replace").strip()
+        stderr = process.decoded(error.stderr).strip()
         raise GpgError(f"gpg {_verb(args)} did not finish within {TIMEOUT:g} s", command=command, stderr=stderr,
                        hint="gpg is probably waiting for a passphrase: tributary needs a key without one "
                             "(or a gpg-agent with the passphrase preset)") from None
@@ -134,11 +134,11 @@ def generate_key(home: Path, uid: str, *, algorithm: str = "ed25519") -> str:
     check_socket_path(home)
     proc = run(home, ["--pinentry-mode", "loopback", "--passphrase", "", "--status-fd", "1",
                       "--quick-gen-key", uid, algorithm, "sign", "never"])
-    for line in proc.stdout.decode(errors="replace").splitlines():
+    for line in process.decoded(proc.stdout).splitlines():
         parts = line.split()
         if parts[:2] == ["[GNUPG:]", "KEY_CREATED"] and len(parts) >= 4:
             return parts[3]
-    raise GpgError(f"gpg made no key for {uid!r} (no KEY_CREATED status)", stderr=proc.stderr.decode(errors="replace"))
+    raise GpgError(f"gpg made no key for {uid!r} (no KEY_CREATED status)", stderr=process.decoded(proc.stderr))
 
 
 def secret_keys(home: Path, key: str) -> list[KeyInfo]:
@@ -148,7 +148,7 @@ def secret_keys(home: Path, key: str) -> list[KeyInfo]:
         return []  # gpg says "No secret key" with status 2
     keys: list[KeyInfo] = []
     current: dict[str, str] = {}
-    for line in proc.stdout.decode(errors="replace").splitlines():
+    for line in process.decoded(proc.stdout).splitlines():
         fields = line.split(":")
         if fields[0] == "sec":
             if current:
@@ -230,9 +230,9 @@ def verify_data(home: Path, signature: bytes, data: bytes) -> str:
         sig_path.write_bytes(signature)
         command, proc = _execute(home, ["--status-fd", "1", "--verify", "--", str(sig_path), "-"], input=data)
     try:
-        return signer_of(proc.stdout.decode(errors="replace").splitlines())
+        return signer_of(process.decoded(proc.stdout).splitlines())
     except GpgError as error:
-        stderr = proc.stderr.decode(errors="replace").strip()
+        stderr = process.decoded(proc.stderr).strip()
         reason = str(error)
         if isinstance(error, _NoVerdict):
             reason = f"gpg --verify failed: {_last_message(stderr) or f'exit status {proc.returncode}'}"
