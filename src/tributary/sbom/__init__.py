@@ -7,7 +7,8 @@ checks the signed in-toto/SLSA statement of each build; ``write`` puts everythin
 ``<output-dir>/sbom/`` and gives images the files they carry inside. docs/SBOM.md is the reader's
 guide to every field.
 
-This is a late stage: it reads config, upstream, render, build, repo and image, and nothing reads it.
+This is a late stage: it reads config, upstream, render, build, repo and image; only the audit (the
+other late stage, which compares an image's rpmdb with its SBOM) and the CLI read it.
 """
 
 EMBED_DIR = "/usr/share/tributary/sbom"
