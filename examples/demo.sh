@@ -3,7 +3,8 @@
 #
 # 1. make the example upstream (dist-git repositories and a lookaside store) and serve it on loopback;
 # 2. resolve and lock every component, render the distribution, explain every change from upstream;
-# 3. build in a sandbox, publish signed, install with dnf, make and test images (a VM disk booted under qemu);
+# 3. make a signing key, build in a sandbox (SBOMs, signed provenance), publish signed, install with dnf,
+#    make and test images (a VM disk booted under qemu), audit packages and images, verify provenance;
 # 4. ask what taking the newest upstream would cost.
 # Outputs land under the project's output-dir (examples/distro/out) and rendered-specs-dir
 # (examples/distro/specs); the upstream is made in examples/distro/build/upstream.
@@ -56,16 +57,19 @@ mkdir -p "$reports"
 mv "$reports/changes.md.tmp" "$reports/changes.md"
 cat "$reports/changes.md"
 
-step "Build every component in dependency order, two at a time, in the sandbox"
+step "The project's signing key: a throwaway one in a project-local key ring (signs provenance, RPMs, metadata)"
+gnupghome="$project/build/gnupg"
+trap 'kill "$server" 2>/dev/null || true; gpgconf --homedir "$gnupghome" --kill all 2>/dev/null || true' EXIT
+"$trib" -C "$project" repo keygen --gnupghome "$gnupghome" --name "Tributary Example Builders" --email builders@tribex.invalid
+export TRIB_GPG_KEY=builders@tribex.invalid TRIB_GNUPGHOME="$gnupghome"
+
+step "Build every component in dependency order, two at a time, in the sandbox (SBOMs and signed provenance too)"
 "$trib" -C "$project" build -a -j 2
 step "A second build finds nothing to do"
 "$trib" -C "$project" build -a -j 2
 
-step "Publish signed repositories (a throwaway key in a project-local key ring)"
-gnupghome="$project/build/gnupg"
-trap 'kill "$server" 2>/dev/null || true; gpgconf --homedir "$gnupghome" --kill all 2>/dev/null || true' EXIT
-"$trib" -C "$project" repo keygen --gnupghome "$gnupghome" --name "Tributary Example Builders" --email builders@tribex.invalid
-"$trib" -C "$project" repo publish --sign-key builders@tribex.invalid --gnupghome "$gnupghome"
+step "Publish signed repositories"
+"$trib" -C "$project" repo publish
 "$trib" -C "$project" repo check
 
 step "Install greet from the published repository into an empty root (gpgcheck=1, repo_gpgcheck=1)"
@@ -99,9 +103,10 @@ for image in container-base container-distroless wsl vm-base; do
     "$trib" -C "$project" audit image "$image" --report "$project/out/reports/audit-$image.json"
 done
 
-step "SBOMs and signed build provenance (written by build and image build; here greet's, signed and verified)"
-"$trib" -C "$project" sbom greet --sign-key builders@tribex.invalid --gnupghome "$gnupghome"
-"$trib" -C "$project" verify "$project/out/sbom/greet.provenance.json" --key "$project/out/repo/rpm-base/RPM-GPG-KEY-tribex"
+step "SBOMs and signed build provenance (written by build and image build): every component's verified"
+for provenance in "$project"/out/sbom/*.provenance.json; do
+    "$trib" -C "$project" verify "$provenance" --key "$project/out/repo/rpm-base/RPM-GPG-KEY-tribex"
+done
 
 step "What taking the newest upstream would cost"
 status=0
