@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -26,3 +27,25 @@ def project(ctx: typer.Context) -> Project:
         cached = load_project(start, extra_files=[Path(f) for f in state.config_files])
         state._project = cached  # type: ignore[attr-defined]
     return cached
+
+
+def signing_key(sign_key: str | None, gnupghome: Path | None):
+    """The project's signing key as the command line and environment name it, or None when none is named.
+
+    ``--sign-key`` names the key, else ``TRIB_GPG_KEY``; ``--gnupghome`` is the key ring it is looked
+    for in, else ``TRIB_GNUPGHOME``, ``GNUPGHOME``, ``~/.gnupg``. A key ring given with no key to look
+    for is an error, never a silent "unsigned". Every command that signs (repo publish, build, sbom)
+    and verifies chooses its key here, so they agree.
+    """
+    from tributary.errors import ConfigError
+    from tributary.repo.sign import HOME_VARIABLE, KEY_VARIABLE, SigningKey
+
+    if sign_key:
+        home = gnupghome or Path(os.environ.get(HOME_VARIABLE) or os.environ.get("GNUPGHOME") or Path.home() / ".gnupg")
+        return SigningKey.from_gnupghome(home, sign_key)
+    if gnupghome is not None:
+        if not os.environ.get(KEY_VARIABLE, "").strip():
+            raise ConfigError(f"--gnupghome {gnupghome} names a key ring but no key in it",
+                              hint=f"pass --sign-key KEY, or set {KEY_VARIABLE}")
+        return SigningKey.from_environment({**os.environ, HOME_VARIABLE: str(gnupghome)})
+    return SigningKey.from_environment()

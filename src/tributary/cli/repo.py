@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -18,14 +17,9 @@ ChannelOpt = Annotated[list[str] | None, typer.Option("--channel", help="Only th
 
 
 def _signing_key(sign_key: str | None, gnupghome: Path | None, unsigned: bool):
-    from tributary.repo.sign import SigningKey
-
     if unsigned:
         return None
-    if sign_key:
-        home = gnupghome or Path(os.environ.get("TRIB_GNUPGHOME") or os.environ.get("GNUPGHOME") or Path.home() / ".gnupg")
-        return SigningKey.from_gnupghome(home, sign_key)
-    key = SigningKey.from_environment()
+    key = common.signing_key(sign_key, gnupghome)
     if key is None:
         raise ConfigError(
             "no signing key: repositories are published signed",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -19,22 +18,8 @@ GnupgHomeOpt = Annotated[Path | None, typer.Option("--gnupghome", help="Key ring
 
 
 def provenance_key(sign_key: str | None = None, gnupghome: Path | None = None):
-    """The key that signs provenance: ``--sign-key``, else ``TRIB_GPG_KEY`` as ``trib repo publish`` uses; or None.
-
-    ``gnupghome`` (``--gnupghome``) is the key ring either is looked for in; given without a key to
-    look for (no ``--sign-key``, no ``TRIB_GPG_KEY``) it is an error rather than silently unsigned.
-    """
-    from tributary.cli.repo import _signing_key
-    from tributary.repo.sign import HOME_VARIABLE, KEY_VARIABLE, SigningKey
-
-    if sign_key:
-        return _signing_key(sign_key, gnupghome, False)
-    if gnupghome is not None:
-        if not os.environ.get(KEY_VARIABLE, "").strip():
-            raise ConfigError(f"--gnupghome {gnupghome} names a key ring but no key in it",
-                              hint=f"pass --sign-key KEY, or set {KEY_VARIABLE}")
-        return SigningKey.from_environment({**os.environ, HOME_VARIABLE: str(gnupghome)})
-    return SigningKey.from_environment()
+    """The key that signs provenance, chosen as every signing command chooses it; None: unsigned."""
+    return common.signing_key(sign_key, gnupghome)
 
 
 def report(ctx: typer.Context, written: list, *, unsigned_note: bool) -> None:
