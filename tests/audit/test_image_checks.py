@@ -172,20 +172,6 @@ def test_sbom_compared_with_the_rpmdb(tmp_path) -> None:
                                 "greet-1.1-3.tribex10.x86_64")
 
 
-def test_a_directory_root_reads_like_its_tar(tmp_path) -> None:
-    from tributary.audit.image import ImageTree
-
-    files = base_files(**{"/usr/bin/su": ("x", 0o4755), "/etc/selinux/config": "SELINUX=permissive\nSELINUXTYPE=targeted\n"})
-    with open_tar(write_image(tmp_path / "r.tar", files, links={"/etc/sysctl.conf": "../usr/lib/sysctl.d/50-hardening.conf"})) as tree:
-        tar_findings = audit_tree(tree, "test", AuditConfig())
-        with tarfile.open(tmp_path / "r.tar") as archive:
-            archive.extractall(tmp_path / "root", filter="fully_trusted")
-    directory = ImageTree("dir")
-    directory.add_directory(tmp_path / "root")
-    assert audit_tree(directory, "test", AuditConfig()) == tar_findings
-    assert ("selinux-config", "fail") in {(f.check, f.status) for f in tar_findings}
-
-
 def layer(path: Path, entries: list[tuple[str, str | None]]) -> Path:
     """One tar layer: ``(name, text)`` a file, ``(name, None)`` an empty whiteout-style marker."""
     with tarfile.open(path, "w") as archive:
@@ -252,42 +238,6 @@ def test_devices_fifos_and_sockets_are_not_world_writable_files(tmp_path) -> Non
         assert tree.info("/dev/null").ischr()
         found = {f.subject: f.status for f in check_world_writable(tree)}
     assert found == {"/etc/open": "fail"}
-
-
-def test_directory_root_devices_and_fifos_are_not_world_writable_files(tmp_path) -> None:
-    import os
-
-    from tributary.audit.image import ImageTree
-
-    root = tmp_path / "root"
-    (root / "run").mkdir(parents=True)
-    os.mkfifo(root / "run" / "pipe", 0o666)
-    (root / "run" / "pipe").chmod(0o666)
-    tree = ImageTree("dir")
-    tree.add_directory(root)
-    assert tree.info("/run/pipe").isfifo()
-    assert [f.status for f in check_world_writable(tree)] == ["pass"]
-
-
-def test_unreadable_directory_in_a_root_is_an_error(tmp_path, monkeypatch) -> None:
-    import os
-
-    from tributary.audit.image import ImageTree
-    from tributary.audit.rpms import AuditError
-
-    locked = tmp_path / "root" / "secret"
-    locked.mkdir(parents=True)
-    scandir = os.scandir
-
-    def denied(path="."):  # what chmod 0 does to anyone but root, who runs these tests in CI
-        if os.fspath(path) == str(locked):
-            raise PermissionError(13, "Permission denied", str(locked))
-        return scandir(path)
-
-    monkeypatch.setattr(os, "scandir", denied)
-    with pytest.raises(AuditError, match="cannot read the image root: Permission denied") as caught:
-        ImageTree("dir").add_directory(tmp_path / "root")
-    assert caught.value.where == str(locked)
 
 
 STOCK_OPENSSL_CNF = """\

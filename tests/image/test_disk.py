@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
+import tarfile
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,6 +40,7 @@ from tributary.image.disk import (
     sfdisk_script,
     write_disks,
 )
+from tributary.image.diskroot import write_root_tar
 from tributary.image.rootfs import RootfsResult, build_rootfs
 from tributary.image.spec import ImageSpec
 from tributary.image.vhd import (
@@ -322,3 +325,34 @@ def test_the_cli_refuses_a_disk_too_small_and_writes_nothing(published: Publishe
     assert result.code == 2
     assert "tiny.image.toml: image 'tiny': disk-size-mib 67 is too small" in result.err
     assert not (project.output_dir / "images" / "tiny").exists()
+
+
+def test_a_disk_root_reads_back_as_a_tar_with_set_id_bits_and_owners(tmp_path: Path) -> None:
+    """What the audit reads: the root partition of the disk file, modes from debugfs' listing."""
+    tree = tmp_path / "tree"
+    (tree / "usr" / "bin").mkdir(parents=True)
+    (tree / "etc").mkdir()
+    (tree / "etc" / "os-release").write_text('NAME="Back"\n')
+    tool = tree / "usr" / "bin" / "su"
+    tool.write_bytes(b"#!/bin/sh\n")
+    os.chown(tool, 0, 0)
+    tool.chmod(0o4755)
+    (tree / "usr" / "bin" / "sh").symlink_to("busybox")
+    home = tree / "home" / "alice"
+    home.mkdir(parents=True)
+    os.chown(home, 1000, 1000)
+    rootfs = RootfsResult(tree, "back", (), 1743465600, "1", ())
+    result = write_disks(rootfs, vm_spec(name="back"), ["raw", "qcow2"], tmp_path, tmp_path / "work")
+    partitions = result.layout.to_json()["partitions"]
+    members = {}
+    for image_format in ("raw", "qcow2"):
+        write_root_tar(result.files[image_format], image_format, partitions, tmp_path / f"{image_format}.tar")
+        with tarfile.open(tmp_path / f"{image_format}.tar") as archive:
+            members[image_format] = {m.name: (m.type, m.mode, m.uid, m.gid, m.linkname) for m in archive}
+            assert archive.extractfile("etc/os-release").read() == b'NAME="Back"\n'
+    assert members["raw"] == members["qcow2"]
+    listed = members["raw"]
+    assert listed["usr/bin/su"] == (tarfile.REGTYPE, 0o4755, 0, 0, "")
+    assert listed["usr/bin/sh"][0] == tarfile.SYMTYPE and listed["usr/bin/sh"][4] == "busybox"
+    assert listed["home/alice"][2:4] == (1000, 1000)
+    assert "etc/fstab" in listed and "lost+found" in listed

@@ -1,25 +1,18 @@
 """Audit a built image as it ships: SELinux, hardening sysctls, set-id and world-writable files, FIPS
 readiness, and the rpm database against the image's embedded SBOM.
 
-Where it can be, the artifact itself is read: ``images/<name>/manifest.json`` names the outputs,
-and the audit reads the WSL tarball when there is one, else the OCI layout's layers (applied
-in order, whiteouts honoured). Mode bits, owners and file contents come from the tar headers and
-members, so nothing is extracted and no privilege is needed; only the rpm database files are copied
-to a temporary directory for ``rpm --dbpath`` to read. What is audited is then exactly what a user
-downloads, including anything a configuration script or a later stage added to the root.
-
-A disk image (raw, qcow2, VHD) has no tar output, and its file systems cannot be read without
-mounting them. For those the audit reads the root directory the build left in
-``<work-dir>/images/<name>/rootfs``, the tree the shipped disk's root file system was made from; it
-is not the download itself, so the image stage's ``built_root`` guards it: the stamp the build wrote
-beside it must match the current ``manifest.json``, or the audit is refused (a later build failed,
-or the work directory was cleaned).
+The artifact itself is read: ``images/<name>/manifest.json`` names the outputs, and the audit reads
+the WSL tarball when there is one, else the OCI layout's layers (applied in order, whiteouts
+honoured), else a disk's root file system, which the image stage reads back from the disk file as a
+tar (``image.diskroot``: debugfs, no mount). Mode bits, owners and file contents come from the tar
+headers and members, so no privilege is needed; only the rpm database files are copied to a
+temporary directory for ``rpm --dbpath`` to read. What is audited is exactly what a user downloads,
+including anything a configuration script or a later stage added to the root.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import posixpath
 import re
 import stat
@@ -38,8 +31,7 @@ from tributary.audit.rpms import AuditError
 from tributary.config import Project
 from tributary.config.model import AuditConfig
 from tributary.globbing import match
-from tributary.image.build import built_root
-from tributary.image.rootfs import ImageError
+from tributary.image.diskroot import write_root_tar
 from tributary.sbom import EMBED_DIR
 from tributary.tools.rpm import InstalledRpm, query_all
 
@@ -103,35 +95,6 @@ class ImageTree:
                 entries.append((path, info))
         for path, info in entries:
             self.members[path] = (archive, info)
-
-    def add_directory(self, root: Path) -> None:
-        """A root as a directory tree (headers made from lstat): for images with no tar output.
-
-        A directory that cannot be listed is an error, not a gap: what is in it would go unaudited."""
-        self._dirs = None
-
-        def unreadable(error: OSError) -> None:
-            raise AuditError(f"cannot read the image root: {error.strerror or error}",
-                             where=error.filename or str(root)) from None
-
-        for directory, dirs, files in os.walk(root, onerror=unreadable):
-            for name in [*dirs, *files]:
-                path = Path(directory) / name
-                relative = "/" + path.relative_to(root).as_posix()
-                info = tarfile.TarInfo(relative)
-                status = path.lstat()
-                info.mode, info.uid, info.gid, info.size = stat.S_IMODE(status.st_mode), status.st_uid, status.st_gid, 0
-                if stat.S_ISLNK(status.st_mode):
-                    info.type, info.linkname = tarfile.SYMTYPE, os.readlink(path)
-                elif stat.S_ISDIR(status.st_mode):
-                    info.type = tarfile.DIRTYPE
-                elif stat.S_ISREG(status.st_mode):
-                    info.size = status.st_size
-                elif stat.S_ISBLK(status.st_mode):
-                    info.type = tarfile.BLKTYPE
-                else:  # a character device, FIFO or socket (tar has no type for sockets: a FIFO here)
-                    info.type = tarfile.CHRTYPE if stat.S_ISCHR(status.st_mode) else tarfile.FIFOTYPE
-                self.members[relative] = (path, info)
 
     def _implied_dirs(self) -> set[str]:
         if self._dirs is None:
@@ -202,13 +165,14 @@ def _normal(name: str) -> str:
 
 @contextmanager
 def open_image(project: Project, name: str) -> Iterator[ImageTree]:
-    """The files of built image ``name``: its WSL tarball, else its OCI layout, else (disk images) the
-    root directory the build left in the work directory."""
+    """The files of built image ``name``: its WSL tarball, else its OCI layout, else its disk's root
+    file system (raw preferred, then the fixed VHD, then qcow2)."""
     out_dir = project.output_dir / "images" / name
     manifest = out_dir / "manifest.json"
     if not manifest.is_file():
         raise AuditError(f"image {name!r} is not built ({manifest} is missing)", hint=f"run 'trib image build {name}'")
-    formats = {entry["format"]: out_dir / entry["file"] for entry in json.loads(manifest.read_text())["formats"]}
+    entries = {entry["format"]: entry for entry in json.loads(manifest.read_text())["formats"]}
+    formats = {image_format: out_dir / entry["file"] for image_format, entry in entries.items()}
     with ExitStack() as stack:
         if "wsl" in formats:
             tree = ImageTree(str(formats["wsl"]))
@@ -218,14 +182,14 @@ def open_image(project: Project, name: str) -> Iterator[ImageTree]:
             for layer in oci_layers(formats["oci"]):
                 tree.add_layer(stack.enter_context(tarfile.open(layer, "r:*")))
         else:
-            # A disk image's file systems cannot be read without mounting them: the root it was made
-            # from, which the image stage vouches for (its stamp matches the current manifest).
-            try:
-                root = built_root(project, name)
-            except ImageError as error:
-                raise AuditError(error.message, where=error.where, hint=error.hint) from None
-            tree = ImageTree(str(root))
-            tree.add_directory(root)
+            disk_format = next((f for f in ("raw", "vhd-fixed", "qcow2") if f in formats), None)
+            if disk_format is None:
+                raise AuditError(f"image {name!r} has no output the audit can read ({', '.join(formats) or 'none'})")
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trib-audit-disk-")))
+            write_root_tar(formats[disk_format], disk_format, entries[disk_format].get("partitions", []),
+                           scratch / "root.tar")
+            tree = ImageTree(f"{formats[disk_format]} (root partition)")
+            tree.add_layer(stack.enter_context(tarfile.open(scratch / "root.tar")))
         yield tree
 
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tributary.config import Project
-from tributary.fsutil import atomic_write, resolve_inside, staged_directory
+from tributary.fsutil import resolve_inside, staged_directory
 from tributary.image.definition import DescriptionResult, load_image
 from tributary.image.disk import DISK_FORMATS, write_disks
-from tributary.image.manifest import MANIFEST_NAME, Artifact, write_manifest
+from tributary.image.manifest import Artifact, write_manifest
 from tributary.image.oci import (
     OciResult,
     check_with_skopeo,
@@ -27,7 +27,6 @@ from tributary.image.oci import (
 from tributary.image.rootfs import ImageError, RootfsResult, build_rootfs
 from tributary.image.spec import FORMATS
 from tributary.image.wsl import write_wsl
-from tributary.upstream.fingerprint import file_sha256
 
 
 @dataclass
@@ -55,9 +54,6 @@ def published_channels(project: Project) -> list[Path]:
         raise ImageError(f"no published repository in {root}", hint="run 'trib build -a' and 'trib repo publish' first")
     return channels
 
-
-ROOT_STAMP = "rootfs.manifest-sha256"
-"""In the image's work directory: the sha256 of the manifest.json its root was last packaged into."""
 
 Embedder = Callable[[RootfsResult], Mapping[str, bytes]]
 """Given the finished root, the files (path inside the root -> content) to add before it is packaged.
@@ -109,34 +105,9 @@ def build_image(project: Project, name: str, *, formats: list[str] | None = None
             written = write_disks(rootfs, spec, disks, stage, work / "disk")
             details = written.layout.to_json()
             artifacts += [Artifact(value, path, details=details) for value, path in written.files.items()]
-        manifest = write_manifest(stage, spec, rootfs, artifacts)
-    # The root stays in the work directory; the stamp ties it to the outputs it was made into.
-    atomic_write(work / ROOT_STAMP, file_sha256(out_dir / manifest.name) + "\n")
+        write_manifest(stage, spec, rootfs, artifacts)
     final = [Artifact(a.format, out_dir / a.path.relative_to(stage), a.digest, a.details) for a in artifacts]
     return ImageBuild(name, out_dir, rootfs, final, described.notes, oci)
-
-
-def built_root(project: Project, name: str) -> Path:
-    """The root directory that the image's current outputs were made from.
-
-    Disk images cannot be read without mounting them, so later stages that must look inside one
-    (the audit) read the root the build left in the work directory. It is only that root while the
-    stamp the build wrote matches ``manifest.json``: a failed or partial rebuild leaves the previous
-    outputs in place but not their root, and reading it then would report on a root nobody shipped.
-    """
-    work = project.work_dir / "images" / name
-    manifest = project.output_dir / "images" / name / MANIFEST_NAME
-    if not manifest.is_file():
-        raise ImageError(f"image {name!r} is not built ({manifest} is missing)", hint=f"run 'trib image build {name}'")
-    try:
-        stamp = (work / ROOT_STAMP).read_text().strip()
-    except FileNotFoundError:
-        stamp = ""
-    if not (work / "rootfs").is_dir() or stamp != file_sha256(manifest):
-        raise ImageError(f"image {name!r}: the root in {work / 'rootfs'} is not the one {manifest} was built from "
-                         "(a later build failed or the work directory was cleaned)",
-                         hint=f"run 'trib image build {name}' again")
-    return work / "rootfs"
 
 
 def add_files(rootfs: RootfsResult, files: Mapping[str, bytes]) -> None:

@@ -8,6 +8,7 @@ the identifiers; the inode times copied from the source tree are reset with debu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from tributary.tools import process
@@ -41,3 +42,57 @@ def debugfs(image: Path, commands: str, *, epoch: int) -> list[str]:
     proc = process.run([program, "-w", "-f", "-", str(image)], input=commands,
                        env={"E2FSPROGS_FAKE_TIME": str(epoch)})
     return [line for line in proc.stderr.splitlines() if line.strip() and not line.startswith("debugfs ")]
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One directory entry as ``debugfs ls -p`` gives it: name, full mode (type and bits), owner, size."""
+
+    name: str
+    mode: int
+    uid: int
+    gid: int
+    size: int
+
+
+def at_offset(image: Path, offset: int) -> str:
+    """The name e2fsprogs opens a file system at byte ``offset`` of ``image`` by (a partition of a disk)."""
+    return f"{image}?offset={offset}"
+
+
+def list_directories(filesystem: str, directories: list[str]) -> dict[str, list[Listed]]:
+    """Each of ``directories`` (absolute paths in the file system) -> its entries (without . and ..).
+
+    One debugfs session for all of them: it echoes each command as ``debugfs: <command>`` on stdout,
+    which separates one directory's listing from the next. A directory it cannot list is a ToolError.
+    """
+    program = process.require(DEBUGFS, package="e2fsprogs", purpose="to read ext4 disk images")
+    commands = "".join(f'ls -p "{directory}"\n' for directory in directories)
+    proc = process.run([program, "-f", "-", filesystem], input=commands, timeout=600)
+    problems = [line for line in proc.stderr.splitlines() if line.strip() and not line.startswith("debugfs ")]
+    if problems:
+        raise process.ToolError(f"debugfs cannot list {filesystem}: {problems[0]}", stderr=proc.stderr)
+    listings: dict[str, list[Listed]] = {}
+    current: list[Listed] | None = None
+    pending = iter(directories)
+    for line in proc.stdout.splitlines():
+        if line.startswith("debugfs: "):
+            current = listings.setdefault(next(pending), [])
+        elif line.startswith("/") and current is not None:
+            _, _inode, mode, uid, gid, name, size, _ = line.split("/")
+            if name not in (".", ".."):
+                current.append(Listed(name, int(mode, 8), int(uid), int(gid), int(size or 0)))
+    return listings
+
+
+def rdump(filesystem: str, source: str, destination: Path) -> None:
+    """Copy directory ``source`` of the file system, recursively, into the existing ``destination``.
+
+    Contents, symlinks and times come out right; modes do not always (debugfs sets the owner after the
+    mode, and a chown clears set-id bits), so callers take modes from ``list_directories``.
+    """
+    program = process.require(DEBUGFS, package="e2fsprogs", purpose="to read ext4 disk images")
+    proc = process.run([program, "-R", f'rdump "{source}" "{destination}"', filesystem], timeout=600)
+    problems = [line for line in proc.stderr.splitlines() if line.strip() and not line.startswith("debugfs ")]
+    if problems:
+        raise process.ToolError(f"debugfs cannot copy out {filesystem}: {problems[0]}", stderr=proc.stderr)

@@ -18,17 +18,20 @@ PROGRAM = "qemu-img"
 DRIVERS = {"raw": "raw", "qcow2": "qcow2", "vhd-fixed": "vpc"}
 
 
-def convert(source: Path, target: Path, image_format: str) -> None:
-    """Convert the raw disk ``source`` to ``image_format`` (qcow2 compressed; vhd-fixed of the exact size)."""
-    program = process.require(PROGRAM, package="qemu-utils", purpose="to write qcow2 and VHD disks")
-    if image_format == "qcow2":
+def convert(source: Path, target: Path, image_format: str, *, source_format: str = "raw") -> None:
+    """Convert the disk ``source`` to ``image_format`` (qcow2 compressed; vhd-fixed of the exact size;
+    raw sparse)."""
+    program = process.require(PROGRAM, package="qemu-utils", purpose="to convert disk images")
+    if image_format == "raw":
+        options = ["-O", "raw"]
+    elif image_format == "qcow2":
         options = ["-O", "qcow2", "-c"]
     elif image_format == "vhd-fixed":
         # force_size keeps the raw size instead of rounding it to a CHS geometry, as Azure requires.
         options = ["-O", "vpc", "-o", "subformat=fixed,force_size=on"]
     else:
         raise ValueError(f"qemu-img cannot write {image_format!r} here")
-    process.run([program, "convert", "-q", "-f", "raw", *options, str(source), str(target)])
+    process.run([program, "convert", "-q", "-f", DRIVERS[source_format], *options, str(source), str(target)])
 
 
 def info(path: Path, image_format: str) -> dict[str, Any]:
