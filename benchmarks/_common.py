@@ -138,7 +138,4 @@ def example_distro(root: Path):
     upstream = root / "upstream"
     subprocess.run([sys.executable, str(REPO / "examples/upstream/make_upstream.py"), str(upstream)],
                    check=True, capture_output=True)
-    example = copy_example_distro(root, upstream)
-    with example.mirror.open("a") as handle:
-        handle.write(f'lookaside-base-uri = "file://{upstream}/lookaside/$pkg/$filename/$hashtype/$hash/$filename"\n')
-    return example
+    return copy_example_distro(root, upstream, lookaside=True)

@@ -211,10 +211,7 @@ def published(tmp_path_factory: pytest.TempPathFactory, example_upstream: Exampl
     from tributary.config import load_project
     from tributary.repo.publish import built_rpms, publish, repo_root
 
-    distro = copy_example_distro(tmp_path_factory.mktemp("published-distro"), example_upstream.root)
-    with distro.mirror.open("a") as handle:
-        handle.write(f'lookaside-base-uri = "file://{example_upstream.root}/lookaside/$pkg/$filename/$hashtype/'
-                     '$hash/$filename"\n')
+    distro = copy_example_distro(tmp_path_factory.mktemp("published-distro"), example_upstream.root, lookaside=True)
     project = load_project(distro.root, extra_files=[distro.mirror])
     _, jobs = build_distribution(project, project.component_names, jobs=2)
     assert {job.state for job in jobs.values()} == {State.DONE}

@@ -45,12 +45,17 @@ class Published:
     channel: Path
 
 
-def copy_example_distro(directory: Path, upstream_root: Path, *, git_repository: bool = True) -> ExampleDistro:
-    """Copy the example distribution (without generated output or locks) next to a mirror override."""
+def copy_example_distro(directory: Path, upstream_root: Path, *, git_repository: bool = True,
+                        lookaside: bool = False) -> ExampleDistro:
+    """Copy the example distribution (without generated output or locks) next to a mirror override
+    (dist-git, and with ``lookaside`` the lookaside store, read from ``upstream_root`` by file://)."""
     root = directory / "distro"
     shutil.copytree(EXAMPLE_DISTRO, root, ignore=shutil.ignore_patterns("specs", "out", "build", "locks"))
     mirror = directory / "mirror.toml"
     mirror.write_text(f'[distros.example-upstream]\ndist-git-base-uri = "file://{upstream_root}/git/$pkg.git"\n')
+    if lookaside:
+        with mirror.open("a") as handle:
+            handle.write(f'lookaside-base-uri = "file://{upstream_root}/lookaside/$pkg/$filename/$hashtype/$hash/$filename"\n')
     distro = ExampleDistro(root, mirror)
     if git_repository:
         run_git("init", "-q", "-b", "main", cwd=root)

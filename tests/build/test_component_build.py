@@ -39,9 +39,7 @@ DIST = ".tribex10"
 
 def make_project(directory: Path, upstream_root: Path, extra: dict[str, str] | None = None) -> Project:
     """A copy of the example distribution reading the test upstream, plus ``extra`` files."""
-    distro = copy_example_distro(directory, upstream_root, git_repository=True)
-    with distro.mirror.open("a") as handle:
-        handle.write(f'lookaside-base-uri = "file://{upstream_root}/lookaside/$pkg/$filename/$hashtype/$hash/$filename"\n')
+    distro = copy_example_distro(directory, upstream_root, git_repository=True, lookaside=True)
     for relative, text in (extra or {}).items():
         path = distro.root / relative
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,10 +20,7 @@ from tributary.tools import gpg
 
 
 def example(directory: Path, upstream_root: Path):
-    distro = copy_example_distro(directory, upstream_root)
-    with distro.mirror.open("a") as handle:
-        handle.write(f'lookaside-base-uri = "file://{upstream_root}/lookaside/$pkg/$filename/$hashtype/$hash/$filename"\n')
-    return distro
+    return copy_example_distro(directory, upstream_root, lookaside=True)
 
 
 def rpm_digests(output_dir: Path) -> dict[str, str]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -100,3 +102,50 @@ def test_archive_overlays_wait_for_the_tarball(make_project, tmp_path: Path, tri
     assert result.code == 0, result.err
     with tarfile.open(out / "pkg-1.0.tar.gz") as archive:
         assert archive.getnames() == ["pkg-1.0/keep.c"]  # the original had no directory entries; none are added
+
+
+GREET_DATA = "base/comps/greet-data/greet-data.comp.toml"
+
+
+def test_an_archive_overlay_edits_the_tarball_and_sources_pins_the_declared_hash(served, tmp_path: Path) -> None:
+    """The example's greet-data edits greet-motd inside upstream's tarball; its source-files entry
+    (origin overlay) records the edited tarball's hash, which the prepared `sources` then pins."""
+    distro, cli = served
+    out = tmp_path / "greet-data-src"
+    result = cli("comp", "prep-sources", "greet-data", "-o", str(out))
+    assert result.code == 0, result.err
+    with tarfile.open(out / "greet-data-1.0.tar.gz") as archive:
+        script = archive.extractfile("greet-data-1.0/greet-motd").read().decode()
+    assert "\nGREET_NAME=Tributary\n" in script and "GREET_NAME=world" not in script
+    declared = re.search(r'hash = "([0-9a-f]{128})"', (distro.root / GREET_DATA).read_text()).group(1)
+    assert hashlib.sha512((out / "greet-data-1.0.tar.gz").read_bytes()).hexdigest() == declared
+    assert (out / "sources").read_text() == f"SHA512 (greet-data-1.0.tar.gz) = {declared}\n"
+    untouched = cli("comp", "prep-sources", "greet-data", "-o", str(tmp_path / "upstream-as-is"), "--skip-overlays")
+    assert untouched.code == 0, untouched.err
+    assert declared not in (tmp_path / "upstream-as-is" / "sources").read_text()
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda text: re.sub(r'hash = "[0-9a-f]{128}"\n', "", text),
+     "source file 'greet-data-1.0.tar.gz' records no hash for the edited tarball; it is sha512:"),
+    (lambda text: re.sub(r'hash = "[0-9a-f]{128}"', 'hash = "' + "0" * 128 + '"', text),
+     "the archive overlays turn 'greet-data-1.0.tar.gz' into sha512:"),
+    (lambda text: text[:text.index("[[components.greet-data.source-files]]")],
+     "archive overlays change 'greet-data-1.0.tar.gz', which upstream's sources pins, and no source-files entry"),
+    (lambda text: text.replace("replace-upstream = true\n", ""),
+     "origin type 'overlay' needs replace-upstream = true"),
+    (lambda text: text[:text.index("# An edit inside upstream's tarball")] + text[text.index("# The edited tarball"):],
+     "has origin 'overlay', but no archive overlay edits it"),
+    (lambda text: text + '\n[[components.greet-data.overlays]]\ntype = "file-remove"\nfile = "greet-data-1.0.tar.gz"\n'
+                         'description = "d"\n',
+     "targets 'greet-data-1.0.tar.gz' as a file, while archive overlays edit inside it"),
+])
+def test_archive_hash_pairing_errors_name_the_entry_and_leave_nothing(served, tmp_path: Path, change, message) -> None:
+    distro, cli = served
+    config = distro.root / GREET_DATA
+    config.write_text(change(config.read_text()))
+    out = tmp_path / "out"
+    result = cli("comp", "prep-sources", "greet-data", "-o", str(out))
+    assert result.code == 2, result.out + result.err
+    assert message in result.err and "greet-data.comp.toml:" in result.err
+    assert not out.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -25,7 +26,7 @@ LATER = "2025-06-01T12:00:00+00:00"  # after the distro's snapshot (2025-04-01) 
 @pytest.fixture
 def distro(tmp_path: Path, upstream) -> Path:
     """A copy of the example distro whose upstream is this test's private copy of the Example Upstream."""
-    return copy_example_distro(tmp_path, upstream.root, git_repository=False).root
+    return copy_example_distro(tmp_path, upstream.root, git_repository=False, lookaside=True).root
 
 
 def check(trib, root: Path, *args: str):
@@ -76,6 +77,23 @@ def edit(maintainer, upstream, package: str, change, *, remove: tuple[str, ...] 
     commit = m.commit({spec.name: new}, f"test change to {package}", date=date)
     m.push()
     return commit
+
+
+def test_archive_overlays_are_checked_against_the_target_tarball(distro: Path, trib) -> None:
+    """greet-data's archive overlay runs on the target's own tarball: it applies when the tarball can
+    be fetched, and fails, saying why, when it cannot (no lookaside configured, nothing cached)."""
+    number = overlay_number(distro, "greet-data", archive="greet-data-1.0.tar.gz")
+    _, rows = check_json(trib, distro)
+    assert results(rows["greet-data"])[number] == "applies"
+    mirror = distro.parent / "mirror.toml"
+    mirror.write_text("".join(line for line in mirror.read_text().splitlines(keepends=True)
+                              if not line.startswith("lookaside-base-uri")))
+    shutil.rmtree(load_project(distro, extra_files=[mirror]).work_dir / "cache" / "lookaside")
+    code, rows = check_json(trib, distro)
+    assert code == 1 and rows["greet-data"]["status"] == "breaks"
+    failed = next(o for o in rows["greet-data"]["overlays"] if o["number"] == number)
+    assert failed["result"] == "fails" and "the target's tarballs could not be fetched" in failed["message"]
+    assert "greet-data.comp.toml:" in failed["location"]
 
 
 def test_newest_upstream_of_the_example_is_clean(distro: Path, trib, example_upstream) -> None:

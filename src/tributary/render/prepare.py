@@ -12,6 +12,7 @@ from pathlib import Path
 from tributary.config import Project, ResolvedComponent
 from tributary.errors import TribError
 from tributary.fsutil import staged_directory
+from tributary.render.archive_hashes import check_archive_pairing, record_archive_hashes
 from tributary.render.render import apply_archive_edits, render_tree
 from tributary.upstream.lookaside import ProgressCallback
 from tributary.upstream.source_files import ComponentFiles, fetch_component_files
@@ -29,6 +30,8 @@ def prepare_sources(
     """Fill ``dest`` (absent or empty) with the component's sources, overlays applied unless told not."""
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise TribError(f"{dest} exists and is not an empty directory", hint="choose another directory, or remove it")
+    if overlays:
+        check_archive_pairing(project, component)
     with staged_directory(dest) as scratch:
         if overlays:
             render_tree(project, component, scratch)
@@ -36,6 +39,6 @@ def prepare_sources(
             fetch_sources(project, component, scratch)
         files = fetch_component_files(project, component, scratch, scratch, progress=progress)
         if overlays:
-            # Tarball edits need the tarballs; the rewritten `sources` hashes are the build stage's to record.
-            apply_archive_edits(project, component, scratch)
+            # Tarball edits need the tarballs; `sources` then pins the edited ones, as source-files declares.
+            record_archive_hashes(component, scratch, apply_archive_edits(project, component, scratch))
         return files

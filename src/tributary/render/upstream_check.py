@@ -41,6 +41,7 @@ from tributary.config.project import UpstreamRef
 from tributary.errors import ConfigError, TribError
 from tributary.globbing import compile_glob, glob_files
 from tributary.overlays import ComponentTree, apply_overlay
+from tributary.overlays.archives import apply_archive_overlays
 from tributary.overlays.files import SKIPPED_DIRS, SPEC_SUFFIX
 from tributary.overlays.patches import PATCHLIST, patch_file_name
 from tributary.overlays.tags import matching_tags
@@ -50,6 +51,7 @@ from tributary.spec import SpecDocument, parse, patch_number
 from tributary.upstream.checkout import checkout_upstream, resolve_upstream
 from tributary.upstream.commit import choose_commit
 from tributary.upstream.distgit import Mirror, cache_dir, dist_git_source
+from tributary.upstream.source_files import fetch_component_files
 from tributary.upstream.sources import current_lock
 
 # Per overlay.
@@ -350,8 +352,7 @@ def _target_results(project: Project, component: ResolvedComponent, moved: Resol
         outcome, message = _try(overlay, tree, ours=index is None)
         if index is None and outcome != FAILS:
             return  # tributary's own overlays are reported only when they break
-        kind = overlay.type.value if isinstance(overlay.type, Enum) else str(overlay.type)
-        result = OverlayResult(index + 1 if index is not None else None, kind, overlay.description, outcome, message)
+        result = OverlayResult(index + 1 if index is not None else None, _kind(overlay), overlay.description, outcome, message)
         if outcome != APPLIES and index is not None:
             result = dataclasses.replace(result, location=str(project.overlay_location(component.name, index)))
         if outcome == FAILS and footprint is not None and footprint.path in pristine:
@@ -363,7 +364,40 @@ def _target_results(project: Project, component: ResolvedComponent, moved: Resol
     checkout_upstream(project, moved, dest, locked=commit, refresh=False)
     pristine = {path: decode(data).splitlines() for path, (data, _) in snapshot(dest).items()}
     apply_overlays(project, component, dest, step=step)
+    return results + _archive_results(project, component, moved, dest)
+
+
+def _archive_results(project: Project, component: ResolvedComponent, moved: ResolvedComponent,
+                     dest: Path) -> list[OverlayResult]:
+    """Overlays that edit inside tarballs, against the target's tarballs (from the lookaside cache when
+    they are there), each in configuration order on the tarball as the ones before it left it."""
+    archived = [(index, overlay) for index, overlay in enumerate(component.config.overlays) if overlay.archive]
+    if not archived:
+        return []
+    problem = None
+    try:
+        fetch_component_files(project, moved, dest, dest)
+    except TribError as error:
+        problem = f"the target's tarballs could not be fetched: {error.message}"
+    tree = ComponentTree(root=dest, spec_name=f"{component.name}.spec")
+    results = []
+    for index, overlay in archived:
+        outcome, message = FAILS, problem
+        if problem is None:
+            try:
+                apply_archive_overlays(tree, overlay.archive, [overlay])
+                outcome, message = APPLIES, None
+            except TribError as error:
+                message = error.message
+        result = OverlayResult(index + 1, _kind(overlay), overlay.description, outcome, message)
+        if outcome != APPLIES:
+            result = dataclasses.replace(result, location=str(project.overlay_location(component.name, index)))
+        results.append(result)
     return results
+
+
+def _kind(overlay: Overlay) -> str:
+    return overlay.type.value if isinstance(overlay.type, Enum) else str(overlay.type)
 
 
 def _try(overlay: Overlay, tree: ComponentTree, *, ours: bool) -> tuple[str, str | None]:

@@ -87,6 +87,11 @@ def parse_sources(text: str, *, path: Path | str = SOURCES_FILE) -> list[SourceE
     return entries
 
 
+def format_sources(entries: Sequence[SourceEntry]) -> str:
+    """A ``sources`` file for ``entries``, in the tagged form (``SHA512 (file) = hash``), in their order."""
+    return "".join(f"{entry.hash_type.upper()} ({entry.filename}) = {entry.digest}\n" for entry in entries)
+
+
 def read_sources(directory: Path) -> list[SourceEntry]:
     """The entries of ``directory/sources``; no file means no lookaside sources (as in dist-git)."""
     path = directory / SOURCES_FILE

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tributary.config import Project, ResolvedComponent
-from tributary.config.model import Distro, SourceFile
+from tributary.config.model import Distro, OriginType, SourceFile
 from tributary.errors import ConfigError
 from tributary.upstream.distgit import package_name
 from tributary.upstream.lookaside import (
@@ -67,7 +67,8 @@ def fetch_component_files(project: Project, component: ResolvedComponent, source
     replaced: set[str] = set()
     for index, item in enumerate(component.config.source_files):
         _check_collision(component, item, index, upstream_names)
-        if item.replace_upstream:
+        # An edited tarball (origin overlay) replaces upstream's only once the overlays ran: fetch the original.
+        if item.replace_upstream and item.origin.type != OriginType.OVERLAY.value:
             replaced.add(item.filename)
         if item.origin.type != "download":
             pending.append(item.filename)
