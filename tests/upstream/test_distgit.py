@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tributary.errors import ConfigError
+from tributary.upstream import distgit
 from tributary.upstream.distgit import Mirror, dist_git_source, mirror_name
 from tributary.upstream.errors import UpstreamError
 from tributary.upstream.uri import expand, local_path, redact
@@ -112,6 +113,23 @@ def test_mirror_over_dumb_http(example_upstream, http_server, maintainer, tmp_pa
     second = mirror.update("f43")
     assert (second.created, second.after) == (False, new)
     assert len(http_server.requests) > asked
+
+
+def test_a_server_error_is_tried_again(example_upstream, http_server, tmp_path, monkeypatch):
+    """A 503 is the server's passing trouble: the fetch is tried again; a 404 is not retried."""
+    monkeypatch.setattr(distgit, "RETRY_DELAY_S", 0.0)
+    shutil.copytree(example_upstream.root / "git", http_server.root / "git")
+    refs = "/git/greet.git/info/refs"
+    http_server.fail(refs, 503, times=2)
+    mirror = Mirror.for_url(f"{http_server.url}/git/greet.git", tmp_path / "cache")
+    assert mirror.update("f43").after == example_upstream.commits("greet")[-1]
+    assert http_server.count(refs) == 3
+    http_server.fail(refs, 503, times=5)
+    again = Mirror.for_url(f"{http_server.url}/git/greet.git", tmp_path / "other")
+    with pytest.raises(UpstreamError, match="503"):
+        again.update("f43")
+    assert http_server.count(refs) == 3 + distgit.FETCH_ATTEMPTS
+    assert not again.exists
 
 
 def test_missing_branch_names_branch_and_url(example_upstream, tmp_path):

@@ -86,6 +86,16 @@ def run(args: Sequence[str], *, git_dir: Path | None = None, input: bytes | None
     return proc
 
 
+# Failures worth trying again: the server or the connection broke mid-way, not a wrong URL or host.
+_TRANSIENT = re.compile(r"returned error: 5\d\d|connection reset|empty reply|timed out|early eof|rpc failed|"
+                        r"unexpected disconnect", re.IGNORECASE)
+
+
+def is_transient(stderr: str) -> bool:
+    """Whether git's message describes a failure that may not happen again (a 5xx, a dropped connection)."""
+    return bool(_TRANSIENT.search(stderr))
+
+
 def classify(stderr: str) -> str:
     """Which kind of failure git's message describes (see the module constants)."""
     for kind, pattern in _KINDS:

@@ -20,6 +20,7 @@ import hashlib
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,8 @@ from tributary.upstream.errors import UpstreamError
 from tributary.upstream.uri import expand, has_scheme, redact
 
 REMOTE = "origin"
+FETCH_ATTEMPTS = 3
+RETRY_DELAY_S = 1.0  # seconds, times the attempt number
 _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _SLUG_LENGTH = 80
 
@@ -181,10 +184,16 @@ class Mirror:
             raise
 
     def _fetch(self, repo: Path, refspec: str, branch: str) -> None:
-        try:
-            git.fetch(repo, REMOTE, [refspec])
-        except git.GitError as error:
-            raise fetch_error(self.url, branch, error) from None
+        """``git fetch``, tried again (``FETCH_ATTEMPTS`` in all) when the server or the connection failed
+        in a way that may pass: a 5xx, a reset or dropped connection, a time-out."""
+        for attempt in range(1, FETCH_ATTEMPTS + 1):
+            try:
+                git.fetch(repo, REMOTE, [refspec])
+                return
+            except git.GitError as error:
+                if attempt == FETCH_ATTEMPTS or not git.is_transient(error.stderr):
+                    raise fetch_error(self.url, branch, error) from None
+                time.sleep(RETRY_DELAY_S * attempt)
 
     def _check_url(self) -> None:
         """Refuse a mirror directory that belongs to another URL (copied or renamed by hand)."""
