@@ -12,7 +12,6 @@ Keys are camelCase like every JSON tributary writes; the file is replaced atomic
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ from pathlib import Path
 from tributary.fsutil import atomic_write
 from tributary.image.rootfs import ImageError, RootfsResult, os_release_name
 from tributary.image.spec import FORMATS, ImageSpec
+from tributary.upstream.fingerprint import file_sha256
 
 MANIFEST_NAME = "manifest.json"
 
@@ -38,14 +38,6 @@ class Artifact:
     digest: str | None = None
     details: Mapping[str, object] | None = None
     """More about the output, recorded in its manifest entry (a disk's layout and identifiers)."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _tree_size(path: Path) -> int:
@@ -71,7 +63,7 @@ def artifact_entry(artifact: Artifact, out_dir: Path) -> dict[str, object]:
             raise ImageError(f"the {artifact.format} output {path} is a directory; its digest must be given")
         entry.update(size=_tree_size(path), sha256=artifact.digest.removeprefix("sha256:"), digest=artifact.digest)
     elif path.is_file():
-        entry.update(size=path.stat().st_size, sha256=_sha256(path))
+        entry.update(size=path.stat().st_size, sha256=file_sha256(path))
         if artifact.digest is not None:
             entry["digest"] = artifact.digest
     else:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import configparser
 import contextlib
-import hashlib
 import io
 import os
 import re
@@ -55,6 +54,7 @@ from tributary.image.spec import ImageSpec, User
 from tributary.repo.publish import source_date_epoch
 from tributary.tools import bwrap, dnf, gpg
 from tributary.tools.rpm import nevra as _nevra
+from tributary.upstream.fingerprint import file_sha256
 
 RPMDB_PATH = dnf.RPMDB_PATH  # /usr/lib/sysimage/rpm
 RPM_MANIFEST_PATH = "var/lib/rpmmanifest/container-manifest-2"
@@ -278,7 +278,7 @@ def _index_channels(channels: Sequence[Channel]) -> _ChannelIndex:
             if package.checksum_type == "sha256":
                 digest = package.pkgId
             else:
-                digest = _sha256_file(channel.path / package.location_href)
+                digest = file_sha256(channel.path / package.location_href)
             index.files.setdefault(nevra, (digest, channel.name))
             index.newest_build = max(index.newest_build, int(package.time_build or 0))
             return True
@@ -288,14 +288,6 @@ def _index_channels(channels: Sequence[Channel]) -> _ChannelIndex:
         except cr.CreaterepoCError as error:
             raise ImageError(f"cannot read the primary metadata of channel {channel.name}: {error}") from None
     return index
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def releasever(project: Project) -> str:

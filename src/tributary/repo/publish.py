@@ -22,7 +22,6 @@ import ctypes
 import errno
 import fcntl
 import filecmp
-import hashlib
 import os
 import re
 import shutil
@@ -38,6 +37,7 @@ from tributary.repo.errors import RepoError
 from tributary.repo.sign import SigningKey
 from tributary.tools import gpg, rpmsign
 from tributary.tools.createrepo import write_repodata
+from tributary.upstream.fingerprint import file_sha256
 
 _REPO_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]+")
 
@@ -166,7 +166,7 @@ def _publish_channel(root: Path, channel: str, rpms: list[RpmFile], *, signing: 
         repo_file = stage / f"{name}-{channel}.repo"
         atomic_write(repo_file, repo_file_text(f"{name}-{channel}", f"{name} {channel}", url,
                                                key_url=url + key_file.name if key_file else None))
-        repomd_sha256 = _sha256(repomd)
+        repomd_sha256 = file_sha256(repomd)
         _sync_tree(stage)
         swap_in(stage, target)
     except BaseException:
@@ -214,10 +214,6 @@ def repo_file_text(repo_id: str, title: str, baseurl: str, *, key_url: str | Non
     else:
         lines += ["gpgcheck=0", "repo_gpgcheck=0"]
     return "\n".join(lines) + "\n"
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _sync_tree(top: Path) -> None:
