@@ -152,11 +152,16 @@ def test_gpg_status_lines_decide_the_verdict(lines, error) -> None:
 
 
 def test_a_gpg_that_hangs_is_stopped_with_a_clear_error(monkeypatch, tmp_path) -> None:
-    def hang(*args, **kwargs):
-        raise subprocess.TimeoutExpired(args[0], kwargs.get("timeout"), stderr=b"gpg: waiting for pinentry")
-
-    monkeypatch.setattr(gpg.subprocess, "run", hang)
-    with pytest.raises(gpg.GpgError, match=r"gpg --detach-sign did not finish within 120 s") as caught:
+    # A gpg that waits for a passphrase nobody types: it says so and never exits.
+    fake = tmp_path / "bin" / "gpg"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'gpg: waiting for pinentry' >&2\nexec sleep 600\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(gpg, "TIMEOUT", 1.0)
+    with pytest.raises(gpg.GpgError, match=r"gpg --detach-sign did not finish within 1 s") as caught:
         gpg.sign_data(tmp_path, "0" * 40, b"data")
     assert "passphrase" in (caught.value.hint or "")
+    assert caught.value.timed_out and "waiting for pinentry" in caught.value.stderr
+    assert caught.value.command[0] == str(fake)
     assert "--pinentry-mode" in caught.value.command and "loopback" in caught.value.command

@@ -213,7 +213,7 @@ def oci_layers(layout: Path) -> list[Path]:
         manifest = json.loads(blob(index["manifests"][0]["digest"]).read_text())
         return [blob(layer["digest"]) for layer in manifest["layers"]]
     except (OSError, ValueError, KeyError, IndexError) as error:
-        raise AuditError(f"not a readable OCI layout: {error}", where=str(layout)) from None
+        raise AuditError(f"not a readable OCI layout: {error}", where=str(layout)) from error
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -107,7 +107,7 @@ def load_baseline(path: Path) -> list[Finding]:
             raise ValueError(f"reportVersion {data.get('reportVersion')!r}, expected {REPORT_VERSION}")
         return [finding_from_json(item) for item in data["findings"]]
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise TribError(f"{path}: not an audit report: {error}") from None
+        raise TribError(f"{path}: not an audit report: {error}") from error
 
 
 def regressions(current: list[Finding], baseline: list[Finding]) -> list[Finding]:

@@ -67,7 +67,7 @@ def elf_files(rpm_path: Path) -> Iterator[PayloadFile]:
             if is_elf(head):
                 yield PayloadFile(entry.name, entry.mode, head + archive.read())
     except (OSError, rpm.error) as error:
-        raise AuditError(f"cannot read the RPM payload: {error}", where=str(rpm_path)) from None
+        raise AuditError(f"cannot read the RPM payload: {error}", where=str(rpm_path)) from error
     finally:
         for handle in reversed(handles):
             handle.close()

@@ -92,8 +92,8 @@ def _day(value: str | None) -> date | None:
         return None
     try:
         return date.fromisoformat(value)
-    except ValueError:
-        raise TribError(f"--date {value!r} is not a date (YYYY-MM-DD)") from None
+    except ValueError as error:
+        raise TribError(f"--date {value!r} is not a date (YYYY-MM-DD)") from error
 
 
 def _finish(ctx: typer.Context, result, baseline: Path | None, report_file: Path | None, show_all: bool) -> None:

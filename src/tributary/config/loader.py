@@ -51,12 +51,12 @@ def parse_toml(path: Path) -> dict[str, Any]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", where=Location(path)) from None
+        raise ConfigError(f"cannot read: {exc.strerror}", where=Location(path)) from exc
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError("not valid UTF-8", where=Location(path, line)) from None
+        raise ConfigError("not valid UTF-8", where=Location(path, line)) from exc
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         line = None
@@ -68,7 +68,7 @@ def parse_toml(path: Path) -> dict[str, Any]:
         elif "(at end of document)" in message:
             message = f"TOML syntax error: {message.replace(' (at end of document)', '')} at end of file"
             line = data.count(b"\n") + 1
-        raise ConfigError(message, where=Location(path, line)) from None
+        raise ConfigError(message, where=Location(path, line)) from exc
 
 
 def load_files(root_file: Path, project_root: Path, extra_files: list[Path] | None = None) -> list[LoadedFile]:
@@ -90,7 +90,7 @@ def _load(path: Path, root: Path, loaded: list[LoadedFile], seen: set[Path], cha
     try:
         ConfigFile.model_validate(raw)
     except ValidationError as exc:
-        raise from_validation(exc, path, ConfigFile) from None
+        raise from_validation(exc, path, ConfigFile) from exc
     entry = LoadedFile(path=path, raw=raw, included_from=parent)
     _absolutize(raw, path, root)
     loaded.append(entry)
@@ -209,7 +209,7 @@ def load_overlay_file(path: Path, root: Path) -> OverlayFile:
     try:
         model = OverlayFile.model_validate(raw)
     except ValidationError as exc:
-        raise from_validation(exc, path, OverlayFile) from None
+        raise from_validation(exc, path, OverlayFile) from exc
     overlays = []
     for index, overlay in enumerate(model.overlays):
         update: dict[str, Any] = {"metadata": model.metadata}

@@ -204,7 +204,7 @@ class Project:
         try:
             return self.distro_version(ref.name, ref.version)
         except ConfigError as error:
-            raise error.at(self._project_origin("default-distro")) from None
+            raise error.at(self._project_origin("default-distro"))
 
     def distro_version(self, name: str, version: str | None, where: Location | None = None) -> tuple[str, str, DistroVersion]:
         distro = self.distros.get(name)
@@ -312,8 +312,8 @@ class Project:
         except ValidationError as exc:
             origin = self.component_origins.get(name)
             if origin is None:
-                raise ConfigError(f"component {name!r}: {exc}") from None
-            raise from_validation(exc, origin.path, ComponentConfig, origin.keys) from None
+                raise ConfigError(f"component {name!r}: {exc}") from exc
+            raise from_validation(exc, origin.path, ComponentConfig, origin.keys) from exc
         if overlay_files:
             extra = [o for doc in self._overlay_documents(name, overlay_files) for o in doc.overlays]
             config = config.model_copy(update={"overlays": [*config.overlays, *extra]})
@@ -383,7 +383,7 @@ class Project:
                 raise ConfigError(f"component {name!r} is upstream but names no upstream-distro")
             distro, version, settings = self.distro_version(ref.name, ref.version)
         except ConfigError as error:
-            raise error.at(origin.location("spec") if origin else None) from None
+            raise error.at(origin.location("spec") if origin else None)
         return UpstreamRef(distro, version, ref.snapshot, settings, self.distros[distro])
 
     def _default_origin(self) -> Origin | None:
@@ -523,7 +523,7 @@ def _merge_files(root: Path, files: list[LoadedFile]) -> Project:
             audit=AuditConfig.model_validate(audit),
         )
     except ValidationError as exc:  # pragma: no cover - every file was validated on its own already
-        raise ConfigError(f"merged configuration is invalid: {exc}") from None
+        raise ConfigError(f"merged configuration is invalid: {exc}") from exc
 
 
 def _merge_audit(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
@@ -614,4 +614,4 @@ def _validate(project: Project) -> None:
                 project.distro_version(ref["name"], ref.get("version"))
             except ConfigError as error:
                 origin = project.component_origins[name]
-                raise error.at(origin.location("spec", "upstream-distro", "name")) from None
+                raise error.at(origin.location("spec", "upstream-distro", "name"))

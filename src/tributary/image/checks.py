@@ -11,7 +11,6 @@ os-release NAME and the fstab root that manifest.json says it has (see ``boottes
 from __future__ import annotations
 
 import json
-import subprocess
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from tributary.image.definition import load_image
 from tributary.image.disk import DISK_FORMATS, MIB
 from tributary.image.rootfs import ImageError
 from tributary.image.vhd import COOKIE, FIXED, FOOTER_SIZE, read_footer
-from tributary.tools import bwrap, qemu_img, skopeo
+from tributary.tools import bwrap, process, qemu_img, skopeo
 
 COMMAND_TIMEOUT_S = 60
 
@@ -134,11 +133,13 @@ def _check_oci(layout: Path, digest: str, tag: str, command: list[str]) -> list[
                                               bwrap.Mount("dev", "/dev"), bwrap.tmpfs("/tmp")],
                              env={"PATH": "/usr/bin:/usr/sbin:/bin:/sbin"}, uid=0, gid=0, chdir="/", hostname="image-test")
         try:
-            run = subprocess.run(argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, check=False)
-        except subprocess.TimeoutExpired:
+            run = bwrap.run(argv, timeout=COMMAND_TIMEOUT_S)
+        except bwrap.BwrapError as error:
+            if not error.timed_out:
+                raise
             return [*results, CheckResult("container command", False, f"{' '.join(command)} ran longer than {COMMAND_TIMEOUT_S} s")]
-    output = (run.stdout + run.stderr).strip().splitlines()
-    detail = f"{' '.join(command)} -> exit {run.returncode}" + (f": {output[-1]}" if output else "")
+    said = process.last_line(process.decoded(run.stdout))
+    detail = f"{' '.join(command)} -> exit {run.returncode}" + (f": {said}" if said else "")
     return [*results, CheckResult("container command runs", run.returncode == 0, detail)]
 
 

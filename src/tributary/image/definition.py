@@ -88,7 +88,7 @@ def read_kiwi(path: Path, *, name: str, profile: str | None) -> DescriptionResul
         root = ET.fromstring(text)
     except ET.ParseError as error:
         line = error.position[0] if error.position else None
-        raise ConfigError(f"not well-formed XML: {error}", where=Location(path, line)) from None
+        raise ConfigError(f"not well-formed XML: {error}", where=Location(path, line)) from error
     if root.tag != "image":
         raise ConfigError(f"the root element is <{root.tag}>, not <image>", where=Location(path, 1))
     notes = sorted({f"<{element.tag}> is not supported and was ignored" for element in root.iter()

@@ -300,7 +300,7 @@ def _make_root(image: Path, rootfs: RootfsResult, spec: ImageSpec, layout: DiskL
                 f"image {spec.name!r}: the content does not fit {sized} "
                 f"(mkfs.ext4: {error.message.split(': ', 1)[-1]})",
                 where=str(spec.source) if spec.source else None,
-                hint=f"set disk-size-mib above {layout.size_mib}") from None
+                hint=f"set disk-size-mib above {layout.size_mib}") from error
         raise
     fstab = work / "fstab"
     fstab.write_text(fstab_text(layout))

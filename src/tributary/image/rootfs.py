@@ -38,7 +38,6 @@ import re
 import shutil
 import sqlite3
 import stat
-import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -52,7 +51,7 @@ from tributary.errors import TribError
 from tributary.fsutil import atomic_write, staged_directory
 from tributary.image.spec import ImageSpec, User
 from tributary.repo.publish import source_date_epoch
-from tributary.tools import bwrap, dnf, gpg
+from tributary.tools import bwrap, dnf, gpg, process, rpm
 from tributary.tools.rpm import nevra as _nevra
 from tributary.upstream.fingerprint import file_sha256
 
@@ -97,6 +96,8 @@ _SCRIPT_CAPABILITIES = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWN
                         "CAP_KILL", "CAP_AUDIT_WRITE")
 _SCRIPT_PATH = "/tmp/.tributary/config.sh"
 _SCRIPT_PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+CONFIG_SCRIPT_TIMEOUT = 3600.0
+"""Seconds a configuration script may run before it is stopped (and the image not made)."""
 TAIL_LINES = 30
 
 _USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
@@ -233,7 +234,7 @@ def read_channel(path: Path) -> Channel:
     try:
         parser.read_string(repo_files[0].read_text(), source=str(repo_files[0]))
     except configparser.Error as error:
-        raise ImageError(f"cannot read {repo_files[0]}: {error}") from None
+        raise ImageError(f"cannot read {repo_files[0]}: {error}") from error
     sections = parser.sections()
     if len(sections) != 1:
         raise ImageError(f"{repo_files[0]} describes {len(sections)} repositories; a channel's describes one")
@@ -266,7 +267,7 @@ def _index_channels(channels: Sequence[Channel]) -> _ChannelIndex:
             records = {record.type: record.location_href
                        for record in cr.Repomd(str(channel.path / "repodata" / "repomd.xml")).records}
         except cr.CreaterepoCError as error:
-            raise ImageError(f"cannot read repomd.xml of channel {channel.name}: {error}") from None
+            raise ImageError(f"cannot read repomd.xml of channel {channel.name}: {error}") from error
         if "primary" not in records:
             raise ImageError(f"channel {channel.name} has no primary metadata")
 
@@ -286,7 +287,7 @@ def _index_channels(channels: Sequence[Channel]) -> _ChannelIndex:
         try:
             cr.xml_parse_primary(str(channel.path / records["primary"]), pkgcb=take, do_files=0)
         except cr.CreaterepoCError as error:
-            raise ImageError(f"cannot read the primary metadata of channel {channel.name}: {error}") from None
+            raise ImageError(f"cannot read the primary metadata of channel {channel.name}: {error}") from error
     return index
 
 
@@ -312,7 +313,7 @@ def build_rootfs(project: Project, spec: ImageSpec, channels: Sequence[Path], de
     if not spec.packages:
         raise ImageError("the image installs no packages", where=where)
     dnf.require()
-    _require_program("rpm", "apt-get install rpm")
+    rpm.require()
     if spec.config_script is not None:
         bwrap.require()
         if not Path(spec.config_script).is_file():
@@ -359,11 +360,6 @@ def build_rootfs(project: Project, spec: ImageSpec, channels: Sequence[Path], de
     return RootfsResult(Path(dest), spec.name, packages, epoch, release, names, removed)
 
 
-def _require_program(program: str, hint: str) -> None:
-    if shutil.which(program) is None:
-        raise ImageError(f"{program} is not installed (needed to build images)", hint=hint)
-
-
 def _check_unique_repo_ids(channels: Sequence[Channel], where: str) -> None:
     seen: dict[str, str] = {}
     for channel in channels:
@@ -392,9 +388,9 @@ def _check_keyring_socket_room(root: Path, channels: Sequence[Channel], where: s
 
 
 def _environment(home: Path, epoch: int) -> dict[str, str]:
-    """dnf's and rpm's environment: our HOME (its .rpmmacros places the rpmdb), a fixed clock for rpm."""
-    return {"PATH": "/usr/bin:/usr/sbin:/bin:/sbin", "HOME": str(home), "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8",
-            "SOURCE_DATE_EPOCH": str(epoch)}
+    """What dnf and rpm get beside the clean environment: our HOME (its .rpmmacros places the rpmdb), a
+    fixed clock for rpm."""
+    return {"HOME": str(home), "LANG": "C.UTF-8", "SOURCE_DATE_EPOCH": str(epoch)}
 
 
 def _dnf_install(root: Path, packages: Sequence[str], *, releasever: str, reposdir: Path, home: Path,
@@ -402,16 +398,15 @@ def _dnf_install(root: Path, packages: Sequence[str], *, releasever: str, reposd
     argv = dnf.install_from_repo_files_args(root, packages, releasever=releasever, reposdir=reposdir, config=home / dnf.CONFIG_NAME)
     log.write(("+ " + " ".join(argv) + "\n").encode())
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, check=False)
+        log.write(dnf.run(argv, home=home, env=env).encode())
+    except dnf.DnfError as error:
+        log.write(error.output.encode())
+        raise ImageError(summarize_dnf_failure(error.output, channels, error.returncode or 1), where=where) from error
     finally:
         # repo_gpgcheck verifies repomd.xml with gpgme, which starts a gpg-agent for a key ring in the
         # root's dnf cache and leaves it running.
         for keyring in sorted(root.glob("var/cache/dnf/*/pubring")):
             gpg.stop_agent(keyring)
-    output = proc.stdout + proc.stderr
-    log.write(output.encode())
-    if proc.returncode != 0:
-        raise ImageError(summarize_dnf_failure(output, channels, proc.returncode), where=where)
 
 
 def summarize_dnf_failure(output: str, channels: Sequence[str], status: int = 1) -> str:
@@ -690,9 +685,14 @@ def run_config_script(root: Path, script: Path, spec: ImageSpec, *, epoch: int, 
         raise ConfigScriptError(f"configuration script {script.name} needs {interpreter}, which the image lacks",
                                 where=f"image {spec.name!r}", output="")
     log.write(f"+ {script} (in the image root, through bwrap)\n".encode())
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                          check=False)
-    output = proc.stdout.decode(errors="replace")
+    try:
+        proc = bwrap.run(argv, timeout=CONFIG_SCRIPT_TIMEOUT)
+    except bwrap.BwrapError as error:
+        log.write(error.stdout.encode())
+        summary = (f"configuration script {script.name} did not finish within {CONFIG_SCRIPT_TIMEOUT:g} s"
+                   if error.timed_out else error.message)
+        raise ConfigScriptError(summary, where=f"image {spec.name!r}", output=error.stdout) from error
+    output = process.decoded(proc.stdout)
     log.write(proc.stdout)
     if proc.returncode != 0:
         problem = bwrap.setup_failure(output)
@@ -754,7 +754,7 @@ def _owners(root: Path, env: dict[str, str], paths: Sequence[str]) -> list[str]:
     """The names of the packages owning ``paths`` (paths nobody owns are skipped)."""
     if not paths:
         return []
-    proc = _rpm_proc(root, env, ["-qf", "--qf", "%{NAME}\\n", *paths])
+    proc = rpm.run(["-qf", "--qf", "%{NAME}\\n", *paths], root=root, dbpath=RPMDB_PATH, env=env, ok=None)
     return sorted({line.strip() for line in proc.stdout.splitlines()
                    if line.strip() and not line.startswith("file ") and " " not in line.strip()})
 
@@ -777,17 +777,12 @@ def write_rpm_manifest(root: Path, env: dict[str, str]) -> Path:
 # --- rpm queries ----------------------------------------------------------------------------------------
 
 
-def _rpm_proc(root: Path, env: dict[str, str], args: Sequence[str]) -> subprocess.CompletedProcess[str]:
-    argv = ["rpm", f"--root={root}", f"--dbpath={RPMDB_PATH}", *args]
-    return subprocess.run(argv, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, check=False)
-
-
 def _rpm(root: Path, env: dict[str, str], args: Sequence[str]) -> str:
-    proc = _rpm_proc(root, env, args)
-    if proc.returncode != 0:
-        message = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
-        raise ImageError(f"rpm {' '.join(args[:1])} in the image root failed: {message}")
-    return proc.stdout
+    try:
+        return rpm.run(args, root=root, dbpath=RPMDB_PATH, env=env).stdout
+    except process.ToolError as error:
+        message = process.last_line(error.stderr) or f"exit status {error.returncode}"
+        raise ImageError(f"rpm {' '.join(args[:1])} in the image root failed: {message}") from error
 
 
 def query_packages(root: Path) -> list[str]:
@@ -803,10 +798,10 @@ def query_packages(root: Path) -> list[str]:
         copy = Path(scratch) / "rpmdb"
         shutil.copytree(database, copy)
         env = _environment(dnf.rpm_home(Path(scratch) / "home"), 0)
-        proc = subprocess.run(["rpm", f"--dbpath={copy}", "-qa"], capture_output=True, text=True, env=env,
-                              stdin=subprocess.DEVNULL, check=False)
-        if proc.returncode != 0:
-            raise ImageError(f"rpm -qa on the rpmdb of {root} failed: {proc.stderr.strip()}")
+        try:
+            proc = rpm.run(["-qa"], dbpath=copy, env=env)
+        except process.ToolError as error:
+            raise ImageError(f"rpm -qa on the rpmdb of {root} failed: {error.stderr.strip()}") from error
         return sorted(proc.stdout.split())
 
 

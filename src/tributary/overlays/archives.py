@@ -133,10 +133,10 @@ def _decompressed(path: Path, compression: str) -> Iterator[IO[bytes]]:
 def _zstandard(archive: str) -> Any:
     try:
         import zstandard
-    except ImportError:
+    except ImportError as error:
         raise OverlayError(
             f"archive {archive!r} is zstd-compressed, which needs the Python module 'zstandard' (pip install zstandard)"
-        ) from None
+        ) from error
     return zstandard
 
 
@@ -150,7 +150,7 @@ def _extract(path: Path, compression: str, into: Path, archive: str) -> dict[str
                     continue
                 entries[name] = _extract_member(tar, member, name, into, archive)
     except (tarfile.TarError, EOFError, OSError, lzma.LZMAError) as exc:
-        raise OverlayError(f"cannot read archive {archive!r}: {exc}") from None
+        raise OverlayError(f"cannot read archive {archive!r}: {exc}") from exc
     return entries
 
 

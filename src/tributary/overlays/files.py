@@ -117,4 +117,4 @@ def apply_file_rename(overlay: Overlay, tree: ComponentTree) -> None:
     try:
         os.replace(found[0], found[0].with_name(name))
     except OSError as exc:
-        raise OverlayError(f"cannot rename {pattern!r} to {name!r}: {exc.strerror}") from None
+        raise OverlayError(f"cannot rename {pattern!r} to {name!r}: {exc.strerror}") from exc

@@ -91,7 +91,7 @@ def apply_overlays(project: Project, component: ResolvedComponent, dest: Path, *
         try:
             apply_overlay(overlay, tree)
         except TribError as error:
-            raise OverlayError(_overlay_context(project, component, overlay, index) + error.message) from None
+            raise OverlayError(_overlay_context(project, component, overlay, index) + error.message) from error
 
 
 def apply_archive_edits(project: Project, component: ResolvedComponent, dest: Path) -> list[str]:
@@ -110,7 +110,7 @@ def apply_archive_edits(project: Project, component: ResolvedComponent, dest: Pa
             apply_archive_overlays(tree, archive, [overlay for overlay, _ in entries])
         except TribError as error:
             overlay, index = entries[0]
-            raise OverlayError(_overlay_context(project, component, overlay, index) + error.message) from None
+            raise OverlayError(_overlay_context(project, component, overlay, index) + error.message) from error
     return sorted(by_archive)
 
 

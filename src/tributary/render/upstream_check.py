@@ -187,7 +187,7 @@ def validate_target(project: Project, components: Sequence[ResolvedComponent], t
         try:
             moment = parse_snapshot(target.snapshot)
         except ValueError as error:
-            raise ConfigError(str(error)) from None
+            raise ConfigError(str(error)) from error
         if moment.tzinfo is None:
             raise ConfigError(f"snapshot {target.snapshot!r} has no time-zone offset")
     if target.version is not None:

@@ -113,7 +113,7 @@ def read_header(path: Path) -> rpm.hdr:
         with open(path, "rb") as handle:
             return ts.hdrFromFdno(handle.fileno())
     except (OSError, rpm.error) as error:
-        raise RepoError(f"cannot read the RPM header: {error}", where=str(path)) from None
+        raise RepoError(f"cannot read the RPM header: {error}", where=str(path)) from error
 
 
 def read_rpm(path: Path) -> RpmFile:

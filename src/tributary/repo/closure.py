@@ -133,7 +133,7 @@ class _Repository:
         try:
             records = {record.type: record.location_href for record in cr.Repomd(str(repomd)).records}
         except cr.CreaterepoCError as error:
-            raise RepoError(f"cannot read repomd.xml: {error}", where=text) from None
+            raise RepoError(f"cannot read repomd.xml: {error}", where=text) from error
         if "primary" not in records:
             raise RepoError("repomd.xml names no primary metadata", where=text)
         return cls(text, root, records, checked, fetch)
@@ -188,7 +188,7 @@ class _Repository:
         try:
             parser(str(path), pkgcb=take, **options)
         except cr.CreaterepoCError as error:
-            raise RepoError(f"cannot read {kind} metadata: {error}", where=self.label) from None
+            raise RepoError(f"cannot read {kind} metadata: {error}", where=self.label) from error
 
 
 def _download(url: str, destination: Path) -> None:
@@ -197,7 +197,7 @@ def _download(url: str, destination: Path) -> None:
             while chunk := response.read(1 << 20):
                 out.write(chunk)
     except OSError as error:
-        raise RepoError(f"cannot fetch repository metadata: {error}", where=url) from None
+        raise RepoError(f"cannot fetch repository metadata: {error}", where=url) from error
 
 
 def _nevra(package: cr.Package) -> str:

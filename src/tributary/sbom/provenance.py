@@ -147,10 +147,10 @@ def read_envelope(path: Path) -> tuple[dict[str, Any], bytes, dict[str, Any]]:
         data = json.loads(Path(path).read_bytes())
         payload = base64.b64decode(data["payload"], validate=True)
         decoded = json.loads(payload)
-    except FileNotFoundError:
-        raise VerifyFailed(f"{path}: no such file") from None
+    except FileNotFoundError as error:
+        raise VerifyFailed(f"{path}: no such file") from error
     except (ValueError, KeyError, TypeError) as error:
-        raise VerifyFailed(f"{path}: not a DSSE envelope of an in-toto statement ({error})") from None
+        raise VerifyFailed(f"{path}: not a DSSE envelope of an in-toto statement ({error})") from error
     if data.get("payloadType") != PAYLOAD_TYPE or not isinstance(decoded, dict):
         raise VerifyFailed(f"{path}: payloadType is {data.get('payloadType')!r}, expected {PAYLOAD_TYPE}")
     if decoded.get("_type") != STATEMENT_TYPE:
@@ -220,7 +220,7 @@ def _check_signatures(path: Path, signatures: Sequence[Mapping[str, Any]], signe
             try:
                 gpg.import_keys(home, Path(public_key).read_bytes())
             except (OSError, gpg.GpgError) as error:
-                raise VerifyFailed(f"{public_key}: cannot read the public key: {error}") from None
+                raise VerifyFailed(f"{public_key}: cannot read the public key: {error}") from error
             return _check_with(path, signatures, signed, home, None)
         finally:
             # The import started a gpg-agent for the throwaway key ring; it must not outlive it.

@@ -163,10 +163,10 @@ def image_from_manifest(project: Project, name: str, *, formats: Sequence[str]) 
     path = project.output_dir / "images" / name / "manifest.json"
     try:
         data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise TribError(f"image {name!r} is not built: no {path}", hint=f"run 'trib image build {name}' first") from None
+    except FileNotFoundError as error:
+        raise TribError(f"image {name!r} is not built: no {path}", hint=f"run 'trib image build {name}' first") from error
     except ValueError as error:
-        raise TribError(f"{path}: not JSON ({error})") from None
+        raise TribError(f"{path}: not JSON ({error})") from error
     packages = tuple(_manifest_package(entry) for entry in data.get("packages", []))
     rootfs = RootfsResult(path.parent, name, packages, int(data.get("sourceDateEpoch") or 0),
                           str(data.get("releasever") or ""), tuple(data.get("channels") or ()))

@@ -1,23 +1,24 @@
 """bubblewrap (``bwrap``), the program: the command line for a sandbox described as a list of mounts.
 
 What the sandbox contains and why is ``tributary.build.sandbox``'s decision; this module only spells
-it in bwrap's options, checks that bwrap is installed, and recognises bwrap's own failures (it prints
-them as ``bwrap: ...`` and exits 1, which would otherwise look like a failure of the command inside).
+it in bwrap's options, checks that bwrap is installed, runs the command line it made (through
+``tools.process``), and recognises bwrap's own failures (it prints them as ``bwrap: ...`` and exits 1,
+which would otherwise look like a failure of the command inside).
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 
-from tributary.errors import TribError
+from tributary.tools import process
 
 PROGRAM = "bwrap"
 
 
-class BwrapError(TribError):
-    """bubblewrap is missing, or could not set the sandbox up."""
+class BwrapError(process.ToolError):
+    """bubblewrap is missing, could not start, or the sandboxed command outlived its time limit."""
 
 
 @dataclass(frozen=True)
@@ -102,11 +103,26 @@ def command(
 
 def require() -> str:
     """The path of ``bwrap``; BwrapError saying how to install it when it is missing."""
-    path = shutil.which(PROGRAM)
-    if path is None:
-        raise BwrapError("bubblewrap (bwrap) is not installed; builds run inside it",
-                         hint="apt-get install bubblewrap")
-    return path
+    return process.require(PROGRAM, package="bubblewrap", purpose="to run builds and image scripts in a sandbox",
+                           error=BwrapError)
+
+
+def run(command: Sequence[str], *, timeout: float) -> process.CompletedProcess[bytes]:
+    """Run a ``command(...)`` line; its output (stdout and stderr in order) as ``stdout``, any exit status.
+
+    The exit status is the sandboxed program's, or 1 with a ``bwrap: ...`` line when the sandbox could
+    not be set up (``setup_failure`` tells which). BwrapError only when bwrap is missing, cannot start,
+    or the command outlives ``timeout`` seconds (it is then killed with everything it started).
+    """
+    require()
+    return process.run_bytes(command, timeout=timeout, ok=None, merge_output=True, name=PROGRAM, error=BwrapError)
+
+
+def run_logged(command: Sequence[str], *, log: BinaryIO, timeout: float, umask: int | None = None) -> int:
+    """``run``, with the output appended to the open file ``log`` instead of kept (a build's log);
+    ``umask`` for the files the sandboxed program creates. Returns the exit status."""
+    require()
+    return process.run_logged(command, log=log, timeout=timeout, umask=umask, name=PROGRAM, error=BwrapError)
 
 
 def setup_failure(output: str) -> str | None:

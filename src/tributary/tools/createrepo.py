@@ -18,7 +18,7 @@ from pathlib import Path
 
 import createrepo_c as cr
 
-from tributary.errors import TribError
+from tributary.tools.process import ToolError
 
 COMPRESSIONS = {
     "zstd": cr.ZSTD_COMPRESSION,
@@ -27,7 +27,7 @@ COMPRESSIONS = {
 }
 
 
-class CreaterepoError(TribError):
+class CreaterepoError(ToolError):
     """createrepo_c could not index a directory."""
 
 
@@ -83,7 +83,7 @@ def write_repodata(root: Path, hrefs: Sequence[str], *, revision: int, compressi
         repomd.sort_records()
         xml = repomd.xml_dump()
     except cr.CreaterepoCError as error:
-        raise CreaterepoError(f"createrepo_c: {error}", where=str(root)) from None
+        raise CreaterepoError(f"createrepo_c: {error}", where=str(root)) from error
     repomd_path = repodata / "repomd.xml"
     repomd_path.write_text(xml)
     os.utime(repomd_path, (revision, revision))

@@ -10,13 +10,11 @@ found no package for picked out of its output.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tributary.errors import TribError
 from tributary.fsutil import atomic_write
+from tributary.tools import process
 
 PROGRAM = "dnf"
 RPMDB_PATH = "/usr/lib/sysimage/rpm"
@@ -26,21 +24,29 @@ _NO_MATCH = re.compile(r"^No match for argument: (?P<arg>.+)$", re.MULTILINE)
 _NOTHING_PROVIDES = re.compile(r"nothing provides (?P<cap>.+?) needed by (?P<by>\S+)")
 
 
-class DnfError(TribError):
-    """dnf failed; ``unmatched`` are the requested capabilities no repository provides."""
+TIMEOUT = 3600.0
+"""Seconds one ``dnf install`` may take: a whole image's packages, read and unpacked from local files."""
 
-    def __init__(self, message: str, *, output: str, unmatched: Sequence[str] = (), missing: Sequence[str] = ()):
-        super().__init__(message)
-        self.output = output
-        self.unmatched = list(unmatched)
-        self.missing = list(missing)
+
+class DnfError(process.ToolError):
+    """dnf failed: ``output`` is everything it printed (stdout and stderr in order), ``unmatched`` the
+    requested capabilities no repository provides, ``missing`` the dependencies nothing provides."""
+
+    @property
+    def output(self) -> str:
+        return self.stdout
+
+    @property
+    def unmatched(self) -> list[str]:
+        return unmatched_arguments(self.stdout)
+
+    @property
+    def missing(self) -> list[str]:
+        return missing_capabilities(self.stdout)
 
 
 def require() -> str:
-    path = shutil.which(PROGRAM)
-    if path is None:
-        raise DnfError("dnf is not installed", output="")
-    return path
+    return process.require(PROGRAM, package="dnf", purpose="to install packages into a root", error=DnfError)
 
 
 def rpm_home(directory: Path) -> Path:
@@ -90,18 +96,23 @@ def install_from_repo_files_args(root: Path, packages: Sequence[str], *, release
 def install(root: Path, packages: Sequence[str], *, releasever: str, repos: Mapping[str, Path], home: Path,
             scripts: bool = True) -> str:
     """Run the installation; return dnf's output. DnfError names what could not be found."""
-    require()
-    env = {"PATH": "/usr/bin:/usr/sbin:/bin:/sbin", "HOME": str(home), "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
-    proc = subprocess.run(install_args(root, packages, releasever=releasever, repos=repos,
-                                       config=home / CONFIG_NAME, scripts=scripts),
-                          capture_output=True, text=True, env=env, check=False)
-    output = proc.stdout + proc.stderr
-    if proc.returncode != 0:
-        unmatched = unmatched_arguments(output)
-        missing = missing_capabilities(output)
-        reason = last_error(output) or f"exit status {proc.returncode}"
-        raise DnfError(f"dnf install failed: {reason}", output=output, unmatched=unmatched, missing=missing)
-    return output
+    return run(install_args(root, packages, releasever=releasever, repos=repos, config=home / CONFIG_NAME,
+                            scripts=scripts), home=home)
+
+
+def run(args: Sequence[str], *, home: Path, env: Mapping[str, str] | None = None,
+        timeout: float = TIMEOUT) -> str:
+    """Run a dnf command line made here (``args[0]`` is ``dnf``) with ``home`` as ``HOME`` (see ``rpm_home``)
+    and ``env`` added; return its output, stdout and stderr in order. DnfError with dnf's ``Error:`` line."""
+    program = require()
+    proc = process.run([program, *args[1:]], env={"HOME": str(home), "LANG": "C.UTF-8", **(env or {})},
+                       timeout=timeout, merge_output=True, name=f"dnf {_verb(args)}", complaint=last_error,
+                       error=DnfError)
+    return proc.stdout
+
+
+def _verb(args: Sequence[str]) -> str:
+    return next((arg for arg in args[1:] if not arg.startswith("-")), "")
 
 
 def unmatched_arguments(output: str) -> list[str]:

@@ -15,6 +15,8 @@ from tributary.tools import process
 
 MKFS = "mkfs.ext4"
 DEBUGFS = "debugfs"
+TIMEOUT = 3600.0
+"""Seconds one mkfs or debugfs run may take: writing or reading back a whole root of many files."""
 
 
 def mkfs_ext4(image: Path, source: Path, *, label: str, uuid: str, inodes: int, epoch: int) -> None:
@@ -29,7 +31,7 @@ def mkfs_ext4(image: Path, source: Path, *, label: str, uuid: str, inodes: int, 
     arguments = ["-N", str(inodes)] if inodes > size // 16384 else []
     process.run([program, "-q", "-F", "-t", "ext4", "-b", "4096", *arguments, "-L", label, "-U", uuid,
                  "-E", f"root_owner=0:0,hash_seed={uuid}", "-d", str(source), str(image)],
-                env={"E2FSPROGS_FAKE_TIME": str(epoch)})
+                env={"E2FSPROGS_FAKE_TIME": str(epoch)}, timeout=TIMEOUT)
 
 
 def debugfs(image: Path, commands: str, *, epoch: int) -> list[str]:
@@ -40,7 +42,7 @@ def debugfs(image: Path, commands: str, *, epoch: int) -> list[str]:
     """
     program = process.require(DEBUGFS, package="e2fsprogs", purpose="to finish ext4 disk images")
     proc = process.run([program, "-w", "-f", "-", str(image)], input=commands,
-                       env={"E2FSPROGS_FAKE_TIME": str(epoch)})
+                       env={"E2FSPROGS_FAKE_TIME": str(epoch)}, timeout=TIMEOUT)
     return [line for line in proc.stderr.splitlines() if line.strip() and not line.startswith("debugfs ")]
 
 
@@ -68,7 +70,7 @@ def list_directories(filesystem: str, directories: list[str]) -> dict[str, list[
     """
     program = process.require(DEBUGFS, package="e2fsprogs", purpose="to read ext4 disk images")
     commands = "".join(f'ls -p "{directory}"\n' for directory in directories)
-    proc = process.run([program, "-f", "-", filesystem], input=commands, timeout=600)
+    proc = process.run([program, "-f", "-", filesystem], input=commands, timeout=TIMEOUT)
     problems = [line for line in proc.stderr.splitlines() if line.strip() and not line.startswith("debugfs ")]
     if problems:
         raise process.ToolError(f"debugfs cannot list {filesystem}: {problems[0]}", stderr=proc.stderr)
@@ -92,7 +94,7 @@ def rdump(filesystem: str, source: str, destination: Path) -> None:
     mode, and a chown clears set-id bits), so callers take modes from ``list_directories``.
     """
     program = process.require(DEBUGFS, package="e2fsprogs", purpose="to read ext4 disk images")
-    proc = process.run([program, "-R", f'rdump "{source}" "{destination}"', filesystem], timeout=600)
+    proc = process.run([program, "-R", f'rdump "{source}" "{destination}"', filesystem], timeout=TIMEOUT)
     problems = [line for line in proc.stderr.splitlines() if line.strip() and not line.startswith("debugfs ")]
     if problems:
         raise process.ToolError(f"debugfs cannot copy out {filesystem}: {problems[0]}", stderr=proc.stderr)

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tributary.errors import TribError
+from tributary.tools import process
 
 # Variables that would redirect a command to another repository, index or object store.
 _REDIRECTING = (
@@ -38,16 +36,16 @@ _KINDS = (
 )
 
 
-class GitError(TribError):
+TIMEOUT = 3600.0
+"""Seconds one git command may take: a first fetch of a large dist-git repository over a slow link."""
+
+
+class GitError(process.ToolError):
     """A git command failed; ``kind`` says whether it was a missing repository, branch or network."""
 
-    def __init__(self, message: str, *, command: Sequence[str], returncode: int, stderr: str, kind: str,
-                 hint: str | None = None):
-        super().__init__(message, hint=hint)
-        self.command = list(command)
-        self.returncode = returncode
-        self.stderr = stderr
-        self.kind = kind
+    @property
+    def kind(self) -> str:
+        return classify(self.stderr)
 
 
 @dataclass(frozen=True)
@@ -72,18 +70,12 @@ def environment() -> dict[str, str]:
 
 
 def run(args: Sequence[str], *, git_dir: Path | None = None, input: bytes | None = None,
-        ok: Iterable[int] = (0,), cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+        ok: Collection[int] = (0,), cwd: Path | None = None) -> process.CompletedProcess[bytes]:
     """Run ``git [--git-dir=DIR] ARGS`` (in ``cwd`` for a work tree); a status outside ``ok`` raises GitError."""
-    command = ["git", *([f"--git-dir={git_dir}"] if git_dir is not None else []), *args]
-    if shutil.which("git") is None:
-        raise GitError("git is not installed (needed to read dist-git repositories)", command=command,
-                       returncode=127, stderr="", kind=OTHER)
-    proc = subprocess.run(command, input=input, capture_output=True, env=environment(), check=False, cwd=cwd)
-    if proc.returncode not in tuple(ok):
-        stderr = proc.stderr.decode(errors="replace").strip()
-        raise GitError(f"git {args[0]} failed: {_last_message(stderr) or f'exit status {proc.returncode}'}",
-                       command=command, returncode=proc.returncode, stderr=stderr, kind=classify(stderr))
-    return proc
+    program = process.require("git", package="git", purpose="to read dist-git repositories", error=GitError)
+    command = [program, *([f"--git-dir={git_dir}"] if git_dir is not None else []), *args]
+    return process.run_bytes(command, environ=environment(), input=input, cwd=cwd, ok=ok, timeout=TIMEOUT,
+                             name=f"git {args[0]}", complaint=_last_message, error=GitError)
 
 
 # Failures worth trying again: the server or the connection broke mid-way, not a wrong URL or host.
@@ -190,7 +182,7 @@ def read_blobs(git_dir: Path, oids: Sequence[str]) -> Iterator[tuple[str, bytes]
         header = out[position:header_end].decode().split()
         if len(header) != 3:
             raise GitError(f"git cat-file: object {oid} is missing", command=["git", "cat-file", "--batch"],
-                           returncode=0, stderr=" ".join(header), kind=OTHER)
+                           stderr=" ".join(header))
         size = int(header[2])
         start = header_end + 1
         yield header[0], out[start:start + size]

@@ -8,13 +8,11 @@ is decided by ``tributary.repo.sign``.
 from __future__ import annotations
 
 import os
-import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tributary.errors import TribError
 from tributary.tools import process
 
 # sun_path of a Unix socket holds 108 bytes including the final NUL. gpg-agent makes several sockets in
@@ -27,13 +25,8 @@ TIMEOUT = 120.0
 waiting for someone to type a passphrase (a protected key and a graphical pinentry, say)."""
 
 
-class GpgError(TribError):
+class GpgError(process.ToolError):
     """A gpg command failed, or the key ring cannot be used (missing key, socket path too long)."""
-
-    def __init__(self, message: str, *, command: Sequence[str] = (), stderr: str = "", hint: str | None = None):
-        super().__init__(message, hint=hint)
-        self.command = list(command)
-        self.stderr = stderr
 
 
 @dataclass(frozen=True)
@@ -48,10 +41,7 @@ class KeyInfo:
 
 def executable() -> str:
     """The path of gpg (Debian has no ``gpg2``, which rpm's default ``%__gpg`` names)."""
-    try:
-        return process.require("gpg", package="gnupg", purpose="to sign packages and repository metadata")
-    except process.ToolError as error:
-        raise GpgError(str(error), hint=error.hint) from None
+    return process.require("gpg", package="gnupg", purpose="to sign packages and repository metadata", error=GpgError)
 
 
 def environment(home: Path) -> dict[str, str]:
@@ -62,33 +52,27 @@ def environment(home: Path) -> dict[str, str]:
     return env
 
 
-def run(home: Path, args: Sequence[str], *, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+def run(home: Path, args: Sequence[str], *, input: bytes | None = None) -> process.CompletedProcess[bytes]:
     """Run ``gpg --homedir HOME --batch --no-tty ARGS``; a non-zero status raises GpgError."""
-    command, proc = _execute(home, args, input=input)
-    if proc.returncode != 0:
-        stderr = process.decoded(proc.stderr).strip()
-        raise GpgError(f"gpg {_verb(args)} failed: {_last_message(stderr) or f'exit status {proc.returncode}'}",
-                       command=command, stderr=stderr)
-    return proc
+    return _execute(home, args, input=input, ok=(0,))
 
 
-def _execute(home: Path, args: Sequence[str], *,
-             input: bytes | None = None) -> tuple[list[str], subprocess.CompletedProcess[bytes]]:
-    """``gpg --homedir HOME --batch --no-tty ARGS``, whatever its status; GpgError only when it hangs.
+def _execute(home: Path, args: Sequence[str], *, input: bytes | None = None,
+             ok: tuple[int, ...] | None = None) -> process.CompletedProcess[bytes]:
+    """``gpg --homedir HOME --batch --no-tty ARGS``; GpgError when it hangs or its status is not in ``ok``.
 
-    Bytes in and out (keys, signatures and signed data are binary), which is why this is not
-    ``process.run``. stdin is closed unless ``input`` is given, so gpg can never wait on the terminal.
+    Bytes in and out (keys, signatures and signed data are binary). stdin is closed unless ``input``
+    is given, so gpg can never wait on the terminal.
     """
     command = [executable(), "--homedir", str(home), "--batch", "--no-tty", *args]
     try:
-        proc = subprocess.run(command, input=input, capture_output=True, env=environment(home), check=False,
-                              stdin=None if input is not None else subprocess.DEVNULL, timeout=TIMEOUT)
-    except subprocess.TimeoutExpired as error:
-        stderr = process.decoded(error.stderr).strip()
-        raise GpgError(f"gpg {_verb(args)} did not finish within {TIMEOUT:g} s", command=command, stderr=stderr,
-                       hint="gpg is probably waiting for a passphrase: tributary needs a key without one "
-                            "(or a gpg-agent with the passphrase preset)") from None
-    return command, proc
+        return process.run_bytes(command, environ=environment(home), input=input, timeout=TIMEOUT, ok=ok,
+                                 name=f"gpg {_verb(args)}", complaint=_last_message, error=GpgError)
+    except GpgError as error:
+        if error.timed_out:
+            error.hint = ("gpg is probably waiting for a passphrase: tributary needs a key without one "
+                          "(or a gpg-agent with the passphrase preset)")
+        raise
 
 
 def _verb(args: Sequence[str]) -> str:
@@ -111,7 +95,7 @@ def check_socket_path(home: Path) -> None:
     makes every signing command fail with an unhelpful "No agent running".
     """
     try:
-        socket = process.run(["gpgconf", "--list-dirs", "agent-socket"], env=environment(home),
+        socket = process.run(["gpgconf", "--list-dirs", "agent-socket"], environ=environment(home),
                              timeout=TIMEOUT).stdout.strip()
     except process.ToolError:
         return  # no gpgconf, or it failed: gpg itself will say what is wrong
@@ -143,7 +127,7 @@ def generate_key(home: Path, uid: str, *, algorithm: str = "ed25519") -> str:
 
 def secret_keys(home: Path, key: str) -> list[KeyInfo]:
     """Every secret key ``key`` (fingerprint, key id, e-mail or name) selects in the key ring at ``home``."""
-    _command, proc = _execute(home, ["--with-colons", "--fixed-list-mode", "--list-secret-keys", "--", key])
+    proc = _execute(home, ["--with-colons", "--fixed-list-mode", "--list-secret-keys", "--", key])
     if proc.returncode != 0:
         return []  # gpg says "No secret key" with status 2
     keys: list[KeyInfo] = []
@@ -197,7 +181,7 @@ _NO_PROMPT = ("--pinentry-mode", "loopback")
 def stop_agent(home: Path) -> None:
     """Stop the gpg-agent serving ``home`` (gpg starts one per key ring and leaves it running)."""
     try:
-        process.run(["gpgconf", "--kill", "gpg-agent"], env=environment(home), timeout=TIMEOUT)
+        process.run(["gpgconf", "--kill", "gpg-agent"], environ=environment(home), timeout=TIMEOUT)
     except process.ToolError:
         pass  # none running, or gpgconf missing: nothing to stop
 
@@ -228,7 +212,7 @@ def verify_data(home: Path, signature: bytes, data: bytes) -> str:
     with tempfile.TemporaryDirectory(prefix="trib-verify-") as scratch:
         sig_path = Path(scratch) / "data.sig"
         sig_path.write_bytes(signature)
-        command, proc = _execute(home, ["--status-fd", "1", "--verify", "--", str(sig_path), "-"], input=data)
+        proc = _execute(home, ["--status-fd", "1", "--verify", "--", str(sig_path), "-"], input=data)
     try:
         return signer_of(process.decoded(proc.stdout).splitlines())
     except GpgError as error:
@@ -236,7 +220,7 @@ def verify_data(home: Path, signature: bytes, data: bytes) -> str:
         reason = str(error)
         if isinstance(error, _NoVerdict):
             reason = f"gpg --verify failed: {_last_message(stderr) or f'exit status {proc.returncode}'}"
-        raise GpgError(reason, command=command, stderr=stderr) from None
+        raise GpgError(reason, command=proc.args, stderr=stderr, returncode=proc.returncode) from error
 
 
 # Status keywords (gpg's doc/DETAILS) that make a signature unacceptable whatever else gpg says, with

@@ -1,51 +1,186 @@
-"""Running a command-line program the same way for every disk tool: a clean environment, no stdin,
-its output captured, and a failure turned into a one-line ``ToolError`` naming the program and quoting
-its last complaint (the whole of stderr stays on the error for ``-v`` and logs).
+"""The one way tributary runs another program: a clean environment, no stdin, a time limit, output
+captured, and a failure turned into a one-line ``ToolError`` naming the program and quoting its last
+complaint (everything it printed stays on the error for ``-v`` and logs).
 
-The image stage calls many small programs (sfdisk, mkfs.ext4, debugfs, mkfs.vfat, mtools, qemu-img,
-qemu-system); each has a module of its own that knows its arguments, and this one knows how to run them.
+Every module in ``tributary.tools`` knows one program's arguments and messages; this one knows how to
+start, wait for and stop a program, and it is the only module that imports ``subprocess``. A program
+runs in a session of its own, so when it hangs past its time limit, or tributary is interrupted,
+the whole process group it started is killed: nothing is left running.
+
+Three entry points, by what the caller wants back:
+
+* ``run``: text out (and optionally in), for programs that print text;
+* ``run_bytes``: bytes in and out (signatures, keys, git objects, a serial console);
+* ``run_logged``: output streamed to an open log file, the exit status back (long builds).
+
+``ok`` is the set of exit statuses that count as success (``None``: any, the caller looks at
+``returncode``); ``name`` is how messages call the program (``git fetch``), ``complaint`` picks the
+line of its output that says what went wrong, and ``error`` the ``ToolError`` subclass to raise.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from pathlib import Path
+from typing import BinaryIO
 
-from tributary.errors import TribError
+from tributary.errors import Location, TribError
+
+DEFAULT_TIMEOUT = 600.0
+"""Seconds a program may run unless its caller says otherwise: far more than any quick tool needs."""
+
+_DRAIN_TIMEOUT = 5.0
+"""Seconds to collect the rest of a killed program's output (a daemon it started may hold the pipe)."""
 
 
 class ToolError(TribError):
-    """A program is missing or failed; ``stderr`` keeps everything it printed there."""
+    """A program is missing, failed or ran out of time. Every tool module's error derives from this.
 
-    def __init__(self, message: str, *, command: Sequence[str] = (), stderr: str = "", hint: str | None = None):
-        super().__init__(message, hint=hint)
+    ``stderr`` (and ``stdout``) keep everything the program printed; ``returncode`` is None when it
+    never started or was stopped; ``timed_out`` says it was stopped at its time limit.
+    """
+
+    def __init__(self, message: str, *, command: Sequence[str] = (), stderr: str = "", stdout: str = "",
+                 returncode: int | None = None, timed_out: bool = False, hint: str | None = None,
+                 where: Location | str | None = None):
+        super().__init__(message, where=where, hint=hint)
         self.command = list(command)
         self.stderr = stderr
+        self.stdout = stdout
+        self.returncode = returncode
+        self.timed_out = timed_out
 
 
-def require(program: str, *, package: str, purpose: str) -> str:
-    """The path of ``program``; a ToolError saying which Debian package provides it when missing."""
+CompletedProcess = subprocess.CompletedProcess
+"""What ``run`` and ``run_bytes`` return (re-exported: no other module imports ``subprocess``)."""
+
+Complaint = Callable[[str], str]
+"""Picks, from a program's output, the line that says what went wrong."""
+
+
+def require(program: str, *, package: str, purpose: str, error: type[ToolError] = ToolError) -> str:
+    """The path of ``program``; ``error`` saying which Debian package provides it when missing."""
     path = shutil.which(program, path=_path())
     if path is None:
-        raise ToolError(f"{program} is not installed (needed {purpose})", hint=f"apt-get install {package}")
+        raise error(f"{program} is not installed (needed {purpose})", hint=f"apt-get install {package}")
     return path
 
 
-def run(command: Sequence[str], *, env: Mapping[str, str] | None = None, input: str | None = None,
-        timeout: float | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``command`` and return it; a ToolError with the program's last stderr line if it fails."""
-    try:
-        proc = subprocess.run(list(command), input=input, capture_output=True, text=True, env=environment(env),
-                              stdin=None if input is not None else subprocess.DEVNULL, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as error:
-        raise ToolError(f"{os.path.basename(command[0])} did not finish within {timeout:g} s",
-                        command=command, stderr=decoded(error.stderr)) from None
-    if proc.returncode != 0:
-        raise ToolError(f"{os.path.basename(command[0])} failed: {last_line(proc.stderr or proc.stdout) or f'exit status {proc.returncode}'}",
-                        command=command, stderr=proc.stderr)
+def run(command: Sequence[str], *, env: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None,
+        input: str | None = None, cwd: Path | None = None, timeout: float | None = DEFAULT_TIMEOUT,
+        ok: Collection[int] | None = (0,), merge_output: bool = False, name: str | None = None,
+        complaint: Complaint | None = None, error: type[ToolError] = ToolError,
+        hint: str | None = None) -> CompletedProcess[str]:
+    """Run ``command`` with text in and out; a status outside ``ok`` raises ``error``.
+
+    The environment is ``environment(env)``; ``environ`` replaces it whole, for the few programs that
+    must see the user's own settings (git's proxies and credentials, gpg's agent). ``merge_output``
+    sends stderr into stdout, in the order the program wrote them.
+    """
+    proc = run_bytes(command, env=env, environ=environ, input=None if input is None else input.encode(), cwd=cwd,
+                     timeout=timeout, ok=ok, merge_output=merge_output, name=name, complaint=complaint, error=error,
+                     hint=hint)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, text_of(proc.stdout),
+                                       None if merge_output else text_of(proc.stderr))
+
+
+def run_bytes(command: Sequence[str], *, env: Mapping[str, str] | None = None,
+              environ: Mapping[str, str] | None = None, input: bytes | None = None, cwd: Path | None = None,
+              timeout: float | None = DEFAULT_TIMEOUT, ok: Collection[int] | None = (0,),
+              merge_output: bool = False, name: str | None = None, complaint: Complaint | None = None,
+              error: type[ToolError] = ToolError, hint: str | None = None) -> CompletedProcess[bytes]:
+    """``run`` with bytes in and out."""
+    argv = list(command)
+    shown = name or os.path.basename(argv[0])
+    returncode, out, err = _wait(argv, shown, stdin=input, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
+                                 env=_environ(env, environ), cwd=cwd, timeout=timeout, umask=None, error=error,
+                                 hint=hint)
+    proc = subprocess.CompletedProcess(argv, returncode, out, None if merge_output else err)
+    if ok is not None and returncode not in ok:
+        err_text, out_text = decoded(err), decoded(out)
+        said = (complaint or last_line)(err_text or out_text)
+        raise error(f"{shown} failed: {said or f'exit status {returncode}'}", command=argv, stderr=err_text,
+                    stdout=out_text, returncode=returncode, hint=hint)
     return proc
+
+
+def run_logged(command: Sequence[str], *, log: BinaryIO, env: Mapping[str, str] | None = None,
+               environ: Mapping[str, str] | None = None, cwd: Path | None = None,
+               timeout: float | None = DEFAULT_TIMEOUT, umask: int | None = None, name: str | None = None,
+               error: type[ToolError] = ToolError, hint: str | None = None) -> int:
+    """Run ``command`` with stdout and stderr appended to ``log`` (an open file); return its exit status.
+
+    For long work whose whole output is the record (a build): nothing is held in memory, and the
+    caller reads the log to say what failed. ``umask`` applies to the files the program creates. Only
+    a program that cannot start or outlives ``timeout`` raises.
+    """
+    argv = list(command)
+    log.flush()
+    returncode, _, _ = _wait(argv, name or os.path.basename(argv[0]), stdin=None, stdout=log,
+                             stderr=subprocess.STDOUT, env=_environ(env, environ), cwd=cwd, timeout=timeout,
+                             umask=umask, error=error, hint=hint)
+    return returncode
+
+
+def _wait(argv: list[str], shown: str, *, stdin: bytes | None, stdout: int | BinaryIO, stderr: int,
+          env: dict[str, str], cwd: Path | None, timeout: float | None, umask: int | None,
+          error: type[ToolError], hint: str | None) -> tuple[int, bytes, bytes]:
+    """Start ``argv`` in its own session, feed it ``stdin``, wait up to ``timeout`` seconds; its exit
+    status and what it printed on the pipes (empty for a stream not captured).
+
+    On a time-out or an interrupt (KeyboardInterrupt included) the program's whole process group is
+    killed before the exception goes on.
+    """
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                                stdout=stdout, stderr=stderr, env=env, cwd=cwd, start_new_session=True,
+                                umask=-1 if umask is None else umask)
+    except OSError as cause:
+        raise error(f"cannot run {shown}: {cause.strerror or cause}", command=argv, hint=hint) from cause
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired as expired:
+        _kill_group(proc)
+        out, err = _drain(proc)
+        raise error(f"{shown} did not finish within {timeout:g} s", command=argv, stderr=decoded(err),
+                    stdout=decoded(out), timed_out=True, hint=hint) from expired
+    except BaseException:
+        _kill_group(proc)
+        _drain(proc)
+        raise
+    return proc.returncode, out or b"", err or b""
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _drain(proc: subprocess.Popen[bytes]) -> tuple[bytes | None, bytes | None]:
+    """Whatever a killed program had still to say, without waiting on a daemon that kept its pipe."""
+    try:
+        return proc.communicate(timeout=_DRAIN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        proc.wait()
+        return None, None
+
+
+def _environ(env: Mapping[str, str] | None, environ: Mapping[str, str] | None) -> dict[str, str]:
+    if environ is not None:
+        if env is not None:
+            raise ValueError("give env (added to the clean environment) or environ (the whole one), not both")
+        return dict(environ)
+    return environment(env)
 
 
 def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -71,3 +206,8 @@ def decoded(value: bytes | str | None) -> str:
     if isinstance(value, bytes):
         return value.decode(errors="replace")
     return value or ""
+
+
+def text_of(value: bytes | None) -> str:
+    """Captured output as text with universal newlines, as Python's text mode would read it."""
+    return decoded(value).replace("\r\n", "\n").replace("\r", "\n")

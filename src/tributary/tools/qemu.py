@@ -8,7 +8,6 @@ reboot or panic into qemu exiting: a guest that goes wrong ends instead of loopi
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,12 +39,13 @@ def boot(*, kernel: Path, initrd: Path, append: str, disk: Path, disk_format: st
     command = boot_args(kernel=kernel, initrd=initrd, append=append, disk=disk, disk_format=disk_format,
                         program=program)
     try:
-        proc = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, timeout=timeout, check=False,
-                              env=process.environment())
-    except subprocess.TimeoutExpired as expired:
-        return Boot(process.decoded(expired.stdout), None)
+        proc = process.run_bytes(command, timeout=timeout, ok=None, name=PROGRAM)
+    except process.ToolError as error:
+        if error.timed_out:
+            return Boot(error.stdout, None)
+        raise
     if proc.returncode != 0 and not proc.stdout:
         raise process.ToolError(f"{PROGRAM} failed: {process.last_line(process.decoded(proc.stderr))}",
-                                command=command, stderr=process.decoded(proc.stderr))
+                                command=command, stderr=process.decoded(proc.stderr), returncode=proc.returncode)
     return Boot(process.decoded(proc.stdout), proc.returncode)
 

@@ -14,6 +14,8 @@ from typing import Any
 from tributary.tools import process
 
 PROGRAM = "qemu-img"
+CONVERT_TIMEOUT = 3600.0
+"""Seconds one conversion may take: compressing a disk of several GiB to qcow2."""
 # tributary's format names -> qemu's driver names.
 DRIVERS = {"raw": "raw", "qcow2": "qcow2", "vhd-fixed": "vpc"}
 
@@ -31,7 +33,8 @@ def convert(source: Path, target: Path, image_format: str, *, source_format: str
         options = ["-O", "vpc", "-o", "subformat=fixed,force_size=on"]
     else:
         raise ValueError(f"qemu-img cannot write {image_format!r} here")
-    process.run([program, "convert", "-q", "-f", DRIVERS[source_format], *options, str(source), str(target)])
+    process.run([program, "convert", "-q", "-f", DRIVERS[source_format], *options, str(source), str(target)],
+                timeout=CONVERT_TIMEOUT)
 
 
 def info(path: Path, image_format: str) -> dict[str, Any]:

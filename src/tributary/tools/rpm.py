@@ -8,6 +8,7 @@ tab-separated NEVRA fields with the epoch as a number (``%{EPOCHNUM}``, 0 when u
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,14 +39,24 @@ class InstalledRpm:
         return nevra(self.name, self.epoch, self.version, self.release, self.arch)
 
 
+def require() -> str:
+    return process.require("rpm", package="rpm", purpose="to read and change rpm databases")
+
+
+def run(args: Sequence[str], *, dbpath: Path | str, root: Path | None = None, env: Mapping[str, str] | None = None,
+        ok: Collection[int] | None = (0,), timeout: float = QUERY_TIMEOUT) -> process.CompletedProcess[str]:
+    """``rpm [--root ROOT] --dbpath DBPATH ARGS`` (``dbpath`` inside ``root`` when one is given), ``env``
+    added to the clean environment; a ToolError naming the database when its status is not in ``ok``."""
+    command = [require(), *([f"--root={root}"] if root is not None else []), f"--dbpath={dbpath}", *args]
+    try:
+        return process.run(command, env=env, ok=ok, timeout=timeout)
+    except process.ToolError as error:
+        raise error.at(str(root or dbpath))
+
+
 def query_all(dbpath: Path) -> list[InstalledRpm]:
     """Every package in the database at ``dbpath`` (signing keys, ``gpg-pubkey``, left out), sorted."""
-    program = process.require("rpm", package="rpm", purpose="to read an rpm database")
-    command = [program, "--dbpath", str(Path(dbpath).absolute()), "-qa", "--qf", _FORMAT]
-    try:
-        proc = process.run(command, timeout=QUERY_TIMEOUT)
-    except process.ToolError as error:
-        raise error.at(str(dbpath)) from None
+    proc = run(["-qa", "--qf", _FORMAT], dbpath=Path(dbpath).absolute())
     packages = []
     for line in proc.stdout.splitlines():
         name, epoch, version, release, arch = line.split("\t")

@@ -11,13 +11,13 @@ import os
 import sys
 from pathlib import Path
 
-from tributary.errors import TribError
+from tributary.tools.process import ToolError
 
 # rpmautospec logs every commit it visits at INFO level.
 logging.getLogger("rpmautospec").setLevel(logging.WARNING)
 
 
-class RpmautospecError(TribError):
+class RpmautospecError(ToolError):
     """rpmautospec could not process a spec (usually: a historical spec it cannot parse)."""
 
 
@@ -34,9 +34,9 @@ def process(spec: Path) -> bool:
         return do_process_distgit(spec, spec, enable_caching=False)
     except SpecParseFailure as error:
         detail = getattr(error, "detail", None) or error
-        raise RpmautospecError(f"rpmautospec could not parse {spec.name} in its history: {detail}") from None
+        raise RpmautospecError(f"rpmautospec could not parse {spec.name} in its history: {detail}") from error
     except (OSError, ValueError) as error:
-        raise RpmautospecError(f"rpmautospec failed on {spec.name}: {error}") from None
+        raise RpmautospecError(f"rpmautospec failed on {spec.name}: {error}") from error
     finally:
         if sys.stderr is not sys.__stderr__:
             sys.stderr.close()

@@ -11,27 +11,26 @@ Build options are never passed here: a component's options reach rpmbuild throug
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from tributary.errors import TribError
+from tributary.tools import process
 
 PROGRAM = "rpmbuild"
 ELFDEPS = "/usr/lib/rpm/elfdeps"
 BUILD_ERRORS_HEADER = "RPM build errors:"
 
 
-class RpmbuildError(TribError):
+TIMEOUT = 3600.0
+"""Seconds an rpmbuild run on the host may take (tributary's own small packages, not component builds)."""
+
+
+class RpmbuildError(process.ToolError):
     """rpmbuild or one of its helpers is missing or failed."""
 
 
 def require() -> str:
-    path = shutil.which(PROGRAM)
-    if path is None:
-        raise RpmbuildError("rpmbuild is not installed", hint="apt-get install rpm")
-    return path
+    return process.require(PROGRAM, package="rpm", purpose="to build packages", error=RpmbuildError)
 
 
 def _common(topdir: str, macro_files: Sequence[str], check: bool) -> list[str]:
@@ -60,15 +59,20 @@ def binary_args(spec: str, *, topdir: str) -> list[str]:
     return [PROGRAM, "-bb", "--nodeps", "--define", f"_topdir {topdir}", spec]
 
 
-def run(args: Sequence[str], *, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run an rpmbuild command on the host; RpmbuildError with its last lines when it fails."""
+def run(args: Sequence[str], *, env: Mapping[str, str],
+        timeout: float = TIMEOUT) -> process.CompletedProcess[str]:
+    """Run an rpmbuild command on the host with exactly ``env``; RpmbuildError with its last lines when it fails.
+
+    stdout and stderr come back merged, in order, as ``stdout``.
+    """
     require()
-    proc = subprocess.run(list(args), capture_output=True, text=True, env=env, check=False)
-    if proc.returncode != 0:
-        output = (proc.stdout + proc.stderr).splitlines()
-        raise RpmbuildError(f"{' '.join(args[:2])} failed with exit status {proc.returncode}:\n"
-                            + "\n".join(output[-20:]))
-    return proc
+    return process.run(args, environ=env, timeout=timeout, merge_output=True, name=" ".join(args[:2]),
+                       complaint=_tail, error=RpmbuildError)
+
+
+def _tail(output: str) -> str:
+    """rpmbuild's last 20 lines: one line rarely says why a build failed."""
+    return "\n".join(["its last lines:", *output.splitlines()[-20:]])
 
 
 def build_errors(log: str) -> list[str]:
@@ -90,7 +94,5 @@ def elf_provides(paths: Iterable[Path]) -> list[str]:
     if not Path(ELFDEPS).exists():
         raise RpmbuildError(f"{ELFDEPS} is missing (it comes with rpmbuild)", hint="apt-get install rpm")
     files = "".join(f"{path}\n" for path in paths)
-    proc = subprocess.run([ELFDEPS, "--provides"], input=files, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RpmbuildError(f"elfdeps --provides failed: {proc.stderr.strip()}")
+    proc = process.run([ELFDEPS, "--provides"], input=files, name="elfdeps --provides", error=RpmbuildError)
     return sorted(set(proc.stdout.split()))

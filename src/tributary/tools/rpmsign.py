@@ -7,25 +7,21 @@ to sign, with which key and at which time, is decided by ``tributary.repo``.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from tributary.errors import TribError
-from tributary.tools import gpg
+from tributary.tools import gpg, process
 
 # Files per rpmsign call: one process for many files, without nearing the argument-length limit.
 _BATCH = 200
 
 
-class RpmsignError(TribError):
-    """rpmsign failed on one of the files it was given."""
+TIMEOUT = 1800.0
+"""Seconds one rpmsign call (up to ``_BATCH`` files) may take: it hashes every file it signs."""
 
-    def __init__(self, message: str, *, command: Sequence[str] = (), stderr: str = "", hint: str | None = None):
-        super().__init__(message, hint=hint)
-        self.command = list(command)
-        self.stderr = stderr
+
+class RpmsignError(process.ToolError):
+    """rpmsign failed on one of the files it was given."""
 
 
 def addsign(paths: Sequence[Path], *, gnupghome: Path, fingerprint: str, timestamp: int | None = None) -> None:
@@ -34,9 +30,7 @@ def addsign(paths: Sequence[Path], *, gnupghome: Path, fingerprint: str, timesta
     ``timestamp`` freezes gpg's clock for the signature packet, so signing the same file with the same
     key twice gives the same bytes (the signature time is otherwise "now").
     """
-    program = shutil.which("rpmsign")
-    if program is None:
-        raise RpmsignError("rpmsign is not installed (needed to sign packages)", hint="apt-get install rpm")
+    program = process.require("rpmsign", package="rpm", purpose="to sign packages", error=RpmsignError)
     defines = {
         "__gpg": gpg.executable(),
         "_gpg_path": str(gnupghome),
@@ -52,12 +46,8 @@ def addsign(paths: Sequence[Path], *, gnupghome: Path, fingerprint: str, timesta
     env = gpg.environment(gnupghome)
     for start in range(0, len(paths), _BATCH):
         batch = [str(path) for path in paths[start:start + _BATCH]]
-        command = [*base, "--addsign", *batch]
-        proc = subprocess.run(command, capture_output=True, env=env, stdin=subprocess.DEVNULL, check=False)
-        if proc.returncode != 0:
-            stderr = proc.stderr.decode(errors="replace").strip()
-            raise RpmsignError(f"rpmsign --addsign failed: {_message(stderr) or f'exit status {proc.returncode}'}",
-                               command=command, stderr=stderr)
+        process.run([*base, "--addsign", *batch], environ=env, timeout=TIMEOUT, name="rpmsign --addsign",
+                    complaint=_message, error=RpmsignError)
 
 
 def _message(stderr: str) -> str:

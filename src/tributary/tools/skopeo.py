@@ -14,15 +14,11 @@ SkopeoError carrying skopeo's own last message.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tributary.errors import TribError
+from tributary.tools import process
 
 PROGRAM = "skopeo"
 
@@ -30,22 +26,18 @@ PROGRAM = "skopeo"
 _FATAL = re.compile(r'level=(?:fatal|error) msg="(?P<msg>(?:[^"\\]|\\.)*)"')
 
 
-class SkopeoError(TribError):
-    """skopeo is missing or failed; ``stderr`` has its whole complaint."""
+TIMEOUT = 1800.0
+"""Seconds one skopeo command may take: copying a large image between two local files."""
 
-    def __init__(self, message: str, *, command: Sequence[str] = (), stderr: str = "", hint: str | None = None):
-        super().__init__(message, hint=hint)
-        self.command = list(command)
-        self.stderr = stderr
+
+class SkopeoError(process.ToolError):
+    """skopeo is missing or failed; ``stderr`` has its whole complaint."""
 
 
 def require() -> str:
     """The path of skopeo; SkopeoError saying how to install it when it is missing."""
-    path = shutil.which(PROGRAM)
-    if path is None:
-        raise SkopeoError("skopeo is not installed (needed for docker-archive images and to check OCI layouts)",
-                          hint="apt-get install skopeo")
-    return path
+    return process.require(PROGRAM, package="skopeo", purpose="for docker-archive images and to check OCI layouts",
+                           error=SkopeoError)
 
 
 def version() -> str:
@@ -88,7 +80,7 @@ def inspect(reference: str, *, config: bool = False, raw: bool = False) -> dict[
     try:
         return json.loads(proc.stdout)
     except json.JSONDecodeError as error:
-        raise SkopeoError(f"skopeo inspect printed no JSON for {reference}: {error}", stderr=proc.stderr) from None
+        raise SkopeoError(f"skopeo inspect printed no JSON for {reference}: {error}", stderr=proc.stderr) from error
 
 
 def copy_args(source: str, destination: str) -> list[str]:
@@ -102,16 +94,9 @@ def copy(source: str, destination: str) -> None:
     _run(copy_args(source, destination))
 
 
-def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8",
-           "TMPDIR": os.environ.get("TMPDIR", "/tmp"), "HOME": os.environ.get("HOME", "/")}
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, check=False)
-    if proc.returncode != 0:
-        stderr = proc.stderr.strip()
-        verb = next((arg for arg in command[1:] if not arg.startswith("-")), "")
-        raise SkopeoError(f"skopeo {verb} failed: {last_message(stderr) or f'exit status {proc.returncode}'}",
-                          command=command, stderr=stderr)
-    return proc
+def _run(command: list[str]) -> process.CompletedProcess[str]:
+    verb = next((arg for arg in command[1:] if not arg.startswith("-")), "")
+    return process.run(command, timeout=TIMEOUT, name=f"skopeo {verb}", complaint=last_message, error=SkopeoError)
 
 
 def last_message(stderr: str) -> str:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from functools import lru_cache
+
+from tributary.tools import process
 
 PROGRAMS = ("rpmbuild", "gcc", "bwrap", "make", "dnf", "createrepo_c")
 _VERSION = re.compile(r"\d+(?:\.\d+)+")
@@ -22,9 +23,8 @@ def version_of(program: str) -> str | None:
     if path is None:
         return None
     try:
-        proc = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30, check=False,
-                              env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"})
-    except (OSError, subprocess.TimeoutExpired):
+        proc = process.run([path, "--version"], env={"LC_ALL": "C"}, timeout=30, ok=None)
+    except process.ToolError:
         return None
     first = next((line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()), "")
     numbers = _VERSION.findall(first)

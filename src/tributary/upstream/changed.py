@@ -39,8 +39,8 @@ def components_changed(
     for ref in (from_ref, to_ref):
         try:
             git.verify_revision(top, ref)
-        except git.GitError:
-            raise ConfigError(f"{ref!r} names no commit in {top}") from None
+        except git.GitError as error:
+            raise ConfigError(f"{ref!r} names no commit in {top}") from error
     candidates = list(names)
     if include_deleted:
         candidates += _deleted(project, top, from_ref)

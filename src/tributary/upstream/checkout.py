@@ -106,8 +106,8 @@ def export_tree(repo: Path, commit: str, dest: Path) -> list[str]:
         elif entry.mode in _FILE_MODES:
             try:
                 _write_new(target, data, _FILE_MODES[entry.mode])
-            except FileExistsError:
-                raise UpstreamError(f"dist-git path {entry.path!r} is already in {dest}") from None
+            except FileExistsError as error:
+                raise UpstreamError(f"dist-git path {entry.path!r} is already in {dest}") from error
         else:
             raise UpstreamError(f"dist-git path {entry.path!r} has unsupported mode {entry.mode}")
         written.append(entry.path)

@@ -192,7 +192,7 @@ class Mirror:
                 return
             except git.GitError as error:
                 if attempt == FETCH_ATTEMPTS or not git.is_transient(error.stderr):
-                    raise fetch_error(self.url, branch, error) from None
+                    raise fetch_error(self.url, branch, error) from error
                 time.sleep(RETRY_DELAY_S * attempt)
 
     def _check_url(self) -> None:
