@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import functools
 import os
+import platform
+from collections.abc import Callable
 from pathlib import Path
 
 from tributary.config import ResolvedComponent
@@ -29,7 +31,7 @@ from tributary.fsutil import is_inside
 from tributary.render.macros import build_macros
 from tributary.spec.evaluate import SpecFacts, evaluate
 from tributary.spec.lua import LuaEngine
-from tributary.tools import bash
+from tributary.tools import bash, rpmautospec
 
 MAX_INCLUDED_BYTES = 4 * 1024 * 1024
 """Largest file ``%include``/``%{load:}`` may read (spec fragments and macro files are small)."""
@@ -50,6 +52,25 @@ def read_spec(text: str, directory: Path, macros: dict[str, str], *, arch: str |
         text, macros=macros, macro_file=macro_file, sourcedir=str(root), arch=arch,
         shell=functools.partial(_shell, str(root)), lua=_lua_engine(), loader=functools.partial(_load, root),
     )
+
+
+def version_query(macros: dict[str, str]) -> Callable[[Path, Path], tuple[str, str]]:
+    """What rpmautospec asks of each historical spec (``epoch:version`` and the release, with
+    ``%autorelease`` reporting its options), answered by our spec model for this component.
+
+    Architecture conditionals are decided for this machine's, as rpm decides them where it runs.
+    """
+    definitions = rpmautospec.history_macros()
+
+    def query(directory: Path, spec_file: Path) -> tuple[str, str]:
+        text = spec_file.read_text(encoding="utf-8", errors="surrogateescape")
+        facts = read_spec(text, directory, macros, arch=platform.machine(), macro_file=definitions)
+        if facts.version is None:
+            raise TribError(f"{spec_file.name} has no Version tag")
+        epoch_version = f"{facts.epoch}:{facts.version}" if facts.epoch else facts.version
+        return epoch_version, facts.release or ""
+
+    return query
 
 
 @functools.lru_cache(maxsize=_SHELL_CACHE_SIZE)
