@@ -47,6 +47,8 @@ def referenced_files(tree: Path, spec_name: str, macros: dict[str, str]) -> set[
     root = str(tree.resolve())
     patterns: set[str] = set()
     for value in [*facts.sources.values(), *facts.patches.values(), *facts.listed]:
+        if not value.strip():
+            continue  # a tag whose value expanded to nothing (`%{?with_x:x.patch}` without x) names no file
         patterns.add(name_pattern(value.rsplit("/", 1)[-1]))
         if "://" not in value and "/" in value.strip("/"):
             patterns.add(name_pattern(value.lstrip("/").split("/", 1)[0]))
