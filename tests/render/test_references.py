@@ -3,8 +3,6 @@ would see, computed by tributary's own spec model with the component's macros.""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tributary.config import load_project
 from tributary.render.render import render_one
 

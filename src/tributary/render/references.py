@@ -109,7 +109,7 @@ def script_references(line: str, source_dir: str) -> list[str]:
 def _in_directory(path: str, root: str) -> str:
     """The top-level entry a path read by ``%include``/``%{load:}`` is in."""
     prefix = root.rstrip("/") + "/"
-    relative = path[len(prefix) :] if path.startswith(prefix) else path
+    relative = path.removeprefix(prefix)
     return relative.lstrip("/").split("/", 1)[0]
 
 
