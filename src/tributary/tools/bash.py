@@ -31,13 +31,17 @@ def sandbox_command(script: str, directory: Path) -> list[str]:
             mounts.append(bwrap.ro_bind(str(path)))
     mounts += [bwrap.Mount("dev", "/dev"), bwrap.Mount("proc", "/proc"), bwrap.tmpfs("/tmp"),
                bwrap.ro_bind(str(directory))]
-    # The subshell keeps an `exit N` inside the script from making bwrap look like it failed.
-    argv = ["/usr/bin/bash", "-c", '( eval "$1" ); exit 0', "bash", script]
+    argv = ["/usr/bin/bash", "-c", script]
     return bwrap.command(argv, mounts=mounts, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "HOME": "/tmp"},
                          uid=NOBODY, gid=NOBODY, chdir=str(directory), hostname="rpm")
 
 
 def run_sandboxed(script: str, directory: Path, *, timeout: float = TIMEOUT) -> str:
-    """bash's standard output for ``script``; a ToolError if the sandbox could not run it."""
+    """bash's standard output for ``script`` whatever its exit status; a ToolError if the sandbox could
+    not be set up or the script outlived ``timeout``."""
     bwrap.require()
-    return process.run(sandbox_command(script, directory), timeout=timeout).stdout
+    proc = process.run(sandbox_command(script, directory), timeout=timeout, ok=None, name="bash")
+    problem = bwrap.setup_failure(proc.stderr or "")
+    if problem is not None:
+        raise process.ToolError(f"bash could not be sandboxed: {problem}", command=proc.args, stderr=proc.stderr or "")
+    return proc.stdout
