@@ -35,6 +35,7 @@ MAX_LIST_BYTES = 1024 * 1024
 
 _SHELL_VARIABLE = re.compile(r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*")
 _BARE_MACRO = re.compile(r"%[?!]*[A-Za-z_][A-Za-z0-9_]*")
+_UNKNOWN_AT = {"%": _BARE_MACRO, "$": _SHELL_VARIABLE}
 _SOURCE_DIR_VARIABLE = re.compile(r"\$\{?RPM_SOURCE_DIR\}?/([^\s\"';|&<>()]+)")
 
 
@@ -75,18 +76,12 @@ def name_pattern(name: str) -> str:
             position = len(name) if close < 0 else close + 1
             pattern.append("*")
             continue
-        if char == "%":
-            match = _BARE_MACRO.match(name, position)
-            if match:
-                pattern.append("*")
-                position = match.end()
-                continue
-        if char == "$":
-            match = _SHELL_VARIABLE.match(name, position)
-            if match:
-                pattern.append("*")
-                position = match.end()
-                continue
+        unknown = _UNKNOWN_AT.get(char)
+        match = unknown.match(name, position) if unknown else None
+        if match:
+            pattern.append("*")
+            position = match.end()
+            continue
         pattern.append(char)
         position += 1
     return "".join(pattern) or "*"
