@@ -29,7 +29,7 @@ from tributary.config import ResolvedComponent
 from tributary.errors import TribError
 from tributary.fsutil import is_inside
 from tributary.render.macros import build_macros
-from tributary.spec.evaluate import SpecFacts, evaluate
+from tributary.spec.evaluate import SpecEvaluationError, SpecFacts, evaluate
 from tributary.spec.lua import LuaEngine
 from tributary.tools import bash, rpmautospec
 
@@ -48,10 +48,13 @@ def read_spec(text: str, directory: Path, macros: dict[str, str], *, arch: str |
               macro_file: str = "") -> SpecFacts:
     """Evaluate ``text`` as the spec of the component whose files are in ``directory``."""
     root = directory.resolve()
-    return evaluate(
-        text, macros=macros, macro_file=macro_file, sourcedir=str(root), arch=arch,
-        shell=functools.partial(_shell, str(root)), lua=_lua_engine(), loader=functools.partial(_load, root),
-    )
+    try:
+        return evaluate(
+            text, macros=macros, macro_file=macro_file, sourcedir=str(root), arch=arch,
+            shell=functools.partial(_shell, str(root)), lua=_lua_engine(), loader=functools.partial(_load, root),
+        )
+    except RecursionError:
+        raise SpecEvaluationError("the spec's macros expand into one another without end") from None
 
 
 def version_query(macros: dict[str, str]) -> Callable[[Path, Path], tuple[str, str]]:

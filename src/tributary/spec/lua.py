@@ -24,6 +24,9 @@ INSTRUCTION_LIMIT = 20_000_000
 MEMORY_LIMIT = 64 * 1024 * 1024
 """Bytes the Lua state may hold."""
 
+MAX_NESTING = 8
+"""Chunks running inside one another (Lua calling ``rpm.expand`` on a macro that runs Lua again)."""
+
 _RUNNER = """
 local debug, load, pcall, select, setmetatable, tostring, table, string, math, utf8 =
       debug, load, pcall, select, setmetatable, tostring, table, string, math, utf8
@@ -67,8 +70,18 @@ class LuaEngine:
         self.runtime = lupa.LuaRuntime(register_eval=False, register_builtins=False, unpack_returned_tuples=True,
                                        attribute_filter=_no_attributes, max_memory=MEMORY_LIMIT)
         self.runner = self.runtime.execute(_RUNNER)
+        self.nesting = 0
 
     def __call__(self, code: str, expander: MacroExpander) -> str | None:
+        if self.nesting >= MAX_NESTING:
+            return None
+        self.nesting += 1
+        try:
+            return self._run(code, expander)
+        finally:
+            self.nesting -= 1
+
+    def _run(self, code: str, expander: MacroExpander) -> str | None:
         output: list[str] = []
         sources = _file_table(expander, "SOURCE")
         patches = _file_table(expander, "PATCH")
