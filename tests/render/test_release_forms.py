@@ -80,7 +80,7 @@ def rendered_forms(tmp_path_factory, example_upstream):
     upstream = base / "upstream"
     shutil.copytree(example_upstream.root, upstream, symlinks=True)
 
-    distro = DistGitDistro(copy_example_distro(base, upstream), upstream, base, 
+    distro = DistGitDistro(copy_example_distro(base, upstream), upstream, base,
                            lambda *args: SimpleNamespace(code=main(list(args)), out="", err=""))
     for form, (release, defines, _, _) in FORMS.items():
         name = f"rel-{form}"

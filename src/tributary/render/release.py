@@ -204,8 +204,10 @@ def apply_release(
     uses_rpmautospec = autorelease or bool(AUTOCHANGELOG.search(text))
     calculation = component.release_calculation
     if calculation == "static" and autorelease:
-        raise TribError(f"component {component.name!r}: release.calculation is 'static' but the spec's Release uses %autorelease",
-                        hint="use calculation 'auto' or 'autorelease'")
+        raise TribError(
+            f"component {component.name!r}: release.calculation is 'static' but the spec's Release uses %autorelease",
+            hint="use calculation 'auto' or 'autorelease'",
+        )
     static = calculation == "static" or (calculation == "auto" and not autorelease)
     if not static and not uses_rpmautospec:
         return

@@ -86,7 +86,9 @@ class _Parser:
             return yes if truth(condition) else no
         return condition
 
-    _LEVELS: tuple[tuple[str, ...], ...] = (("||",), ("&&",), ("==", "!=", "<", ">", "<=", ">="), ("+", "-"), ("*", "/"))
+    _LEVELS: tuple[tuple[str, ...], ...] = (
+        ("||",), ("&&",), ("==", "!=", "<", ">", "<=", ">="), ("+", "-"), ("*", "/"),
+    )
 
     def _binary(self, level: int) -> Value:
         if level == len(self._LEVELS):

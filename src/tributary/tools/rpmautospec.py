@@ -61,7 +61,7 @@ def process(spec: Path, query: SpecQuery | None = None) -> bool:
     sys.stderr = real if real is not None and _is_real_file(real) else open(os.devnull, "w")  # noqa: SIM115
     parser = pkg_history.AutoSpecParser
     if query is not None:
-        pkg_history.AutoSpecParser = _parser_asking(query)  # type: ignore[misc]
+        pkg_history.AutoSpecParser = _parser_asking(query)
     try:
         return bool(do_process_distgit(spec, spec, enable_caching=False))
     except SpecParseFailure as error:
@@ -70,7 +70,7 @@ def process(spec: Path, query: SpecQuery | None = None) -> bool:
     except (OSError, ValueError) as error:
         raise RpmautospecError(f"rpmautospec failed on {spec.name}: {error}") from error
     finally:
-        pkg_history.AutoSpecParser = parser  # type: ignore[misc]
+        pkg_history.AutoSpecParser = parser
         if sys.stderr is not real:
             sys.stderr.close()
         sys.stderr = saved
@@ -80,7 +80,7 @@ def _parser_asking(query: SpecQuery) -> type:
     """An rpmautospec spec-parser class whose answers come from ``query``."""
     from rpmautospec.specparser import SpecParser, SpecParserError
 
-    class QueryParser(SpecParser):
+    class QueryParser(SpecParser):  # type: ignore[misc]  # rpmautospec has no type information
         def query(self, path: str, specfilename: str) -> tuple[str, str]:
             try:
                 return query(Path(path), Path(specfilename))
