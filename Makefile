@@ -2,8 +2,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Python 3.11 exactly: Debian 12's python3-rpm is built for 3.11 and reaches the venv through the `rpm` shim.
-PYTHON ?= $(shell command -v python3.11 || echo /usr/bin/python3.11)
+# The venv's Python is the one the installed python3-rpm is built for (3.11 on Debian 12, 3.13 on Debian 13),
+# read off the package by packaging/rpm-python.sh; PYTHON may name another build of that same version.
+PYTHON ?=
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := $(shell grep -v '^\#' packaging/apt-packages.txt)
@@ -38,13 +39,10 @@ apt:
 kernel: apt
 	@SUDO=$(SUDO) bash packaging/fetch-test-kernel.sh $(TEST_KERNEL)
 
-venv: $(VENV)/.installed
-
-$(VENV)/.installed: pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	@touch $@
+# python3-rpm decides the venv's Python, so apt comes first.
+venv: apt
+	@python=$$(bash packaging/rpm-python.sh $(PYTHON)) && bash packaging/venv.sh $(VENV) "$$python"
+	@$(BIN)/python -c 'import rpm' || { echo "setup: $(VENV) cannot import rpm through the rpm shim" >&2; exit 1; }
 
 demo: setup
 	bash examples/demo.sh

@@ -14,7 +14,8 @@ if [ -f "$dest/current/PACKAGE" ] && compgen -G "$dest/current/boot/vmlinuz-*" >
     exit 0
 fi
 
-resolve() { apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}'; }
+# awk reads to the end: exiting early would kill apt-cache with SIGPIPE, which pipefail makes fatal.
+resolve() { apt-cache depends "$meta" 2>/dev/null | awk '!found && /Depends: linux-image-/ {print $2; found = 1}'; }
 package=$(resolve)
 if [ -z "$package" ]; then
     # A fresh machine may have no package lists yet.
@@ -22,7 +23,7 @@ if [ -z "$package" ]; then
     package=$(resolve)
 fi
 [ -n "$package" ] || { echo "fetch-test-kernel: apt knows no $meta" >&2; exit 1; }
-version=$(apt-cache show --no-all-versions "$package" | awk '/^Version:/ {print $2; exit}')
+version=$(apt-cache show --no-all-versions "$package" | awk '!found && /^Version:/ {print $2; found = 1}')
 
 mkdir -p "$dest"
 scratch=$(mktemp -d "$dest/.fetch.XXXXXX")

@@ -6,8 +6,10 @@ fsck.vfat, debugfs, qemu-img, busybox cpio) and booted with Debian's cloud kerne
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
+import lzma
 import os
 import subprocess
 import tarfile
@@ -23,6 +25,7 @@ from tributary.image.boottest import (
     cpio_newc,
     find_kernel,
     make_initramfs,
+    module_bytes,
     module_dependencies,
     modules_to_load,
     parse_console,
@@ -41,7 +44,7 @@ from tributary.image.disk import (
     write_disks,
 )
 from tributary.image.diskroot import write_root_tar
-from tributary.image.rootfs import RootfsResult, build_rootfs
+from tributary.image.rootfs import ImageError, RootfsResult, build_rootfs
 from tributary.image.spec import ImageSpec
 from tributary.image.vhd import (
     COOKIE,
@@ -226,10 +229,32 @@ def test_the_initramfs_is_a_cpio_busybox_reads(test_kernel: Path, tmp_path: Path
     listed = subprocess.run(["busybox", "cpio", "-t"], stdin=archive.open("rb"), capture_output=True, text=True, check=False)
     assert listed.stdout.split() == ["bin", "bin/hello", "odd"]
     kernel = find_kernel(test_kernel)
-    names = [path.name for path in modules_to_load(kernel)]
-    assert names.index("virtio_ring.ko") < names.index("virtio.ko") < names.index("virtio_pci.ko")
-    assert module_dependencies(next(p for p in modules_to_load(kernel) if p.name == "virtio_blk.ko")) == ["virtio", "virtio_ring"]
+    # Debian 12's kernel ships plain .ko files with virtio as modules; Debian 13's ships .ko.xz files and
+    # has virtio, virtio_ring and virtio_pci built in, so virtio_blk depends on no module there.
+    names = [path.name.split(".ko")[0] for path in modules_to_load(kernel)]
+    virtio_blk = next(p for p in modules_to_load(kernel) if p.name.split(".ko")[0] == "virtio_blk")
+    dependencies = module_dependencies(virtio_blk)
+    assert set(dependencies) <= {"virtio", "virtio_ring"}
+    assert all(names.index(d) < names.index("virtio_blk") for d in dependencies)
+    if "virtio_ring" in names:
+        assert names.index("virtio_ring") < names.index("virtio") < names.index("virtio_pci")
+        assert sorted(dependencies) == ["virtio", "virtio_ring"]
+    assert module_bytes(virtio_blk).startswith(b"\x7fELF")
     assert len(make_initramfs(kernel)) > 100_000
+
+
+def test_compressed_modules_are_read_plain_and_other_compressions_are_named(tmp_path: Path) -> None:
+    elf = b"\x7fELF" + bytes(60)
+    (tmp_path / "plain.ko").write_bytes(elf)
+    (tmp_path / "debian13.ko.xz").write_bytes(lzma.compress(elf))
+    (tmp_path / "other.ko.gz").write_bytes(gzip.compress(elf))
+    (tmp_path / "zstd.ko.zst").write_bytes(b"(\xb5/\xfd")
+    (tmp_path / "broken.ko.xz").write_bytes(b"not xz")
+    assert [module_bytes(tmp_path / name) for name in ("plain.ko", "debian13.ko.xz", "other.ko.gz")] == [elf] * 3
+    with pytest.raises(ImageError, match=r"zstd\.ko\.zst: the boot test reads \.ko, \.ko\.xz and \.ko\.gz modules, not \.zst"):
+        module_bytes(tmp_path / "zstd.ko.zst")
+    with pytest.raises(ImageError, match=r"broken\.ko\.xz: cannot read the module"):
+        module_bytes(tmp_path / "broken.ko.xz")
 
 
 def test_the_vm_boots_to_its_own_shell_and_powers_off(disks: Disks, test_kernel: Path, tmp_path: Path) -> None:

@@ -15,10 +15,11 @@ The check's lines start with ``TRIB-CHECK`` (or ``TRIB-FAIL``) so they stand out
 from __future__ import annotations
 
 import gzip
+import lzma
 import re
 import stat
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,15 +115,31 @@ def find_kernel(directory: Path) -> TestKernel:
     return TestKernel(kernels[0], modules, release)
 
 
+# Debian 13's kernel packages compress their modules with xz (Debian 12's do not); the initramfs carries
+# them plain, so that insmod needs no decompressor.
+_DECOMPRESSORS: dict[str, Callable[[bytes], bytes]] = {".ko": bytes, ".xz": lzma.decompress, ".gz": gzip.decompress}
+
+
+def module_bytes(module: Path) -> bytes:
+    """The plain ELF of a kernel module file: ``.ko``, or ``.ko.xz``/``.ko.gz`` decompressed."""
+    decompress = _DECOMPRESSORS.get(module.suffix)
+    if decompress is None:
+        raise ImageError(f"{module}: the boot test reads .ko, .ko.xz and .ko.gz modules, not {module.suffix}")
+    try:
+        return decompress(module.read_bytes())
+    except (lzma.LZMAError, EOFError, OSError) as error:
+        raise ImageError(f"{module}: cannot read the module: {error}") from None
+
+
 def module_dependencies(module: Path) -> list[str]:
     """The modules ``module`` needs loaded first, from the ``depends=`` entry of its ``.modinfo``."""
-    data = module.read_bytes()
+    data = module_bytes(module)
     match = re.search(rb"(?:^|\0)depends=([^\0]*)\0", data)
     return [name for name in match.group(1).decode().split(",") if name] if match else []
 
 
 def modules_to_load(kernel: TestKernel, wanted: Iterable[str] = MODULES) -> list[Path]:
-    """The ``.ko`` files to insmod, dependencies first; modules built into the kernel are left out."""
+    """The module files to insmod, dependencies first; modules built into the kernel are left out."""
     builtin = set()
     builtin_list = kernel.modules / "modules.builtin"
     if builtin_list.is_file():
@@ -139,8 +156,6 @@ def modules_to_load(kernel: TestKernel, wanted: Iterable[str] = MODULES) -> list
         path = files.get(key)
         if path is None:
             raise ImageError(f"kernel {kernel.release}: module {name} is neither built in nor in {kernel.modules}")
-        if path.suffix != ".ko":
-            raise ImageError(f"kernel {kernel.release}: {path.name} is compressed; the boot test loads plain .ko files")
         for dependency in module_dependencies(path):
             visit(dependency)
         order.append(path)
@@ -176,7 +191,7 @@ def make_initramfs(kernel: TestKernel, busybox: Path | None = None) -> bytes:
     entries += [("bin/busybox", stat.S_IFREG | 0o755, busybox.read_bytes()),
                 ("init", stat.S_IFREG | 0o755, INIT.encode()), ("check.sh", stat.S_IFREG | 0o644, CHECK.encode()),
                 ("modules/order", stat.S_IFREG | 0o644, "".join(f"{_module_name(m)}\n" for m in modules).encode())]
-    entries += [(f"modules/{_module_name(m)}.ko", stat.S_IFREG | 0o644, m.read_bytes()) for m in modules]
+    entries += [(f"modules/{_module_name(m)}.ko", stat.S_IFREG | 0o644, module_bytes(m)) for m in modules]
     return gzip.compress(cpio_newc(entries), compresslevel=1, mtime=0)
 
 

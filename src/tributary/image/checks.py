@@ -150,7 +150,10 @@ def _check_oci(layout: Path, digest: str, tag: str, command: list[str]) -> list[
         root = Path(scratch)
         for layer in image_manifest["layers"]:
             with tarfile.open(_blob(layout, layer["digest"])) as archive:
-                archive.extractall(root, filter="tar")
+                if hasattr(tarfile, "tar_filter"):
+                    archive.extractall(root, filter="tar")
+                else:  # Python before 3.11.4 (Debian 12's 3.11.2) has no extraction filters
+                    archive.extractall(root)
         argv = bwrap.command(
             command,
             mounts=[

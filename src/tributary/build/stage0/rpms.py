@@ -243,7 +243,7 @@ def _build_one(rpm: RpmPlan, buildroot: Path, work: Path, out: Path, epoch_time:
     spec.write_text(spec_text(rpm))
     defines = rpmbuild_defines(buildroot, epoch_time, exclude_requires=exclude_requires)
     command = [*rpmbuild.binary_args(str(spec), topdir=str(work), defines=defines)]
-    command[1:1] = ["--quiet", "--noclean"]
+    command[1:1] = ["--quiet", "--noclean", f"--buildroot={buildroot}"]  # rpm 4.20 ignores --define buildroot
     env = process.environment({"HOME": str(work), "SOURCE_DATE_EPOCH": str(epoch_time), "TZ": "UTC"})
     try:
         rpmbuild.run(command, env=env, timeout=TIMEOUT)
