@@ -1,8 +1,8 @@
 """rpmbuild (and rpm-build's ``elfdeps`` helper), the programs: argument lists and reading their output.
 
-The build stage runs rpmbuild inside its sandbox, so this module does not start it; it spells the
-two invocations tributary uses (SRPM from a spec, binary RPMs from that SRPM), and picks out of a log
-what a person needs to see when a build failed. It does run ``elfdeps``, rpm's ELF dependency
+The build stage runs the buildroot's own rpmbuild inside its sandbox, so this module does not start
+it there; it spells the two invocations tributary uses (SRPM from a spec, binary RPMs from that
+SRPM), and picks out of a log what a person needs to see when a build failed. It does run ``elfdeps``, rpm's ELF dependency
 generator, which is how rpm itself derives soname provides.
 
 Build options are never passed here: a component's options reach rpmbuild through the
@@ -33,25 +33,21 @@ def require() -> str:
     return process.require(PROGRAM, package="rpm", purpose="to build packages", error=RpmbuildError)
 
 
-def _common(topdir: str, macro_files: Sequence[str], check: bool) -> list[str]:
-    # --nodeps: the host's rpmdb is empty; BuildRequires are resolved by tributary instead.
-    args = ["--nodeps", "--define", f"_topdir {topdir}"]
-    for path in macro_files:
-        args += ["--load", path]
-    if not check:
-        args.append("--nocheck")
-    return args
+def srpm_args(spec: str, *, topdir: str, sourcedir: str) -> list[str]:
+    """``rpmbuild -bs``: the SRPM of ``spec``, its Source and Patch files read from ``sourcedir``.
+
+    rpmbuild does not check BuildRequires when it only packs the sources.
+    """
+    return [PROGRAM, "-bs", "--define", f"_topdir {topdir}", "--define", f"_sourcedir {sourcedir}",
+            "--define", f"_specdir {sourcedir}", spec]
 
 
-def srpm_args(spec: str, *, topdir: str, sourcedir: str, macro_files: Sequence[str]) -> list[str]:
-    """``rpmbuild -bs``: the SRPM of ``spec``, its Source and Patch files read from ``sourcedir``."""
-    return [PROGRAM, "-bs", *_common(topdir, macro_files, True),
-            "--define", f"_sourcedir {sourcedir}", "--define", f"_specdir {sourcedir}", spec]
+def rebuild_args(srpm: str, *, topdir: str, check: bool = True) -> list[str]:
+    """``rpmbuild --rebuild``: install ``srpm`` under ``topdir`` and build its binary packages.
 
-
-def rebuild_args(srpm: str, *, topdir: str, macro_files: Sequence[str], check: bool = True) -> list[str]:
-    """``rpmbuild --rebuild``: install ``srpm`` under ``topdir`` and build its binary packages."""
-    return [PROGRAM, "--rebuild", *_common(topdir, macro_files, check), srpm]
+    No ``--nodeps``: rpmbuild checks the BuildRequires against the root's own rpm database.
+    """
+    return [PROGRAM, "--rebuild", "--define", f"_topdir {topdir}", *([] if check else ["--nocheck"]), srpm]
 
 
 def binary_args(spec: str, *, topdir: str) -> list[str]:
