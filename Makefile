@@ -12,11 +12,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_KERNEL := .cache/test-kernel
 export TRIB_TEST_KERNEL ?= $(CURDIR)/$(TEST_KERNEL)/current
 
-.PHONY: help setup apt venv kernel demo test bench clean
+# Checked with mypy --strict on top of the whole package's default settings.
+STRICT_PACKAGES := src/tributary/spec src/tributary/overlays src/tributary/tools
+
+.PHONY: help setup apt venv kernel demo test lint ruff mypy bench clean
 
 help:
 	@echo "make demo   set up, then run the whole pipeline on examples/distro"
 	@echo "make test   set up, then run every test"
+	@echo "make lint   ruff and mypy (rules in pyproject.toml); CI runs it before the tests"
 	@echo "make setup  install apt packages and the .venv (idempotent)"
 	@echo "make bench  run the benchmarks in benchmarks/"
 
@@ -47,6 +51,15 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+lint: ruff mypy
+
+ruff: venv
+	$(BIN)/ruff check .
+
+mypy: venv
+	$(BIN)/mypy
+	$(BIN)/mypy --strict --follow-imports=silent $(STRICT_PACKAGES)
 
 bench: setup
 	$(BIN)/python benchmarks/config_load.py

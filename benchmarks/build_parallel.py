@@ -293,7 +293,11 @@ class Phases:
             # Inside the steps above: the first dnf install of a work directory builds the stand-in, the
             # first sandbox of a process walks the host trees for root-only files.
             (buildroot, "host_stub_rpm", "  in dnf install: host toolchain stand-in rpm (once per work dir)"),
-            (sandbox, "root_only_covers", "  in rpmbuild -bs: walk of /usr and /etc for root-only files (once per process)"),
+            (
+                sandbox,
+                "root_only_covers",
+                "  in rpmbuild -bs: walk of /usr and /etc for root-only files (once per process)",
+            ),
             (BuildCache, "key", "build cache (key, lookup, record)"),
             (BuildCache, "lookup", "build cache (key, lookup, record)"),
             (BuildCache, "record", "build cache (key, lookup, record)"),
@@ -320,8 +324,11 @@ class Phases:
         out = {phase: round(seconds, 2) for phase, seconds in sorted(self.totals.items(), key=lambda kv: -kv[1])}
         inside = self.totals.get("build_component (total)")
         if inside is not None:
-            steps = sum(s for p, s in self.totals.items() if p in {"prepare sources", "rpmbuild -bs", "rpmbuild --rebuild",
-                                                                   "dnf install of build dependencies"})
+            steps = sum(
+                s
+                for p, s in self.totals.items()
+                if p in {"prepare sources", "rpmbuild -bs", "rpmbuild --rebuild", "dnf install of build dependencies"}
+            )
             out["build_component: other (macros, logs, publish)"] = round(inside - steps, 2)
             out["jobs outside build_component"] = round(work_s - inside, 2)
         return out
@@ -487,14 +494,20 @@ def example_run(root: Path, jobs: int) -> dict[str, Any]:
     lower = max(critical_s, work_s / jobs)
     names = sorted(seconds)
     levels = bottom_levels(graph, names, seconds)
-    return {"example_components": len(rows), "example_wall_s": round(wall_s, 2),
-            "example_critical_path_s": round(critical_s, 2), "example_critical_path": chain,
-            "example_work_s": round(work_s, 2), "example_lower_bound_s": round(lower, 2),
-            "example_ratio_vs_critical_path": round(wall_s / critical_s, 3),
-            "example_ratio_vs_lower_bound": round(wall_s / lower, 3),
-            "example_simulated_scheduler_s": round(simulate(graph, names, seconds, jobs), 2),
-            "example_simulated_cp_first_s": round(simulate(graph, names, seconds, jobs, priority=lambda n: -levels[n]), 2),
-            "example_noop_s": round(noop_s, 2), "example_job_seconds": seconds}
+    return {
+        "example_components": len(rows),
+        "example_wall_s": round(wall_s, 2),
+        "example_critical_path_s": round(critical_s, 2),
+        "example_critical_path": chain,
+        "example_work_s": round(work_s, 2),
+        "example_lower_bound_s": round(lower, 2),
+        "example_ratio_vs_critical_path": round(wall_s / critical_s, 3),
+        "example_ratio_vs_lower_bound": round(wall_s / lower, 3),
+        "example_simulated_scheduler_s": round(simulate(graph, names, seconds, jobs), 2),
+        "example_simulated_cp_first_s": round(simulate(graph, names, seconds, jobs, priority=lambda n: -levels[n]), 2),
+        "example_noop_s": round(noop_s, 2),
+        "example_job_seconds": seconds,
+    }
 
 
 def median_of(runs: list[dict[str, Any]], key: str) -> float:
@@ -504,10 +517,14 @@ def median_of(runs: list[dict[str, Any]], key: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--repeat", type=int, default=3, help="clean builds of fresh trees, medians reported (default %(default)s)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="clean builds of fresh trees, medians reported (default %(default)s)"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="builds at the same time (default %(default)s)")
     parser.add_argument("--keep", type=Path, help="write the trees here and keep them")
-    parser.add_argument("--no-git", action="store_true", help="leave the trees out of git (by default each is one commit)")
+    parser.add_argument(
+        "--no-git", action="store_true", help="leave the trees out of git (by default each is one commit)"
+    )
     parser.add_argument("--no-sequential", action="store_true", help="skip the jobs=1 reference build")
     parser.add_argument("--no-example", action="store_true", help="skip the example distribution's build")
     args = parser.parse_args()

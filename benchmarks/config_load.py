@@ -26,7 +26,8 @@ DEDICATED = 200
 TOTAL_FILES = 350
 
 OVERLAY_KINDS = [
-    '{ type = "spec-search-replace", regex = "^BuildRequires:\\\\s+foo$", replacement = "BuildRequires: bar", description = "swap foo" }',
+    '{ type = "spec-search-replace", regex = "^BuildRequires:\\\\s+foo$", replacement = "BuildRequires: bar", '
+    'description = "swap foo" }',
     '{ type = "spec-add-tag", tag = "Provides", value = "compat-%s", description = "compat provide" }',
     '{ type = "spec-remove-tag", tag = "BuildRequires", value = "xen-devel", description = "no xen" }',
     '{ type = "spec-append-lines", section = "%%install", lines = ["rm -f %%{buildroot}/x"], description = "prune" }',
@@ -46,7 +47,9 @@ def generate(root: Path) -> list[Path]:
     (root / "distro/fedora.distro.toml").write_text(
         '[distros.fedora]\ndefault-version = "43"\ndist-git-base-uri = "https://src.invalid/rpms/$pkg.git"\n'
         'lookaside-base-uri = "https://src.invalid/lookaside/$pkg/$filename/$hashtype/$hash/$filename"\n'
-        + "".join(f'[distros.fedora.versions.{v}]\nrelease-ver = "{v}"\ndist-git-branch = "f{v}"\n' for v in (41, 42, 43, 44))
+        + "".join(
+            f'[distros.fedora.versions.{v}]\nrelease-ver = "{v}"\ndist-git-branch = "f{v}"\n' for v in (41, 42, 43, 44)
+        )
     )
     (root / "distro/azurelinux.distro.toml").write_text(
         '[distros.azurelinux]\ndefault-version = "4.0-stage2"\n'
@@ -73,7 +76,9 @@ def generate(root: Path) -> list[Path]:
         directory = root / "base/comps" / f"custom{i:03d}"
         directory.mkdir()
         (directory / "extra.conf").write_text("x\n")
-        overlays = ",\n  ".join(OVERLAY_KINDS[(i + k) % len(OVERLAY_KINDS)].replace("%s", str(i)) for k in range(1 + i % 3))
+        overlays = ",\n  ".join(
+            OVERLAY_KINDS[(i + k) % len(OVERLAY_KINDS)].replace("%s", str(i)) for k in range(1 + i % 3)
+        )
         (directory / f"custom{i:03d}.comp.toml").write_text(
             f"[components.custom{i:03d}]\n"
             + (f'spec = {{ type = "upstream", upstream-commit = "{i:040x}" }}\n' if i % 4 == 0 else "")
@@ -81,11 +86,14 @@ def generate(root: Path) -> list[Path]:
             + f"overlays = [\n  {overlays},\n]\n"
         )
     remaining = TOTAL_FILES - len(list(root.rglob("*.toml"))) - 1
-    (root / "base/packages/packages.toml").write_text('includes = ["*.packages.toml"]\n[default-package-config.publish]\nchannel = "rpm-sdk"\n')
+    (root / "base/packages/packages.toml").write_text(
+        'includes = ["*.packages.toml"]\n[default-package-config.publish]\nchannel = "rpm-sdk"\n'
+    )
     for i in range(remaining):
         names = ", ".join(f'"pkg{i:03d}-sub{k}"' for k in range(20))
         (root / f"base/packages/group{i:03d}.packages.toml").write_text(
-            f'[package-groups.group{i:03d}]\npackages = [{names}]\ndefault-package-config.publish.channel = "rpm-base"\n'
+            f"[package-groups.group{i:03d}]\npackages = [{names}]\n"
+            'default-package-config.publish.channel = "rpm-base"\n'
         )
     return sorted(root.rglob("*.toml"))
 

@@ -45,7 +45,9 @@ def one_loop(example, kernel: Path) -> dict[str, float]:
     boots: list[float] = []
     for name, formats in IMAGES.items():
         seconds[f"build {name}"], _ = trib_json(*example.args("-O", "json", "image", "build", name, *formats))
-        seconds[f"test {name}"], checks = trib_json(*example.args("-O", "json", "image", "test", name, "--kernel", str(kernel)))
+        seconds[f"test {name}"], checks = trib_json(
+            *example.args("-O", "json", "image", "test", name, "--kernel", str(kernel))
+        )
         if not all(check["ok"] for check in checks):
             raise SystemExit(f"image test {name} failed: {checks}")
         boots += [float(match.group(1)) for check in checks
@@ -62,8 +64,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--repeat", type=int, default=3, help="loops measured, medians reported (default %(default)s)")
-    parser.add_argument("--kernel", type=Path, default=Path(os.environ.get("TRIB_TEST_KERNEL") or REPO / ".cache/test-kernel/current"),
-                        help="unpacked kernel package for the VM boots (default: TRIB_TEST_KERNEL or make setup's)")
+    parser.add_argument(
+        "--kernel",
+        type=Path,
+        default=Path(os.environ.get("TRIB_TEST_KERNEL") or REPO / ".cache/test-kernel/current"),
+        help="unpacked kernel package for the VM boots (default: TRIB_TEST_KERNEL or make setup's)",
+    )
     parser.add_argument("--keep", type=Path, help="write the tree here and keep it")
     args = parser.parse_args()
     commit = tributary_commit()

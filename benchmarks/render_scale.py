@@ -150,11 +150,13 @@ CHANGES = ["Rebuilt for https://fedoraproject.org/wiki/Fedora_{f}_Mass_Rebuild",
 
 
 def _word(rng: random.Random) -> str:
-    return "".join(rng.choice(CONSONANTS) + rng.choice(VOWELS) for _ in range(rng.choice((2, 2, 3)))) + rng.choice(ENDINGS)
+    return "".join(rng.choice(CONSONANTS) + rng.choice(VOWELS) for _ in range(rng.choice((2, 2, 3)))) + rng.choice(
+        ENDINGS
+    )
 
 
 def make_names(count: int, rng: random.Random) -> list[str]:
-    prefixes, weights = zip(*PREFIXES)
+    prefixes, weights = zip(*PREFIXES, strict=True)
     names: set[str] = set()
     while len(names) < count:
         name = rng.choices(prefixes, weights)[0] + _word(rng)
@@ -487,7 +489,9 @@ def make_spec(name: str, rng: random.Random, target: int, needs: Needs) -> Spec:
     if spec.service:
         spec.buildrequires.append("systemd-rpm-macros")
     if has_docs:
-        spec.conditional_buildrequires.append(("%{with docs}", ["doxygen" if "doxygen" not in spec.buildrequires else "graphviz-devel"]))
+        spec.conditional_buildrequires.append(
+            ("%{with docs}", ["doxygen" if "doxygen" not in spec.buildrequires else "graphviz-devel"])
+        )
     for _ in range(rng.randint(0, 3) + needs["sr-requires"]):
         value = f"{unique()}{rng.choice(['', '-libs', '-common'])}"
         spec.requires.append(value)
@@ -516,8 +520,14 @@ def make_spec(name: str, rng: random.Random, target: int, needs: Needs) -> Spec:
         evr = f"{version}-{release}" if release > 0 else f"{major}.{rng.randint(0, 40)}-1"
         lines = [f"* {day.strftime('%a %b %d %Y')} {who} - {evr}"]
         for _ in range(rng.choice((1, 1, 1, 2, 3))):
-            change = rng.choice(CHANGES).format(f=fedora, v=version, bug=rng.randint(1000000, 2399999),
-                                                gcc=rng.randint(10, 15), year=rng.randint(2018, 2025), cve=rng.randint(1000, 49999))
+            change = rng.choice(CHANGES).format(
+                f=fedora,
+                v=version,
+                bug=rng.randint(1000000, 2399999),
+                gcc=rng.randint(10, 15),
+                year=rng.randint(2018, 2025),
+                cve=rng.randint(1000, 49999),
+            )
             lines.append(f"- {change}")
         lines.append("")
         entries.extend(lines)
@@ -721,8 +731,10 @@ def _service_file(name: str, rng: random.Random) -> str:
 
 
 def _conf_file(name: str, rng: random.Random) -> str:
-    return (f"# Configuration for {name}\n# See {name}.conf(5).\n\nLogLevel=info\nMaxConnections={rng.randint(8, 512)}\n"
-            f"DataDir=/var/lib/{name}\nVendor=fedora\n")
+    return (
+        f"# Configuration for {name}\n# See {name}.conf(5).\n\nLogLevel=info\nMaxConnections={rng.randint(8, 512)}\n"
+        f"DataDir=/var/lib/{name}\nVendor=fedora\n"
+    )
 
 
 def _patch_file(rng: random.Random, unique: Unique) -> str:
@@ -796,7 +808,9 @@ def make_overlays(spec: Spec, kinds: list[str], rng: random.Random) -> tuple[lis
         if kind == "sr-br":
             value = claim.take(spec.pool_buildrequires, "BuildRequires")
             anchored = rng.random() < 0.3
-            regex = (f"^BuildRequires:\\s+{regex_escape(value)}$" if anchored else f"BuildRequires:\\s+{regex_escape(value)}")
+            regex = (
+                f"^BuildRequires:\\s+{regex_escape(value)}$" if anchored else f"BuildRequires:\\s+{regex_escape(value)}"
+            )
             new = value.replace("(", "(azl-", 1) if "(" in value else f"azl-{value}"
             overlays.append({"type": "spec-search-replace", "regex": regex, "replacement": f"BuildRequires:  {new}",
                              **describe(f"Azure Linux ships {value} as {new}")})
@@ -828,8 +842,15 @@ def make_overlays(spec: Spec, kinds: list[str], rng: random.Random) -> tuple[lis
                 overlays.append({"type": "spec-search-replace", "section": "%install",
                                  "regex": f"^{regex_escape(line)}$", "replacement": "", **describe("not needed")})
             else:
-                overlays.append({"type": "spec-search-replace", "section": "%install", "regex": regex_escape("/" + word),
-                                 "replacement": f"/{word}-azl", **describe("different location")})
+                overlays.append(
+                    {
+                        "type": "spec-search-replace",
+                        "section": "%install",
+                        "regex": regex_escape("/" + word),
+                        "replacement": f"/{word}-azl",
+                        **describe("different location"),
+                    }
+                )
         elif kind == "sr-files":
             candidates = [(p, w) for p, w in spec.pool_files if p not in claim.removed]
             package, word = claim.take(candidates, "%files line")
@@ -857,11 +878,17 @@ def make_overlays(spec: Spec, kinds: list[str], rng: random.Random) -> tuple[lis
                 overlays.append({"type": "spec-add-tag", "package": package, "tag": "Requires",
                                  "value": f"azurelinux-{claim.fresh()}", **describe("runtime dependency")})
             else:
-                tag, value = rng.choice([("Provides", f"{name}-compat = %{{version}}-%{{release}}"),
-                                         ("BuildRequires", "azurelinux-rpm-config"),
-                                         ("Obsoletes", f"{name}-legacy < %{{version}}"),
-                                         ("Requires", f"azurelinux-{claim.fresh()}")])
-                overlays.append({"type": "spec-add-tag", "tag": tag, "value": value, **describe(f"{tag} for Azure Linux")})
+                tag, value = rng.choice(
+                    [
+                        ("Provides", f"{name}-compat = %{{version}}-%{{release}}"),
+                        ("BuildRequires", "azurelinux-rpm-config"),
+                        ("Obsoletes", f"{name}-legacy < %{{version}}"),
+                        ("Requires", f"azurelinux-{claim.fresh()}"),
+                    ]
+                )
+                overlays.append(
+                    {"type": "spec-add-tag", "tag": tag, "value": value, **describe(f"{tag} for Azure Linux")}
+                )
         elif kind in ("add-source", "insert-source"):
             file_name = f"{name}-{claim.fresh()}.conf"
             added[f"azl/{file_name}"] = f"# Azure Linux settings for {name}\nEnabled=yes\n"
@@ -878,7 +905,12 @@ def make_overlays(spec: Spec, kinds: list[str], rng: random.Random) -> tuple[lis
                              **describe("Azure Linux's version")})
         elif kind == "append":
             section, package, lines = _append_target(spec, claim, rng)
-            overlay = {"type": "spec-append-lines", "section": section, "lines": lines, **describe("Azure Linux addition")}
+            overlay = {
+                "type": "spec-append-lines",
+                "section": section,
+                "lines": lines,
+                **describe("Azure Linux addition"),
+            }
             if package:
                 overlay["package"] = package
             overlays.append(overlay)
@@ -932,10 +964,21 @@ def make_overlays(spec: Spec, kinds: list[str], rng: random.Random) -> tuple[lis
             added[f"azl/{file_name}"] = _patch_file(rng, Unique(rng))
             overlays.append({"type": "patch-add", "source": f"azl/{file_name}", **describe("Azure Linux fix")})
         elif kind == "prepend":
-            section = rng.choice(["%build", "%build", "%install", "%prep"] + (["%check"] if spec.check is not None else []))
-            overlays.append({"type": "spec-prepend-lines", "section": section,
-                             "lines": ['export CFLAGS="%{optflags} -std=gnu17"' if section == "%build" else f"# Azure Linux: {claim.fresh()}"],
-                             **describe("build fix")})
+            section = rng.choice(
+                ["%build", "%build", "%install", "%prep"] + (["%check"] if spec.check is not None else [])
+            )
+            overlays.append(
+                {
+                    "type": "spec-prepend-lines",
+                    "section": section,
+                    "lines": [
+                        'export CFLAGS="%{optflags} -std=gnu17"'
+                        if section == "%build"
+                        else f"# Azure Linux: {claim.fresh()}"
+                    ],
+                    **describe("build fix"),
+                }
+            )
         elif kind == "set-tag":
             tag = "Vendor" if not any(o.get("tag") == "Vendor" for o in overlays) else "Distribution"
             overlays.append({"type": "spec-set-tag", "tag": tag, "value": "Microsoft Corporation" if tag == "Vendor"
@@ -1013,7 +1056,9 @@ def plan_distribution(count: int, rng: random.Random) -> Plan:
     # build options: half on components with overlays, half on components with a file for them only
     others = [n for n in names if n not in overlay_kinds]
     with_options = max(2, round(BUILD_OPTION_COMPONENTS * scale))
-    targets = rng.sample(list(overlay_kinds), min(len(overlay_kinds), with_options // 2)) + rng.sample(others, with_options - with_options // 2)
+    targets = rng.sample(list(overlay_kinds), min(len(overlay_kinds), with_options // 2)) + rng.sample(
+        others, with_options - with_options // 2
+    )
     build_options: dict[str, dict[str, Any]] = {}
     for index, name in enumerate(targets):
         if index % 10 == 0:
@@ -1103,7 +1148,9 @@ def generate(root: Path, count: int) -> dict[str, Any]:
         options = plan.build_options.get(name)
         if overlays or options or name in plan.check_skip_own:
             overlay_types.update(o["type"] for o in overlays)
-            (directory / f"{name}.comp.toml").write_text(_component_toml(name, overlays, options, name in plan.check_skip_own))
+            (directory / f"{name}.comp.toml").write_text(
+                _component_toml(name, overlays, options, name in plan.check_skip_own)
+            )
             files += 1
     sizes.sort()
     return {
@@ -1230,21 +1277,31 @@ def profile_render(project: Any, names: list[str], top: int) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--components", type=int, default=AZURE_COMPONENTS, help="distribution size (default %(default)s)")
+    parser.add_argument(
+        "--components", type=int, default=AZURE_COMPONENTS, help="distribution size (default %(default)s)"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="render processes (default %(default)s)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each parse measurement (median reported)")
-    parser.add_argument("--specfile-sample", type=int, default=300, help="specs parsed by specfile (default %(default)s)")
+    parser.add_argument(
+        "--specfile-sample", type=int, default=300, help="specs parsed by specfile (default %(default)s)"
+    )
     parser.add_argument("--keep", type=Path, help="write the tree here and keep it")
     parser.add_argument("--no-git", action="store_true", help="leave the tree out of git (by default it is one commit)")
-    parser.add_argument("--profile", type=int, metavar="N",
-                        help="instead of measuring, render and re-render in-process under cProfile; print the top N functions")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="N",
+        help="instead of measuring, render and re-render in-process under cProfile; print the top N functions",
+    )
     args = parser.parse_args()
     commit = tributary_commit()  # now: the code this process imports, even if HEAD moves during the run
     load_average = os.getloadavg()[0]  # other work on the machine inflates every figure
     with scratch_dir(args.keep, "trib-bench-render-") as root:
         generate_s, facts = timed(lambda: generate(root, args.components))
         if not args.no_git:
-            generate_s += timed(lambda: git_commit_all(root, "synthetic distribution", ignore=("/build/", "/specs/")))[0]
+            generate_s += timed(lambda: git_commit_all(root, "synthetic distribution", ignore=("/build/", "/specs/")))[
+                0
+            ]
         load_s, project = timed(lambda: load_project(root))
         names = project.component_names
         if len(names) != facts["components"]:
@@ -1256,7 +1313,9 @@ def main() -> int:
         noop_s, again = render_all(project, names, args.jobs)
         changed = [o.component for o in again if o.changed]
         if changed:
-            print(f"warning: the no-op re-render changed {len(changed)} components, e.g. {changed[:5]}", file=sys.stderr)
+            print(
+                f"warning: the no-op re-render changed {len(changed)} components, e.g. {changed[:5]}", file=sys.stderr
+            )
 
         rendered = {o.component: o.output_dir for o in again}
         texts = {name: (rendered[name] / f"{name}.spec").read_text() for name in names}
@@ -1313,7 +1372,11 @@ def main() -> int:
         **machine(),
         "loadavg_1m_at_start": round(load_average, 2),
     }
-    targets = [Target("full_render_s", 60.0), Target("noop_render_s", 3.0), Target("speedup_vs_specfile", 20.0, at_least=True)]
+    targets = [
+        Target("full_render_s", 60.0),
+        Target("noop_render_s", 3.0),
+        Target("speedup_vs_specfile", 20.0, at_least=True),
+    ]
     notes = [
         (f"specfile timed on a fixed random sample of {len(sample)} specs (median of {specfile_repeat}); "
          f"speed-up = its time / tributary's on the same {len(sample)} specs; *_structured: both sides also "

@@ -156,9 +156,9 @@ def glob_files(root: Path, pattern: str, *, skip_dirs: Collection[str] = ()) -> 
     if not has_magic(pattern):
         literal = unescape(pattern)
         candidate = root / literal
-        if regex.match(literal) and candidate.is_file() and not _any_symlink(root, literal):
-            if not set(literal.split("/")[:-1]) & set(skip_dirs):
-                return [candidate]
+        if (regex.match(literal) and candidate.is_file() and not _any_symlink(root, literal)
+                and not set(literal.split("/")[:-1]) & set(skip_dirs)):
+            return [candidate]
         return []
     found: list[Path] = []
     prefix = _static_prefix(pattern)

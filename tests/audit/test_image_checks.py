@@ -188,7 +188,7 @@ def layered(tmp_path: Path, *layers: list[tuple[str, str | None]]):
 
     tree = ImageTree("layers")
     for index, entries in enumerate(layers):
-        tree.add_layer(tarfile.open(layer(tmp_path / f"layer{index}.tar", entries)))
+        tree.add_layer(tarfile.open(layer(tmp_path / f"layer{index}.tar", entries)))  # noqa: SIM115 (read later)
     return tree
 
 

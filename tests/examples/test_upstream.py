@@ -214,7 +214,7 @@ def test_greet_history_has_dated_commits(upstream):
     commits = [line.split("|") for line in log.splitlines()]
     assert len(commits) >= 3
     assert len(commits) == len(history["commit"])
-    for (_, adate, cdate, _, subject), entry in zip(commits, history["commit"]):
+    for (_, adate, cdate, _, subject), entry in zip(commits, history["commit"], strict=True):
         assert dt.datetime.fromisoformat(adate) == entry["date"]
         assert dt.datetime.fromisoformat(cdate) == entry["date"]
         assert subject == entry["message"].strip().splitlines()[0]

@@ -28,7 +28,7 @@ def served(tmp_path: Path, example_upstream, http_server, trib):
 
 
 def test_sources_with_overlays_and_a_verified_tarball(served, tmp_path: Path, http_server) -> None:
-    distro, cli = served
+    _, cli = served
     out = tmp_path / "greet-src"
     result = cli("-O", "json", "comp", "prep-sources", "greet", "-o", str(out))
     assert result.code == 0, result.err

@@ -254,7 +254,7 @@ def test_report_and_lint(project_dir: Path, trib) -> None:
     hello = next(c for c in data["components"] if c["component"] == "hello")
     assert hello["fullFork"] is True and hello["forkReason"] == "our own program"
     assert hello["checkSkipped"] == "needs network"
-    assert [o["location"].endswith("hello.comp.toml:5") for o in hello["overlays"]][0]
+    assert hello["overlays"][0]["location"].endswith("hello.comp.toml:5")
     markdown = trib("-C", str(project_dir), "-O", "markdown", "report", "changes")
     assert "| 2 | `spec-search-replace` | verbose build | azl-platform-adaptation | upstreamable |" in markdown.out
     assert trib("-C", str(project_dir), "lint").code == 0
@@ -328,6 +328,6 @@ def test_a_second_render_waits_for_the_first(project_dir: Path) -> None:
         assert first_line.startswith("another render of this project is running; waiting for it")
         assert not (project_dir / "specs").exists()  # it wrote nothing while waiting
         fcntl.flock(held, fcntl.LOCK_UN)
-    out, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert (project_dir / "specs/h/hello/hello.spec").read_text() == EXPECTED

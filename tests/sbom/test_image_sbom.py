@@ -23,7 +23,7 @@ def test_an_image_carries_its_sbom_and_lists_every_rpm_with_its_sha256(published
     assert built.code == 0, built.err
     written = {kind: project.output_dir / "sbom" / "images" / f"{name}.{kind}.json" for kind in ("spdx", "cdx")}
     root = project.work_dir / "images" / name / "rootfs"
-    for kind, path in written.items():
+    for path in written.values():
         assert (root / EMBED_DIR.lstrip("/") / path.name).read_bytes() == path.read_bytes()
     document = check_spdx(written["spdx"].read_bytes(), tmp_path, name)
     bom = check_cdx(written["cdx"].read_bytes())

@@ -1,5 +1,7 @@
 """str(parse(text)) == text for any text, and the fast structural scan agrees with a naive reading."""
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,7 +33,7 @@ def test_sections_tile_the_document_and_match_a_line_by_line_reading(text: str) 
     sections = doc.sections
     assert sections[0].name == "" and sections[0].package == "" and sections[0].start == 0
     assert sections[-1].end == len(doc)
-    for before, after in zip(sections, sections[1:]):
+    for before, after in itertools.pairwise(sections):
         assert before.end == after.start
     expected = [(i, header) for i, line in enumerate(doc.lines) if (header := parse_header(line)) is not None]
     assert [(s.start, (s.name, s.package)) for s in sections[1:]] == expected

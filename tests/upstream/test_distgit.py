@@ -170,7 +170,7 @@ def test_concurrent_updates_share_one_mirror(example_upstream, tmp_path):
         try:
             start.wait()
             results.append(Mirror.for_url(url, cache).update("f43"))
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+        except Exception as error:
             errors.append(error)
 
     threads = [threading.Thread(target=work) for _ in range(4)]

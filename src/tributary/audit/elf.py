@@ -40,7 +40,7 @@ from elftools.common.exceptions import ELFError
 from elftools.construct.core import ConstructError
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
+from elftools.elf.sections import NoteSection, SymbolTableSection
 
 ELF_MAGIC = b"\x7fELF"
 ELF_CHECKS = ("pie", "relro", "stack-protector", "fortify", "nx-stack", "cet", "rpath")
@@ -147,7 +147,8 @@ class _Facts:
                 for tag in section.iter_tags():
                     name = tag.entry.d_tag
                     if name in ("DT_RPATH", "DT_RUNPATH"):
-                        tags.append((name, tag.rpath if name == "DT_RPATH" else tag.runpath))
+                        # pyelftools sets the decoded string as an attribute named after the tag.
+                        tags.append((name, vars(tag)["rpath" if name == "DT_RPATH" else "runpath"]))
                     elif name in ("DT_FLAGS", "DT_FLAGS_1", "DT_BIND_NOW"):
                         tags.append((name, tag.entry.d_val))
             elif isinstance(section, SymbolTableSection):
@@ -157,7 +158,7 @@ class _Facts:
                     if not name:
                         continue
                     (imported if symbol["st_shndx"] == "SHN_UNDEF" else defined).add(name)
-            elif section["sh_type"] == "SHT_NOTE":
+            elif isinstance(section, NoteSection):
                 for note in section.iter_notes():
                     if note["n_type"] != "NT_GNU_PROPERTY_TYPE_0":
                         continue

@@ -268,8 +268,12 @@ def check_selinux(tree: ImageTree, packages: list[InstalledRpm] | None, policy_p
         if policy_package not in names:
             second = Finding("selinux-policy", "", "fail", f"policy package {policy_package} is not installed")
         elif not policy_dir or tree.resolve(policy_dir) is None:
-            second = Finding("selinux-policy", "", "fail",
-                             f"{policy_package} is installed but {policy_dir or 'the SELINUXTYPE directory'} is missing")
+            second = Finding(
+                "selinux-policy",
+                "",
+                "fail",
+                f"{policy_package} is installed but {policy_dir or 'the SELINUXTYPE directory'} is missing",
+            )
         else:
             second = Finding("selinux-policy", "", "pass", f"{policy_package} installed, {policy_dir} present")
     return [first, second]
@@ -319,7 +323,9 @@ def check_setid(tree: ImageTree, allow: list[str]) -> list[Finding]:
         bits = "/".join(b for b, m in (("setuid", stat.S_ISUID), ("setgid", stat.S_ISGID)) if info.mode & m)
         allowed = next((pattern for pattern in allow if match(pattern, path)), None)
         if allowed:
-            findings.append(Finding("setuid", path, "pass", f"{bits} {oct(info.mode & 0o7777)}, allowed by {allowed!r}"))
+            findings.append(
+                Finding("setuid", path, "pass", f"{bits} {oct(info.mode & 0o7777)}, allowed by {allowed!r}")
+            )
         else:
             findings.append(Finding("setuid", path, "fail", f"{bits} {oct(info.mode & 0o7777)}, not in setuid-allow"))
     return findings or [Finding("setuid", "", "pass", "no set-user-ID or set-group-ID files")]
@@ -334,7 +340,9 @@ def check_world_writable(tree: ImageTree) -> list[Finding]:
             continue  # /tmp-like: anyone may create, only owners may remove
         kind = "directory without the sticky bit" if info.isdir() else "file"
         findings.append(Finding("world-writable", path, "fail", f"world-writable {kind} ({oct(info.mode & 0o7777)})"))
-    return findings or [Finding("world-writable", "", "pass", "no world-writable files; writable directories are sticky")]
+    return findings or [
+        Finding("world-writable", "", "pass", "no world-writable files; writable directories are sticky")
+    ]
 
 
 def check_fips(tree: ImageTree) -> list[Finding]:
@@ -362,7 +370,9 @@ def check_fips(tree: ImageTree) -> list[Finding]:
         elif config is None:
             problems.append("OpenSSL FIPS provider present but no openssl.cnf to load it")
         else:
-            how = openssl_fips_configuration((tree.read(config) or b"").decode(errors="replace"), fips_policy=fips_policy)
+            how = openssl_fips_configuration(
+                (tree.read(config) or b"").decode(errors="replace"), fips_policy=fips_policy
+            )
             if how is None:
                 problems.append(f"{config} neither includes a FIPS module configuration nor activates the provider")
             else:

@@ -56,9 +56,8 @@ def apply_policy(findings: Iterable[Finding], policy: AuditConfig, *, today: dat
             out.append(replace(finding, status="waived", waiver=live[0].reason))
             continue
         note = ""
-        if matching:
-            waiver = matching[0]
-            note = f"expired {waiver.expires.isoformat()}: {waiver.reason}"  # type: ignore[union-attr]
+        if matching and (expired := matching[0].expires) is not None:
+            note = f"expired {expired.isoformat()}: {matching[0].reason}"
         # A check the policy does not require only warns; an expired waiver cannot make it fail.
         out.append(replace(finding, status="fail" if finding.check in required else "warn", waiver=note))
     return out

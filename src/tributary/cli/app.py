@@ -68,13 +68,24 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    project: Annotated[Path | None, typer.Option("--project", "-C", help="Project directory (default: the nearest azldev.toml above the current directory).")] = None,
-    config_file: Annotated[list[Path] | None, typer.Option("--config-file", help="Extra configuration file loaded last (repeatable).")] = None,
-    output: Annotated[OutputFormat, typer.Option("--output-format", "-O", help="table, json (camelCase keys), markdown or html.")] = OutputFormat.table,
+    project: Annotated[
+        Path | None,
+        typer.Option(
+            "--project", "-C", help="Project directory (default: the nearest azldev.toml above the current directory)."
+        ),
+    ] = None,
+    config_file: Annotated[
+        list[Path] | None, typer.Option("--config-file", help="Extra configuration file loaded last (repeatable).")
+    ] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--output-format", "-O", help="table, json (camelCase keys), markdown or html.")
+    ] = OutputFormat.table,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only results: no progress or notes.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More detail; tracebacks on errors.")] = False,
     color: Annotated[str, typer.Option("--color", help="auto, always or never.")] = "auto",
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
 ) -> None:
     state = get_settings(ctx)
     state.project_dir = project

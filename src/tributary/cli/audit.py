@@ -18,10 +18,23 @@ from tributary.fsutil import atomic_write
 
 app = typer.Typer(help="Audit built packages and images against the project's [audit] policy.", no_args_is_help=True)
 
-BaselineOpt = Annotated[Path | None, typer.Option("--baseline", help="An earlier release's --report JSON: list (and fail on) checks that held there and no longer do.")]
-ReportOpt = Annotated[Path | None, typer.Option("--report", help="Also write the full report as JSON to this file (keep it for the next --baseline).")]
-DateOpt = Annotated[str | None, typer.Option("--date", help="Audit as of this day (YYYY-MM-DD), for waiver expiry; default today.")]
-AllFindingsOpt = Annotated[bool, typer.Option("--all", help="Show passing findings too (JSON always has every finding).")]
+BaselineOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--baseline",
+        help="An earlier release's --report JSON: list (and fail on) checks that held there and no longer do.",
+    ),
+]
+ReportOpt = Annotated[
+    Path | None,
+    typer.Option("--report", help="Also write the full report as JSON to this file (keep it for the next --baseline)."),
+]
+DateOpt = Annotated[
+    str | None, typer.Option("--date", help="Audit as of this day (YYYY-MM-DD), for waiver expiry; default today.")
+]
+AllFindingsOpt = Annotated[
+    bool, typer.Option("--all", help="Show passing findings too (JSON always has every finding).")
+]
 
 
 @app.command("rpms")

@@ -15,7 +15,14 @@ from tributary.cli.comp import AllOpt, GroupOpt, NamesArg, selected
 from tributary.cli.output import Column, OutputFormat, emit_rows
 from tributary.errors import CheckFailed, TribError
 
-_STYLE = {"queued": "dim", "building": "yellow", "done": "green", "cached": "cyan", "failed": "bold red", "skipped": "magenta"}
+_STYLE = {
+    "queued": "dim",
+    "building": "yellow",
+    "done": "green",
+    "cached": "cyan",
+    "failed": "bold red",
+    "skipped": "magenta",
+}
 
 
 def build(
@@ -25,7 +32,9 @@ def build(
     group: GroupOpt = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Builds at the same time (default: CPU count).")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even what the cache says is current.")] = False,
-    backend: Annotated[str, typer.Option("--backend", help="rpmbuild in bubblewrap (default), or mock where it is installed.")] = "rpmbuild",
+    backend: Annotated[
+        str, typer.Option("--backend", help="rpmbuild in bubblewrap (default), or mock where it is installed.")
+    ] = "rpmbuild",
 ) -> None:
     """Build components into SRPMs and RPMs: <output-dir>/srpms/ and <output-dir>/rpms/<arch>/.
 
@@ -61,7 +70,7 @@ def build(
     if live is not None:
         live.start()
     try:
-        plan, jobs_table = build_distribution(project, chosen, jobs=jobs or os.cpu_count() or 1, force=force,
+        _plan, jobs_table = build_distribution(project, chosen, jobs=jobs or os.cpu_count() or 1, force=force,
                                              backend=backend, on_change=show)
     finally:
         if live is not None:
@@ -69,7 +78,7 @@ def build(
     rows = [job.to_json() for job in jobs_table.values()]
     sboms, sbom_failures = _write_sboms(ctx, project, jobs_table)
     for row, job in zip(rows, jobs_table.values(), strict=True):
-        row["outputs"] = [str(p) for p in (job.result or [])]
+        row["outputs"] = [str(p) for p in job.result] if isinstance(job.result, list) else []
         row["sbom"] = sboms.get(job.name, [])
     emit_rows(state, rows, [Column("component", "Component"), Column("state", "State"), Column("seconds", "Seconds"),
                             Column("blockedBy", "Skipped because")])

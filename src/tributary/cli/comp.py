@@ -16,7 +16,9 @@ app = typer.Typer(help="Work with components: list, query, update, render, diff,
 
 NamesArg = Annotated[list[str] | None, typer.Argument(help="Component names or shell-style patterns (e.g. 'lib*').")]
 AllOpt = Annotated[bool, typer.Option("--all-components", "-a", help="Select every component.")]
-GroupOpt = Annotated[str | None, typer.Option("--component-group", "-g", help="Select the members of a component group.")]
+GroupOpt = Annotated[
+    str | None, typer.Option("--component-group", "-g", help="Select the members of a component group.")
+]
 
 
 def selected(ctx: typer.Context, names: list[str] | None, all_components: bool, group: str | None) -> list[str]:
@@ -27,7 +29,9 @@ def selected(ctx: typer.Context, names: list[str] | None, all_components: bool, 
 
 
 @app.command("list")
-def list_components(ctx: typer.Context, names: NamesArg = None, all_components: AllOpt = False, group: GroupOpt = None) -> None:
+def list_components(
+    ctx: typer.Context, names: NamesArg = None, all_components: AllOpt = False, group: GroupOpt = None
+) -> None:
     """List components with their resolved spec source, groups and overlay count.
 
     Examples:
@@ -93,10 +97,17 @@ def render(
     names: NamesArg = None,
     all_components: AllOpt = False,
     group: GroupOpt = None,
-    check: Annotated[bool, typer.Option("--check", help="Write nothing; list drifted components and exit 1 on drift.")] = False,
-    clean_stale: Annotated[bool, typer.Option("--clean-stale", help="With -a: remove rendered directories of components that no longer exist.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; list drifted components and exit 1 on drift.")
+    ] = False,
+    clean_stale: Annotated[
+        bool,
+        typer.Option("--clean-stale", help="With -a: remove rendered directories of components that no longer exist."),
+    ] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel render processes (default: CPU count).")] = 0,
-    force: Annotated[bool, typer.Option("--force", help="Render even components whose inputs and output are unchanged.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Render even components whose inputs and output are unchanged.")
+    ] = False,
 ) -> None:
     """Render components into <rendered-specs-dir>/<letter>/<name>/: spec + sidecar files, overlays applied.
 
@@ -142,8 +153,8 @@ def render(
         print(f"error: {outcome.error}", file=sys.stderr)
     drift = [r for r in rows if r["changed"]] if check else []
     if check and drift:
-        print(f"{len(drift)} component(s) differ from the rendered tree: " + ", ".join(r["component"] for r in drift),
-              file=sys.stderr)
+        drifted = ", ".join(str(r["component"]) for r in drift)
+        print(f"{len(drift)} component(s) differ from the rendered tree: {drifted}", file=sys.stderr)
     if failed or drift:
         raise typer.Exit(1)
 
@@ -193,9 +204,13 @@ def update(
     names: NamesArg = None,
     all_components: AllOpt = False,
     group: GroupOpt = None,
-    check_only: Annotated[bool, typer.Option("--check-only", help="Write nothing; exit 1 if any lock would change.")] = False,
+    check_only: Annotated[
+        bool, typer.Option("--check-only", help="Write nothing; exit 1 if any lock would change.")
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="Ask upstream again even for current locks.")] = False,
-    bump: Annotated[bool, typer.Option("--bump", help="Increase manual-bump: a rebuild with unchanged inputs.")] = False,
+    bump: Annotated[
+        bool, typer.Option("--bump", help="Increase manual-bump: a rebuild with unchanged inputs.")
+    ] = False,
 ) -> None:
     """Resolve components' upstream commits and write their lock files (<lock-dir>/<name>.lock).
 
@@ -229,9 +244,13 @@ def update(
 def changed(
     ctx: typer.Context,
     names: NamesArg = None,
-    from_ref: Annotated[str, typer.Option("--from", help="The older commit of the project (any git revision).")] = "HEAD~1",
+    from_ref: Annotated[
+        str, typer.Option("--from", help="The older commit of the project (any git revision).")
+    ] = "HEAD~1",
     to_ref: Annotated[str, typer.Option("--to", help="The newer commit.")] = "HEAD",
-    include_unchanged: Annotated[bool, typer.Option("--include-unchanged", help="List unchanged components too.")] = False,
+    include_unchanged: Annotated[
+        bool, typer.Option("--include-unchanged", help="List unchanged components too.")
+    ] = False,
 ) -> None:
     """Which components' inputs changed between two commits of the project (from their lock files).
 
@@ -248,11 +267,20 @@ def changed(
 
     project = common.project(ctx)
     chosen = project.select(names or [], all_components=not names)
-    rows = components_changed(project, chosen, from_ref=from_ref, to_ref=to_ref,
-                              include_unchanged=include_unchanged or bool(names), include_deleted=not names)
-    emit_rows(common.settings(ctx), [r.to_json() for r in rows],
-              [Column("component", "Component"), Column("changeType", "Change"), Column("sourcesChange", "Sources changed")],
-              empty="no component changed")
+    rows = components_changed(
+        project,
+        chosen,
+        from_ref=from_ref,
+        to_ref=to_ref,
+        include_unchanged=include_unchanged or bool(names),
+        include_deleted=not names,
+    )
+    emit_rows(
+        common.settings(ctx),
+        [r.to_json() for r in rows],
+        [Column("component", "Component"), Column("changeType", "Change"), Column("sourcesChange", "Sources changed")],
+        empty="no component changed",
+    )
 
 
 @app.command("prep-sources")
@@ -266,8 +294,9 @@ def prep_sources(
     """Write a component's buildable sources into a directory, tarballs included.
 
     The rendered spec and files, plus every lookaside tarball and downloaded source file, each
-    verified by its hash before use. Downloads run in parallel (progress bars on a terminal) into a content-addressed cache under the
-    work directory, so a second run downloads nothing. Nothing is left behind if one fails.
+    verified by its hash before use. Downloads run in parallel (progress bars on a terminal) into a
+    content-addressed cache under the work directory, so a second run downloads nothing. Nothing is
+    left behind if one fails.
 
     Examples:
 

@@ -26,7 +26,9 @@ def dump(ctx: typer.Context) -> None:
 
 @app.command("schema")
 def schema(
-    overlay_file: Annotated[bool, typer.Option("--overlay-file", help="Schema of a per-file overlay document instead.")] = False,
+    overlay_file: Annotated[
+        bool, typer.Option("--overlay-file", help="Schema of a per-file overlay document instead.")
+    ] = False,
 ) -> None:
     """Print the JSON Schema of the configuration format (every table rejects unknown keys).
 

@@ -18,7 +18,9 @@ app = typer.Typer(help="Inspect and build images.", no_args_is_help=True)
 
 
 @app.command("list")
-def list_images(ctx: typer.Context, pattern: Annotated[str, typer.Argument(help="Glob over image names.")] = "*") -> None:
+def list_images(
+    ctx: typer.Context, pattern: Annotated[str, typer.Argument(help="Glob over image names.")] = "*"
+) -> None:
     """List images with their definition and capabilities.
 
     Examples:
@@ -60,7 +62,9 @@ def list_images(ctx: typer.Context, pattern: Annotated[str, typer.Argument(help=
 def build(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The image ([images.NAME]).")],
-    image_format: Annotated[list[str] | None, typer.Option("--format", help="Only this format (repeatable): oci, docker-archive, wsl.")] = None,
+    image_format: Annotated[
+        list[str] | None, typer.Option("--format", help="Only this format (repeatable): oci, docker-archive, wsl.")
+    ] = None,
 ) -> None:
     """Build an image from the published repositories into <output-dir>/images/<name>/.
 
@@ -96,20 +100,36 @@ def build(
         for problem in written.problems:
             print(f"warning: {name}: {problem}", file=sys.stderr)
         if not state.quiet:
-            print(f"note: {name}: SBOMs in {written.paths[0].parent}, and in the image at /usr/share/tributary/sbom/",
-                  file=sys.stderr)
-    rows = [{"image": name, "format": a.format, "path": str(a.path), "digest": a.digest or ""} for a in result.artifacts]
-    emit_rows(state, rows, [Column("format", "Format"), Column("path", "Path"), Column("digest", "Digest")],
-              title=f"{name}: {len(result.rootfs.packages)} packages")
+            print(
+                f"note: {name}: SBOMs in {written.paths[0].parent}, and in the image at /usr/share/tributary/sbom/",
+                file=sys.stderr,
+            )
+    rows = [
+        {"image": name, "format": a.format, "path": str(a.path), "digest": a.digest or ""} for a in result.artifacts
+    ]
+    emit_rows(
+        state,
+        rows,
+        [Column("format", "Format"), Column("path", "Path"), Column("digest", "Digest")],
+        title=f"{name}: {len(result.rootfs.packages)} packages",
+    )
 
 
 @app.command("test")
 def test(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The image.")],
-    kernel: Annotated[Path | None, typer.Option("--kernel", envvar="TRIB_TEST_KERNEL",
-                                                help="Kernel package unpacked with dpkg-deb -x (boot/vmlinuz-*, lib/modules/*), to boot VM disks.")] = None,
-    boot_timeout: Annotated[float, typer.Option("--boot-timeout", help="Seconds a VM may take to boot, check and power off.")] = 120.0,
+    kernel: Annotated[
+        Path | None,
+        typer.Option(
+            "--kernel",
+            envvar="TRIB_TEST_KERNEL",
+            help="Kernel package unpacked with dpkg-deb -x (boot/vmlinuz-*, lib/modules/*), to boot VM disks.",
+        ),
+    ] = None,
+    boot_timeout: Annotated[
+        float, typer.Option("--boot-timeout", help="Seconds a VM may take to boot, check and power off.")
+    ] = 120.0,
 ) -> None:
     """Check a built image: the container's command runs in a sandbox, skopeo agrees with our manifest,
     the WSL tarball carries its configuration, each VM disk reads back through qemu-img as its format

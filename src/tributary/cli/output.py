@@ -11,14 +11,14 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     markdown = "markdown"
@@ -95,17 +95,25 @@ def emit_object(settings: Settings, data: dict[str, Any]) -> None:
 def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> str:
     header = "| " + " | ".join(c.title for c in columns) + " |"
     rule = "| " + " | ".join("---" for _ in columns) + " |"
-    body = ["| " + " | ".join(_cell(row.get(c.key)).replace("|", "\\|").replace("\n", " ") for c in columns) + " |" for row in rows]
+    body = [
+        "| " + " | ".join(_cell(row.get(c.key)).replace("|", "\\|").replace("\n", " ") for c in columns) + " |"
+        for row in rows
+    ]
     return "\n".join([header, rule, *body])
 
 
 def html_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], *, title: str | None = None) -> str:
     """A standalone HTML page holding one table, every cell escaped."""
     head = "".join(f"<th>{html.escape(c.title)}</th>" for c in columns)
-    body = "\n".join("<tr>" + "".join(f"<td>{html.escape(_cell(row.get(c.key)))}</td>" for c in columns) + "</tr>" for row in rows)
+    body = "\n".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(row.get(c.key)))}</td>" for c in columns) + "</tr>" for row in rows
+    )
     caption = f"<caption>{html.escape(title)}</caption>" if title else ""
-    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title or 'trib')}</title></head><body>\n"
-            f"<table>{caption}\n<tr>{head}</tr>\n{body}\n</table></body></html>")
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f"<title>{html.escape(title or 'trib')}</title></head><body>\n"
+        f"<table>{caption}\n<tr>{head}</tr>\n{body}\n</table></body></html>"
+    )
 
 
 def _print_json(data: Any) -> None:
@@ -133,4 +141,9 @@ def _flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
         for index, value in enumerate(data):
             out.extend(_flatten(value, f"{prefix}[{index}]"))
         return out
-    return [(prefix, _cell(data) if not isinstance(data, (dict, list)) or data else "[]" if isinstance(data, list) else "{}")]
+    return [
+        (
+            prefix,
+            _cell(data) if not isinstance(data, (dict, list)) or data else "[]" if isinstance(data, list) else "{}",
+        )
+    ]

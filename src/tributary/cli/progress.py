@@ -26,7 +26,12 @@ from tributary.upstream.lookaside import Progress
 def progress_bar(settings: Settings, description: str, total: int) -> Iterator[Callable[[str], None]]:
     """Yield ``advance(label)``; a no-op when progress must stay quiet."""
     console = settings.err_console
-    quiet = settings.quiet or os.environ.get("CI") == "true" or settings.output == OutputFormat.json or not console.is_terminal
+    quiet = (
+        settings.quiet
+        or os.environ.get("CI") == "true"
+        or settings.output == OutputFormat.json
+        or not console.is_terminal
+    )
     if quiet or total == 0:
         yield lambda label: None
         return
@@ -43,7 +48,12 @@ def status_line(settings: Settings, description: str) -> Iterator[Callable[[str]
     """Yield ``step(text)``: a spinner showing ``description: text`` for work whose length is unknown
     ahead (an image build, a VM boot); a no-op when progress must stay quiet."""
     console = settings.err_console
-    quiet = settings.quiet or os.environ.get("CI") == "true" or settings.output == OutputFormat.json or not console.is_terminal
+    quiet = (
+        settings.quiet
+        or os.environ.get("CI") == "true"
+        or settings.output == OutputFormat.json
+        or not console.is_terminal
+    )
     if quiet:
         yield lambda text: None
         return
@@ -55,7 +65,12 @@ def status_line(settings: Settings, description: str) -> Iterator[Callable[[str]
 def download_bars(settings: Settings) -> Iterator[Callable[[Progress], None] | None]:
     """Yield a thread-safe callback drawing one bar per download, or None when progress stays quiet."""
     console = settings.err_console
-    quiet = settings.quiet or os.environ.get("CI") == "true" or settings.output == OutputFormat.json or not console.is_terminal
+    quiet = (
+        settings.quiet
+        or os.environ.get("CI") == "true"
+        or settings.output == OutputFormat.json
+        or not console.is_terminal
+    )
     if quiet:
         yield None
         return

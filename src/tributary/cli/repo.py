@@ -32,10 +32,20 @@ def _signing_key(sign_key: str | None, gnupghome: Path | None, unsigned: bool):
 def publish(
     ctx: typer.Context,
     channel: ChannelOpt = None,
-    sign_key: Annotated[str | None, typer.Option("--sign-key", help="Key to sign with (fingerprint, id or email).")] = None,
-    gnupghome: Annotated[Path | None, typer.Option("--gnupghome", help="Key ring holding it (default: TRIB_GNUPGHOME, GNUPGHOME, ~/.gnupg).")] = None,
-    baseurl: Annotated[str | None, typer.Option("--baseurl", help="URL clients use, '{channel}' replaced (default: file:// of the channel).")] = None,
-    unsigned: Annotated[bool, typer.Option("--unsigned", help="Publish without signatures (local testing only).")] = False,
+    sign_key: Annotated[
+        str | None, typer.Option("--sign-key", help="Key to sign with (fingerprint, id or email).")
+    ] = None,
+    gnupghome: Annotated[
+        Path | None,
+        typer.Option("--gnupghome", help="Key ring holding it (default: TRIB_GNUPGHOME, GNUPGHOME, ~/.gnupg)."),
+    ] = None,
+    baseurl: Annotated[
+        str | None,
+        typer.Option("--baseurl", help="URL clients use, '{channel}' replaced (default: file:// of the channel)."),
+    ] = None,
+    unsigned: Annotated[
+        bool, typer.Option("--unsigned", help="Publish without signatures (local testing only).")
+    ] = False,
 ) -> None:
     """Publish the built RPMs into <output-dir>/repo/<channel>/, signed, with a .repo file for dnf.
 
@@ -58,7 +68,9 @@ def publish(
     project = common.project(ctx)
     rpms = built_rpms(project)
     if not rpms:
-        raise ConfigError(f"nothing to publish: no RPMs in {project.output_dir / 'rpms'}", hint="run 'trib build -a' first")
+        raise ConfigError(
+            f"nothing to publish: no RPMs in {project.output_dir / 'rpms'}", hint="run 'trib build -a' first"
+        )
     key = _signing_key(sign_key, gnupghome, unsigned)
     results = run_publish(project, rpms, signing=key, channels=channel or None, baseurl=baseurl)
     emit_rows(common.settings(ctx), [r.to_json() for r in results],
@@ -70,7 +82,10 @@ def publish(
 def check(
     ctx: typer.Context,
     channel: ChannelOpt = None,
-    external: Annotated[list[str] | None, typer.Option("--external", help="Another repository (path or URL) that may satisfy requirements.")] = None,
+    external: Annotated[
+        list[str] | None,
+        typer.Option("--external", help="Another repository (path or URL) that may satisfy requirements."),
+    ] = None,
 ) -> None:
     """Check closure: every Requires of every published package is satisfiable; exit 1 if not.
 
@@ -93,9 +108,17 @@ def check(
     chosen = [p for p in published if not channel or p.name in channel]
     others = [p for p in published if p not in chosen]
     problems = check_closure(chosen, external=[*others, *(external or [])])
-    emit_rows(common.settings(ctx), [p.to_json() for p in problems],
-              [Column("package", "Package"), Column("requirement", "Needs"), Column("repo", "Repository"), Column("reason", "Why")],
-              empty=f"closed: every requirement in {', '.join(p.name for p in chosen)} is satisfied")
+    emit_rows(
+        common.settings(ctx),
+        [p.to_json() for p in problems],
+        [
+            Column("package", "Package"),
+            Column("requirement", "Needs"),
+            Column("repo", "Repository"),
+            Column("reason", "Why"),
+        ],
+        empty=f"closed: every requirement in {', '.join(p.name for p in chosen)} is satisfied",
+    )
     if problems:
         raise CheckFailed(f"{len(problems)} unsatisfied requirement(s)")
 

@@ -56,9 +56,18 @@ def changes(
             }
             for c in report.components
         ]
-        emit_rows(state, rows, [Column("component", "Component"), Column("kind", "Kind"), Column("overlays", "Overlays"),
-                                Column("categories", "Categories"), Column("why", "Why")],
-                  title=f"{len(report.components)} changed, {report.unchanged} unchanged")
+        emit_rows(
+            state,
+            rows,
+            [
+                Column("component", "Component"),
+                Column("kind", "Kind"),
+                Column("overlays", "Overlays"),
+                Column("categories", "Categories"),
+                Column("why", "Why"),
+            ],
+            title=f"{len(report.components)} changed, {report.unchanged} unchanged",
+        )
 
 
 def lint(ctx: typer.Context, names: NamesArg = None, all_components: AllOpt = False, group: GroupOpt = None) -> None:

@@ -13,8 +13,15 @@ from tributary.cli.comp import AllOpt, GroupOpt, NamesArg, selected
 from tributary.cli.output import Column, emit_rows
 from tributary.errors import ConfigError
 
-SignKeyOpt = Annotated[str | None, typer.Option("--sign-key", help="Key to sign provenance with (default: TRIB_GPG_KEY; none: unsigned).")]
-GnupgHomeOpt = Annotated[Path | None, typer.Option("--gnupghome", help="Key ring holding it, or TRIB_GPG_KEY's (default: TRIB_GNUPGHOME, GNUPGHOME, ~/.gnupg).")]
+SignKeyOpt = Annotated[
+    str | None, typer.Option("--sign-key", help="Key to sign provenance with (default: TRIB_GPG_KEY; none: unsigned).")
+]
+GnupgHomeOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--gnupghome", help="Key ring holding it, or TRIB_GPG_KEY's (default: TRIB_GNUPGHOME, GNUPGHOME, ~/.gnupg)."
+    ),
+]
 
 
 def provenance_key(sign_key: str | None = None, gnupghome: Path | None = None):
@@ -40,7 +47,9 @@ def sbom(
     names: NamesArg = None,
     all_components: AllOpt = False,
     group: GroupOpt = None,
-    image: Annotated[list[str] | None, typer.Option("--image", help="An image's SBOM, from its manifest.json (repeatable).")] = None,
+    image: Annotated[
+        list[str] | None, typer.Option("--image", help="An image's SBOM, from its manifest.json (repeatable).")
+    ] = None,
     sign_key: SignKeyOpt = None,
     gnupghome: GnupgHomeOpt = None,
 ) -> None:
@@ -81,11 +90,24 @@ def sbom(
 def verify(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A provenance file (<output-dir>/sbom/<component>.provenance.json).")],
-    key_file: Annotated[Path | None, typer.Option("--key", help="The signer's public key (armored or binary OpenPGP).")] = None,
+    key_file: Annotated[
+        Path | None, typer.Option("--key", help="The signer's public key (armored or binary OpenPGP).")
+    ] = None,
     gnupghome: GnupgHomeOpt = None,
-    sign_key: Annotated[str | None, typer.Option("--sign-key", help="Trust this key of the key ring (default: TRIB_GPG_KEY).")] = None,
-    artifacts: Annotated[list[Path] | None, typer.Option("--artifacts", help="Directory to find the subjects in (repeatable; default: next to the file and its parent).")] = None,
-    allow_unsigned: Annotated[bool, typer.Option("--allow-unsigned", help="Accept provenance without a signature (subjects are still checked).")] = False,
+    sign_key: Annotated[
+        str | None, typer.Option("--sign-key", help="Trust this key of the key ring (default: TRIB_GPG_KEY).")
+    ] = None,
+    artifacts: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--artifacts",
+            help="Directory to find the subjects in (repeatable; default: next to the file and its parent).",
+        ),
+    ] = None,
+    allow_unsigned: Annotated[
+        bool,
+        typer.Option("--allow-unsigned", help="Accept provenance without a signature (subjects are still checked)."),
+    ] = False,
 ) -> None:
     """Check provenance: the signature by the trusted key, then every subject's sha256; exit 1 if not.
 

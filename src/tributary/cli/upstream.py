@@ -21,8 +21,19 @@ def check(
     ctx: typer.Context,
     names: NamesArg = None,
     group: GroupOpt = None,
-    snapshot: Annotated[str | None, typer.Option("--snapshot", help="Check against the commits this snapshot (RFC 3339, e.g. 2025-06-01T00:00:00Z) would select.")] = None,
-    version: Annotated[str | None, typer.Option("--version", help="Check against this version of the components' upstream distro (its dist-git-branch).")] = None,
+    snapshot: Annotated[
+        str | None,
+        typer.Option(
+            "--snapshot",
+            help="Check against the commits this snapshot (RFC 3339, e.g. 2025-06-01T00:00:00Z) would select.",
+        ),
+    ] = None,
+    version: Annotated[
+        str | None,
+        typer.Option(
+            "--version", help="Check against this version of the components' upstream distro (its dist-git-branch)."
+        ),
+    ] = None,
 ) -> None:
     """Render every component's overlays against a newer upstream and report which still apply.
 
@@ -64,15 +75,40 @@ def check(
     elif state.output == OutputFormat.markdown:
         print(to_markdown(checks, target), end="")
     else:
-        rows = [{**c.to_json(), "current": (c.current_commit or "")[:12], "target": (c.target_commit or "")[:12],
-                 "pin": (c.pinned_commit or "")[:12], "overlaySummary": summary(c)} for c in checks]
-        emit_rows(state, rows, [Column("component", "Component"), Column("status", "Status"), Column("current", "Current"),
-                                Column("target", "Target"), Column("pin", "Pinned"), Column("overlaySummary", "Overlays"),
-                                Column("error", "Error")],
-                  title=f"Upstream check: {target.describe()}")
-        details = [{"component": c.component, **o.to_json(),
-                    "nearby": "\n".join(f"{line.line}: {line.text}" for line in o.nearby_lines)}
-                   for c in checks for o in c.overlays if o.result != "applies"]
+        rows = [
+            {
+                **c.to_json(),
+                "current": (c.current_commit or "")[:12],
+                "target": (c.target_commit or "")[:12],
+                "pin": (c.pinned_commit or "")[:12],
+                "overlaySummary": summary(c),
+            }
+            for c in checks
+        ]
+        emit_rows(
+            state,
+            rows,
+            [
+                Column("component", "Component"),
+                Column("status", "Status"),
+                Column("current", "Current"),
+                Column("target", "Target"),
+                Column("pin", "Pinned"),
+                Column("overlaySummary", "Overlays"),
+                Column("error", "Error"),
+            ],
+            title=f"Upstream check: {target.describe()}",
+        )
+        details = [
+            {
+                "component": c.component,
+                **o.to_json(),
+                "nearby": "\n".join(f"{line.line}: {line.text}" for line in o.nearby_lines),
+            }
+            for c in checks
+            for o in c.overlays
+            if o.result != "applies"
+        ]
         if details:
             emit_rows(state, details, [Column("component", "Component"), Column("number", "#"), Column("type", "Type"),
                                        Column("result", "Result"), Column("description", "Description"),

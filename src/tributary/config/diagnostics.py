@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from tributary.config.locate import find_line
 from tributary.errors import ConfigError, Location
@@ -42,7 +43,9 @@ def located(path: Path, keys: Sequence[str | int], message: str, *, hint: str | 
     return ConfigError(message, where=Location(path, find_line(path, keys)), hint=hint)
 
 
-def from_validation(error: ValidationError, path: Path, root_model: type[BaseModel], prefix: Sequence[str | int] = ()) -> ConfigError:
+def from_validation(
+    error: ValidationError, path: Path, root_model: type[BaseModel], prefix: Sequence[str | int] = ()
+) -> ConfigError:
     """Convert every problem pydantic found in one file into one error of several one-line messages."""
     messages: list[ConfigError] = []
     for item in error.errors(include_url=False):
@@ -59,7 +62,7 @@ def _is_internal_loc(key: Any) -> bool:
     return isinstance(key, str) and ("[" in key or key.startswith("function-"))
 
 
-def _describe(item: dict[str, Any], loc: tuple[Any, ...], root_model: type[BaseModel], full: tuple[Any, ...]) -> str:
+def _describe(item: ErrorDetails, loc: tuple[Any, ...], root_model: type[BaseModel], full: tuple[Any, ...]) -> str:
     kind = item["type"]
     where = dotted(full)
     if kind == "extra_forbidden":

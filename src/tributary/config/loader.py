@@ -82,7 +82,9 @@ def load_files(root_file: Path, project_root: Path, extra_files: list[Path] | No
     return loaded
 
 
-def _load(path: Path, root: Path, loaded: list[LoadedFile], seen: set[Path], chain: list[Path], parent: Path | None) -> None:
+def _load(
+    path: Path, root: Path, loaded: list[LoadedFile], seen: set[Path], chain: list[Path], parent: Path | None
+) -> None:
     if path in seen:
         return  # a diamond: the file's content is already merged once
     seen.add(path)
@@ -162,15 +164,17 @@ def _absolutize(raw: dict[str, Any], path: Path, root: Path) -> None:
                 if key in table:
                     table[key] = _confined(table[key], path, root, (*keys, key))
             if "default-component-config" in table:
-                _absolutize_component(table["default-component-config"], path, root, (*keys, "default-component-config"))
+                _absolutize_component(
+                    table["default-component-config"], path, root, (*keys, "default-component-config")
+                )
     for name, table in raw.get("components", {}).items():
         _absolutize_component(table, path, root, ("components", name))
     for name, group in raw.get("component-groups", {}).items():
-        keys = ("component-groups", name)
         group["specs"] = [str(base / p) for p in group.get("specs", [])]
         group["excluded-paths"] = [str(base / p) for p in group.get("excluded-paths", [])]
         if "default-component-config" in group:
-            _absolutize_component(group["default-component-config"], path, root, (*keys, "default-component-config"))
+            _absolutize_component(group["default-component-config"], path, root,
+                                  ("component-groups", name, "default-component-config"))
     for name, image in raw.get("images", {}).items():
         definition = image.get("definition", {})
         if "path" in definition:

@@ -26,7 +26,7 @@ Trace = dict[tuple[Any, ...], tuple[int, tuple[Any, ...]]]
 
 def is_empty(value: Any) -> bool:
     """azldev's "zero value": it never overrides an earlier one."""
-    return value is None or value is False or value == "" or value == 0 and not isinstance(value, bool)
+    return value is None or value is False or value == "" or (value == 0 and not isinstance(value, bool))
 
 
 def merge_override(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:

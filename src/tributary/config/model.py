@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
@@ -65,7 +65,7 @@ def _json_value(value: Any) -> Any:
 # Overlays
 
 
-class OverlayType(str, Enum):
+class OverlayType(StrEnum):
     SPEC_ADD_TAG = "spec-add-tag"
     SPEC_INSERT_TAG = "spec-insert-tag"
     SPEC_SET_TAG = "spec-set-tag"
@@ -110,7 +110,7 @@ OVERLAY_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 _OVERLAY_PAYLOAD = ("tag", "value", "package", "section", "lines", "regex", "replacement", "file", "source", "archive")
 
 
-class Category(str, Enum):
+class Category(StrEnum):
     UPSTREAM_BACKPORT = "upstream-backport"
     PRUNING = "azl-pruning"
     COMPATIBILITY = "azl-compatibility"
@@ -123,7 +123,7 @@ class Category(str, Enum):
     PLATFORM_ADAPTATION = "azl-platform-adaptation"
 
 
-class UpstreamStatus(str, Enum):
+class UpstreamStatus(StrEnum):
     UPSTREAMED = "upstreamed"
     UPSTREAMABLE = "upstreamable"
     NEEDS_UPSTREAM_HOOK = "needs-upstream-hook"
@@ -190,7 +190,11 @@ class Overlay(Model):
         extra = sorted(given - required - optional)
         if extra:
             raise ValueError(f"overlay type {self.type!r} does not take {', '.join(extra)}")
-        if self.type in ("spec-prepend-lines", "spec-append-lines") and self.package is not None and self.section is None:
+        if (
+            self.type in ("spec-prepend-lines", "spec-append-lines")
+            and self.package is not None
+            and self.section is None
+        ):
             raise ValueError(f"overlay type {self.type!r}: package needs section")
         if self.type == "spec-remove-section" and not self.section:
             raise ValueError("overlay type 'spec-remove-section': section must not be empty")
@@ -205,9 +209,10 @@ class Overlay(Model):
             _check_overlay_path(self.file, "file")
         if self.archive is not None:
             _check_overlay_path(self.archive, "archive")
-        if self.type == "file-rename" and self.replacement is not None:
-            if "/" in self.replacement or self.replacement in ("", ".", ".."):
-                raise ValueError(f"file-rename replacement {self.replacement!r} must be a plain file name")
+        if self.type == "file-rename" and self.replacement is not None and (
+            "/" in self.replacement or self.replacement in ("", ".", "..")
+        ):
+            raise ValueError(f"file-rename replacement {self.replacement!r} must be a plain file name")
         if self.type in ("file-add", "patch-add") and self.file is not None and self.file.endswith(".spec"):
             raise ValueError(f"{self.type} must not write a .spec file ({self.file!r})")
         return self
@@ -231,7 +236,9 @@ class OverlayFile(Model):
     def _no_inner_metadata(self) -> OverlayFile:
         for overlay in self.overlays:
             if overlay.metadata is not None:
-                raise ValueError("an overlay file carries one top-level [metadata]; overlays in it may not have their own")
+                raise ValueError(
+                    "an overlay file carries one top-level [metadata]; overlays in it may not have their own"
+                )
         return self
 
 
@@ -268,7 +275,7 @@ class DistroRef(Model):
         return value
 
 
-class SpecType(str, Enum):
+class SpecType(StrEnum):
     UPSTREAM = "upstream"
     LOCAL = "local"
     NONE = ""
@@ -304,7 +311,7 @@ class SpecSource(Model):
         return self
 
 
-class ReleaseCalculation(str, Enum):
+class ReleaseCalculation(StrEnum):
     AUTO = "auto"
     AUTORELEASE = "autorelease"
     STATIC = "static"
@@ -356,7 +363,7 @@ class RenderConfig(Model):
     skip_file_filter: bool | None = None
 
 
-class OriginType(str, Enum):
+class OriginType(StrEnum):
     DOWNLOAD = "download"
     CUSTOM = "custom"
     OVERLAY = "overlay"
@@ -380,7 +387,7 @@ class Origin(Model):
         return self
 
 
-class HashType(str, Enum):
+class HashType(StrEnum):
     SHA256 = "SHA256"
     SHA512 = "SHA512"
 
@@ -588,7 +595,7 @@ class RpmRepo(Model):
         return self
 
 
-class SubrepoKind(str, Enum):
+class SubrepoKind(StrEnum):
     BINARY = "binary"
     DEBUG = "debug"
     SOURCE = "source"
@@ -641,7 +648,7 @@ class ComponentGroup(Model):
     default_component_config: ComponentConfig | None = None
 
 
-class ImageDefinitionType(str, Enum):
+class ImageDefinitionType(StrEnum):
     KIWI = "kiwi"
     NATIVE = "native"
 
@@ -685,7 +692,7 @@ class PackageGroup(Model):
     default_package_config: PackageConfig | None = None
 
 
-class TestSuiteType(str, Enum):
+class TestSuiteType(StrEnum):
     PYTEST = "pytest"
     LISA = "lisa"
 
@@ -719,11 +726,11 @@ class TestSuite(Model):
 
 class ImageCustomizerTool(Model):
     model_config = ConfigDict(alias_generator=None, extra="forbid", frozen=True)
-    containerTag: str | None = None  # noqa: N815 - azldev spells this key in camelCase
+    containerTag: str | None = None
 
 
 class Tools(Model):
-    imageCustomizer: ImageCustomizerTool | None = Field(default=None, alias="imageCustomizer")  # noqa: N815
+    imageCustomizer: ImageCustomizerTool | None = Field(default=None, alias="imageCustomizer")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -166,7 +166,9 @@ class Project:
     audit: AuditConfig = field(default_factory=AuditConfig)
     discovered_groups: dict[str, set[str]] = field(default_factory=dict)
     _resolved: dict[str, ResolvedComponent] = field(default_factory=dict, repr=False)
-    _shared_resolution: dict[tuple[str, ...], tuple[ComponentConfig, UpstreamRef | None]] = field(default_factory=dict, repr=False)
+    _shared_resolution: dict[tuple[str, ...], tuple[ComponentConfig, UpstreamRef | None]] = field(
+        default_factory=dict, repr=False
+    )
 
     # -- directories ------------------------------------------------------------------------------
     def directory(self, key: str) -> Path:
@@ -204,9 +206,12 @@ class Project:
         try:
             return self.distro_version(ref.name, ref.version)
         except ConfigError as error:
-            raise error.at(self._project_origin("default-distro"))
+            error.at(self._project_origin("default-distro"))
+            raise
 
-    def distro_version(self, name: str, version: str | None, where: Location | None = None) -> tuple[str, str, DistroVersion]:
+    def distro_version(
+        self, name: str, version: str | None, where: Location | None = None
+    ) -> tuple[str, str, DistroVersion]:
         distro = self.distros.get(name)
         if distro is None:
             raise ConfigError(f"unknown distro {name!r}" + did_you_mean(name, self.distros), where=where)
@@ -264,7 +269,9 @@ class Project:
             raw_group = self.group_tables[group].get("default-component-config")
             if raw_group is not None:
                 origin = self.group_origins[group]
-                result.append(Layer(f"group {group}", raw_group, Origin(origin.path, (*origin.keys, "default-component-config"))))
+                result.append(
+                    Layer(f"group {group}", raw_group, Origin(origin.path, (*origin.keys, "default-component-config")))
+                )
         result.append(Layer("component", self.component_tables[name], self.component_origins.get(name)))
         return result
 
@@ -383,7 +390,8 @@ class Project:
                 raise ConfigError(f"component {name!r} is upstream but names no upstream-distro")
             distro, version, settings = self.distro_version(ref.name, ref.version)
         except ConfigError as error:
-            raise error.at(origin.location("spec") if origin else None)
+            error.at(origin.location("spec") if origin else None)
+            raise
         return UpstreamRef(distro, version, ref.snapshot, settings, self.distros[distro])
 
     def _default_origin(self) -> Origin | None:
@@ -461,7 +469,11 @@ def _camel(key: str) -> str:
 
 def load_project(start: Path | None = None, *, extra_files: list[Path] | None = None) -> Project:
     """Find, read, merge and check a project; raise ConfigError naming file:line on any problem."""
-    root = find_project_root(start or Path.cwd()) if start is None or not (start / ROOT_FILE).is_file() else start.resolve()
+    root = (
+        find_project_root(start or Path.cwd())
+        if start is None or not (start / ROOT_FILE).is_file()
+        else start.resolve()
+    )
     files = load_files(root / ROOT_FILE, root, extra_files)
     project = _merge_files(root, files)
     _discover_group_specs(project)
@@ -581,16 +593,20 @@ def _validate(project: Project) -> None:
                     where=origin.location("components", index),
                 )
     owner: dict[str, str] = {}
-    for name, group in sorted(project.package_groups.items()):
-        for package in group.packages:
+    for name, package_group in sorted(project.package_groups.items()):
+        for package in package_group.packages:
             if package in owner:
-                raise ConfigError(f"package {package!r} is in package groups {owner[package]!r} and {name!r}; a package belongs to at most one")
+                raise ConfigError(
+                    f"package {package!r} is in package groups {owner[package]!r} and {name!r}; "
+                    "a package belongs to at most one"
+                )
             owner[package] = name
     for name, image in project.images.items():
         for index, suite in enumerate(image.tests.test_suites if image.tests else []):
             if suite.name not in project.test_suites:
                 raise ConfigError(
-                    f"image {name!r} names unknown test suite {suite.name!r}" + did_you_mean(suite.name, project.test_suites),
+                    f"image {name!r} names unknown test suite {suite.name!r}"
+                    + did_you_mean(suite.name, project.test_suites),
                     where=project.image_origins[name].location("tests", "test-suites", index),
                 )
     _ = project.default_distro  # an unknown default distro or version is reported at load time
@@ -614,4 +630,5 @@ def _validate(project: Project) -> None:
                 project.distro_version(ref["name"], ref.get("version"))
             except ConfigError as error:
                 origin = project.component_origins[name]
-                raise error.at(origin.location("spec", "upstream-distro", "name"))
+                error.at(origin.location("spec", "upstream-distro", "name"))
+                raise

@@ -59,7 +59,8 @@ exec switch_root /root /bin/sh /run/trib-check.sh
 
 # Runs with the image's own shell; builtins only, so it needs nothing but /bin/sh in the image.
 CHECK = r"""# tributary boot check, inside the booted root
-if [ -r /etc/os-release ]; then . /etc/os-release; echo "TRIB-CHECK os-release $NAME"; else echo "TRIB-FAIL no /etc/os-release"; fi
+if [ -r /etc/os-release ]; then . /etc/os-release; echo "TRIB-CHECK os-release $NAME"
+else echo "TRIB-FAIL no /etc/os-release"; fi
 while read -r spec mountpoint rest; do
     [ "$mountpoint" = / ] && echo "TRIB-CHECK fstab-root $spec"
 done < /etc/fstab

@@ -51,19 +51,27 @@ def test_image(project: Project, name: str, *, kernel: Path | None = None, boot_
     out_dir = project.output_dir / "images" / name
     manifest_path = out_dir / "manifest.json"
     if not manifest_path.is_file():
-        raise ImageError(f"image {name!r} is not built ({manifest_path} is missing)", hint=f"run 'trib image build {name}'")
+        raise ImageError(
+            f"image {name!r} is not built ({manifest_path} is missing)", hint=f"run 'trib image build {name}'"
+        )
     manifest = json.loads(manifest_path.read_text())
     results: list[CheckResult] = []
     for entry in manifest["formats"]:
         artifact = out_dir / entry["file"]
         on_step(f"checking the {entry['format']} output" + (" (booting it)" if entry["format"] in DISK_FORMATS else ""))
         if entry["format"] == "oci":
-            results += _check_oci(artifact, entry["digest"], spec.container.tag, [*spec.container.entrypoint, *spec.container.cmd])
+            results += _check_oci(
+                artifact, entry["digest"], spec.container.tag, [*spec.container.entrypoint, *spec.container.cmd]
+            )
         elif entry["format"] == "wsl":
             results.append(_check_wsl(artifact))
         elif entry["format"] == "docker-archive":
             found = skopeo.inspect(skopeo.docker_archive_reference(artifact))
-            results.append(CheckResult("docker-archive readable", bool(found.get("Layers")), f"{len(found.get('Layers', []))} layer(s)"))
+            results.append(
+                CheckResult(
+                    "docker-archive readable", bool(found.get("Layers")), f"{len(found.get('Layers', []))} layer(s)"
+                )
+            )
         elif entry["format"] in DISK_FORMATS:
             results += _check_disk(artifact, entry)
             results.append(_check_boot(project, name, artifact, entry, manifest, kernel, boot_timeout))
@@ -76,18 +84,32 @@ def _check_disk(path: Path, entry: dict) -> list[CheckResult]:
         return [CheckResult(f"qemu-img reads the {image_format} disk", False,
                             "manifest.json records no virtualSize for this disk: rebuild the image")]
     info = qemu_img.info(path, image_format)
-    results = [CheckResult(f"qemu-img reads the {image_format} disk",
-                           info.get("format") == qemu_img.DRIVERS[image_format] and info.get("virtual-size") == size,
-                           f"qemu-img: {info.get('format')}, {info.get('virtual-size')} bytes; manifest.json: {size} bytes")]
+    results = [
+        CheckResult(
+            f"qemu-img reads the {image_format} disk",
+            info.get("format") == qemu_img.DRIVERS[image_format] and info.get("virtual-size") == size,
+            f"qemu-img: {info.get('format')}, {info.get('virtual-size')} bytes; manifest.json: {size} bytes",
+        )
+    ]
     if image_format == "vhd-fixed":
         footer = read_footer(path)
-        problems = [text for bad, text in (
-            (footer.cookie != COOKIE, "no conectix cookie"), (footer.disk_type != FIXED, f"disk type {footer.disk_type}, not fixed"),
-            (not footer.checksum_ok, "bad checksum"), (footer.current_size != size, f"footer size {footer.current_size}"),
-            (path.stat().st_size != size + FOOTER_SIZE, "file is not the disk plus a 512-byte footer"),
-            (size % MIB != 0, "size is not a whole number of MiB")) if bad]
-        results.append(CheckResult("fixed VHD footer and size (Azure)", not problems,
-                                   "; ".join(problems) or f"{size // MIB} MiB + footer"))
+        problems = [
+            text
+            for bad, text in (
+                (footer.cookie != COOKIE, "no conectix cookie"),
+                (footer.disk_type != FIXED, f"disk type {footer.disk_type}, not fixed"),
+                (not footer.checksum_ok, "bad checksum"),
+                (footer.current_size != size, f"footer size {footer.current_size}"),
+                (path.stat().st_size != size + FOOTER_SIZE, "file is not the disk plus a 512-byte footer"),
+                (size % MIB != 0, "size is not a whole number of MiB"),
+            )
+            if bad
+        ]
+        results.append(
+            CheckResult(
+                "fixed VHD footer and size (Azure)", not problems, "; ".join(problems) or f"{size // MIB} MiB + footer"
+            )
+        )
     return results
 
 
@@ -129,15 +151,29 @@ def _check_oci(layout: Path, digest: str, tag: str, command: list[str]) -> list[
         for layer in image_manifest["layers"]:
             with tarfile.open(_blob(layout, layer["digest"])) as archive:
                 archive.extractall(root, filter="tar")
-        argv = bwrap.command(command, mounts=[bwrap.bind(str(root), "/"), bwrap.Mount("proc", "/proc"),
-                                              bwrap.Mount("dev", "/dev"), bwrap.tmpfs("/tmp")],
-                             env={"PATH": "/usr/bin:/usr/sbin:/bin:/sbin"}, uid=0, gid=0, chdir="/", hostname="image-test")
+        argv = bwrap.command(
+            command,
+            mounts=[
+                bwrap.bind(str(root), "/"),
+                bwrap.Mount("proc", "/proc"),
+                bwrap.Mount("dev", "/dev"),
+                bwrap.tmpfs("/tmp"),
+            ],
+            env={"PATH": "/usr/bin:/usr/sbin:/bin:/sbin"},
+            uid=0,
+            gid=0,
+            chdir="/",
+            hostname="image-test",
+        )
         try:
             run = bwrap.run(argv, timeout=COMMAND_TIMEOUT_S)
         except bwrap.BwrapError as error:
             if not error.timed_out:
                 raise
-            return [*results, CheckResult("container command", False, f"{' '.join(command)} ran longer than {COMMAND_TIMEOUT_S} s")]
+            return [
+                *results,
+                CheckResult("container command", False, f"{' '.join(command)} ran longer than {COMMAND_TIMEOUT_S} s"),
+            ]
     said = process.last_line(process.decoded(run.stdout))
     detail = f"{' '.join(command)} -> exit {run.returncode}" + (f": {said}" if said else "")
     return [*results, CheckResult("container command runs", run.returncode == 0, detail)]
@@ -152,4 +188,6 @@ def _check_wsl(path: Path) -> CheckResult:
     with tarfile.open(path) as archive:
         names = {name.lstrip("./") for name in archive.getnames()}
     missing = [name for name in ("etc/wsl-distribution.conf", "etc/wsl.conf") if name not in names]
-    return CheckResult("wsl configuration files", not missing, "present" if not missing else f"missing: {', '.join(missing)}")
+    return CheckResult(
+        "wsl configuration files", not missing, "present" if not missing else f"missing: {', '.join(missing)}"
+    )

@@ -97,8 +97,10 @@ def read_kiwi(path: Path, *, name: str, profile: str | None) -> DescriptionResul
                      for element in root.iter() if element.tag == "repository"})
     profiles = {p.get("name") for p in root.iter("profile")}
     if profile and profile not in profiles:
-        raise ConfigError(f"profile {profile!r} is not defined (profiles: {', '.join(sorted(p for p in profiles if p)) or 'none'})",
-                          where=Location(path))
+        raise ConfigError(
+            f"profile {profile!r} is not defined (profiles: {', '.join(sorted(p for p in profiles if p)) or 'none'})",
+            where=Location(path),
+        )
 
     def selected(element: ET.Element) -> bool:
         wanted = element.get("profiles")
@@ -147,12 +149,18 @@ def _kiwi_type(element: ET.Element, path: Path) -> tuple[tuple[str, ...], Contai
     if image in _KIWI_DISK:
         disk = _KIWI_DISK_FORMATS.get(element.get("format"))
         if disk is None:
-            raise ConfigError(f'disk format {element.get("format")!r} is not supported (raw, qcow2, vhd-fixed)', where=Location(path))
+            raise ConfigError(
+                f"disk format {element.get('format')!r} is not supported (raw, qcow2, vhd-fixed)", where=Location(path)
+            )
         if element.get("filesystem", "ext4") != "ext4":
-            raise ConfigError(f'root file system {element.get("filesystem")!r} is not supported (ext4)', where=Location(path))
+            raise ConfigError(
+                f"root file system {element.get('filesystem')!r} is not supported (ext4)", where=Location(path)
+            )
         if element.get("firmware", "efi") not in ("efi", "uefi"):
-            raise ConfigError(f'firmware {element.get("firmware")!r} is not supported (efi: GPT with an EFI system partition)',
-                              where=Location(path))
+            raise ConfigError(
+                f"firmware {element.get('firmware')!r} is not supported (efi: GPT with an EFI system partition)",
+                where=Location(path),
+            )
         # As KIWI does, a disk type always gives the raw disk, and its format is converted from it.
         return tuple(dict.fromkeys(("raw", disk))), ContainerConfig()
     if image in _KIWI_WSL:
@@ -174,7 +182,9 @@ def _kiwi_size(element: ET.Element, path: Path) -> int | None:
 
 def _container_config(element: ET.Element) -> ContainerConfig:
     entry = element.find("entrypoint")
-    entrypoint = (entry.get("execute", ""), *(a.get("name", "") for a in entry.findall("argument"))) if entry is not None else ()
+    entrypoint = (
+        (entry.get("execute", ""), *(a.get("name", "") for a in entry.findall("argument"))) if entry is not None else ()
+    )
     sub = element.find("subcommand")
     cmd = (sub.get("execute", ""), *(a.get("name", "") for a in sub.findall("argument"))) if sub is not None else ()
     env = {e.get("name", ""): e.get("value", "") for e in element.iter("env")}

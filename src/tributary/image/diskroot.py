@@ -30,7 +30,7 @@ def root_offset(partitions: Sequence[Mapping[str, object]]) -> int:
     """Byte offset of the root partition, from a disk's ``partitions`` in manifest.json."""
     for partition in partitions:
         if str(partition.get("type", "")).upper() == ROOT_X86_64_TYPE:
-            return int(partition["start"]) * SECTOR  # type: ignore[arg-type]
+            return int(str(partition["start"])) * SECTOR
     raise ImageError("the disk's manifest entry names no x86-64 root partition")
 
 

@@ -342,8 +342,8 @@ def build_rootfs(project: Project, spec: ImageSpec, channels: Sequence[Path], de
         release = releasever(project)
         transactions = [spec.bootstrap_packages] if spec.bootstrap_packages else []
         transactions.append(spec.packages)
-        for packages in transactions:
-            _dnf_install(root, packages, releasever=release, reposdir=reposdir, home=home, env=env, log=out,
+        for transaction in transactions:
+            _dnf_install(root, transaction, releasever=release, reposdir=reposdir, home=home, env=env, log=out,
                          where=where, channels=names)
         if spec.users:
             add_users(root, spec.users, epoch=epoch, where=where)
@@ -393,9 +393,21 @@ def _environment(home: Path, epoch: int) -> dict[str, str]:
     return {"HOME": str(home), "LANG": "C.UTF-8", "SOURCE_DATE_EPOCH": str(epoch)}
 
 
-def _dnf_install(root: Path, packages: Sequence[str], *, releasever: str, reposdir: Path, home: Path,
-                 env: dict[str, str], log: BinaryIO, where: str, channels: Sequence[str]) -> None:
-    argv = dnf.install_from_repo_files_args(root, packages, releasever=releasever, reposdir=reposdir, config=home / dnf.CONFIG_NAME)
+def _dnf_install(
+    root: Path,
+    packages: Sequence[str],
+    *,
+    releasever: str,
+    reposdir: Path,
+    home: Path,
+    env: dict[str, str],
+    log: BinaryIO,
+    where: str,
+    channels: Sequence[str],
+) -> None:
+    argv = dnf.install_from_repo_files_args(
+        root, packages, releasever=releasever, reposdir=reposdir, config=home / dnf.CONFIG_NAME
+    )
     log.write(("+ " + " ".join(argv) + "\n").encode())
     try:
         log.write(dnf.run(argv, home=home, env=env).encode())

@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from tributary.config.model import Overlay
 from tributary.errors import OverlayError
@@ -115,19 +115,21 @@ def _content_root(extracted: Path, entries: dict[str, _Entry]) -> Path:
 
 @contextlib.contextmanager
 def _decompressed(path: Path, compression: str) -> Iterator[IO[bytes]]:
-    with path.open("rb") as raw:
-        if compression == "gzip":
-            stream: Any = gzip.GzipFile(fileobj=raw, mode="rb")
-        elif compression == "xz":
-            stream = lzma.LZMAFile(raw, "rb")
-        elif compression == "bzip2":
-            stream = bz2.BZ2File(raw, "rb")
-        elif compression == "zstd":
-            stream = _zstandard(path.name).ZstdDecompressor().stream_reader(raw)
-        else:
-            stream = raw
-        with stream:
-            yield stream
+    with path.open("rb") as raw, _reader(raw, compression, path.name) as stream:
+        yield stream
+
+
+def _reader(raw: IO[bytes], compression: str, archive: str) -> IO[bytes]:
+    """``raw`` read through its compression; the caller closes both."""
+    if compression == "gzip":
+        return cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
+    if compression == "xz":
+        return cast(IO[bytes], lzma.LZMAFile(raw, "rb"))
+    if compression == "bzip2":
+        return cast(IO[bytes], bz2.BZ2File(raw, "rb"))
+    if compression == "zstd":
+        return cast(IO[bytes], _zstandard(archive).ZstdDecompressor().stream_reader(raw))
+    return raw
 
 
 def _zstandard(archive: str) -> Any:
@@ -166,7 +168,9 @@ def _entry_name(raw: str, archive: str) -> str | None:
 def _extract_member(tar: tarfile.TarFile, member: tarfile.TarInfo, name: str, into: Path, archive: str) -> _Entry:
     target = into / name
     if not is_inside(into, target.parent):
-        raise OverlayError(f"archive {archive!r}: entry {member.name!r} passes through a symlink leading out of the archive")
+        raise OverlayError(
+            f"archive {archive!r}: entry {member.name!r} passes through a symlink leading out of the archive"
+        )
     target.parent.mkdir(parents=True, exist_ok=True, mode=_SCRATCH_DIR_MODE)
     mode = stat.S_IMODE(member.mode)
     if member.isdir():
@@ -187,7 +191,9 @@ def _extract_member(tar: tarfile.TarFile, member: tarfile.TarInfo, name: str, in
         os.symlink(member.linkname, target)
         return _Entry("symlink", mode, member.linkname)
     kind = "hard link" if member.islnk() else "device or special file"
-    raise OverlayError(f"archive {archive!r}: entry {member.name!r} is a {kind}; only files, directories and symlinks are supported")
+    raise OverlayError(
+        f"archive {archive!r}: entry {member.name!r} is a {kind}; only files, directories and symlinks are supported"
+    )
 
 
 # -- repacking -------------------------------------------------------------------------------
@@ -204,16 +210,20 @@ def _compressed(raw: IO[bytes], compression: str, archive: str) -> Iterator[IO[b
     if compression == "none":
         yield raw  # tarfile never closes a stream it was handed
         return
-    if compression == "gzip":
-        stream: Any = gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0)
-    elif compression == "xz":
-        stream = lzma.LZMAFile(raw, "wb", format=lzma.FORMAT_XZ)
-    elif compression == "bzip2":
-        stream = bz2.BZ2File(raw, "wb", compresslevel=9)
-    else:
-        stream = _zstandard(archive).ZstdCompressor().stream_writer(raw, closefd=False)
-    with stream:
+    with _writer(raw, compression, archive) as stream:
         yield stream
+
+
+def _writer(raw: IO[bytes], compression: str, archive: str) -> IO[bytes]:
+    """A stream compressing into ``raw``, reproducibly (no name or time in the gzip header); closing it
+    leaves ``raw`` open."""
+    if compression == "gzip":
+        return cast(IO[bytes], gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0))
+    if compression == "xz":
+        return cast(IO[bytes], lzma.LZMAFile(raw, "wb", format=lzma.FORMAT_XZ))
+    if compression == "bzip2":
+        return cast(IO[bytes], bz2.BZ2File(raw, "wb", compresslevel=9))
+    return cast(IO[bytes], _zstandard(archive).ZstdCompressor().stream_writer(raw, closefd=False))
 
 
 def _write_tar(stream: IO[bytes], extracted: Path, entries: dict[str, _Entry]) -> None:

@@ -48,7 +48,8 @@ def _balanced_range(doc: SpecDocument, conditionals: Conditionals, section: Sect
             innermost = enclosing[-1]
             if not (innermost >= start and conditionals.pairs[innermost] < end):
                 raise OverlayError(
-                    f"{where}: line {branch + 1} is an %else/%elif of a conditional reaching outside the section; {_ADVICE}"
+                    f"{where}: line {branch + 1} is an %else/%elif of a conditional reaching outside the section; "
+                    f"{_ADVICE}"
                 )
     if keep_from < end and _has_content(doc, keep_from, end):
         raise OverlayError(f"{where}: a conditional straddling its end encloses section content; {_ADVICE}")

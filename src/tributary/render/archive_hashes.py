@@ -84,10 +84,12 @@ def record_archive_hashes(component: ResolvedComponent, dest: Path, changed: lis
                               f"edited tarball; it is {kind}:{actual}", where=_where(component, index),
                               hint=f'set hash = "{actual}" and hash-type = "{kind.upper()}"')
         if actual != item.hash.lower():
-            raise ConfigError(f"component {component.name!r}: the archive overlays turn {entry.filename!r} into "
-                              f"{kind}:{actual}, not the {kind}:{item.hash.lower()} its source-files entry records",
-                              where=_where(component, index),
-                              hint="an overlay or the upstream tarball changed: review the edit, then record the new hash")
+            raise ConfigError(
+                f"component {component.name!r}: the archive overlays turn {entry.filename!r} into "
+                f"{kind}:{actual}, not the {kind}:{item.hash.lower()} its source-files entry records",
+                where=_where(component, index),
+                hint="an overlay or the upstream tarball changed: review the edit, then record the new hash",
+            )
         updated.append(SourceEntry(entry.filename, kind, actual, entry.line))
     atomic_write(dest / SOURCES_FILE, format_sources(updated))
     return updated

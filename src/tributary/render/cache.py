@@ -87,6 +87,7 @@ class RenderCache:
             return None  # a stale lock: rendering reports it for this component alone
         if spec is None and (lock is None or not lock.upstream_commit):
             return None  # an unlocked upstream component: its commit is only known after asking upstream
+        upstream = None if lock is None else [lock.upstream_commit, lock.input_fingerprint]
         config_hash = self._config_hashes.get(id(component.config))
         if config_hash is None:
             # pydantic's own serialisation: deterministic (field order) and much cheaper than to_json.
@@ -96,9 +97,12 @@ class RenderCache:
             "render": RENDER_VERSION,
             "name": component.name,
             "config": config_hash,
-            "sources": tree_signature(spec.parent) if spec is not None else [lock.upstream_commit, lock.input_fingerprint],
+            "sources": tree_signature(spec.parent) if spec is not None else upstream,
             "overlaySources": [_file_signature(Path(o.source)) for o in component.config.overlays if o.source],
-            "lock": [_file_signature(self.project.lock_dir / f"{component.name}.lock"), self._last_lock_commit(component.name)],
+            "lock": [
+                _file_signature(self.project.lock_dir / f"{component.name}.lock"),
+                self._last_lock_commit(component.name),
+            ],
         }
         return hashlib.sha256(json.dumps(inputs, separators=(",", ":")).encode()).hexdigest()
 

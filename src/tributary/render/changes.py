@@ -166,7 +166,10 @@ def to_markdown(report: ChangeReport) -> str:
         if component.check_skipped:
             out += [f"`%check` disabled: {_md(component.check_skipped)}", ""]
         if component.overlays:
-            out += ["| # | Type | Description | Category | Upstream status | References |", "| --- | --- | --- | --- | --- | --- |"]
+            out += [
+                "| # | Type | Description | Category | Upstream status | References |",
+                "| --- | --- | --- | --- | --- | --- |",
+            ]
             for o in component.overlays:
                 refs = " ".join(f"[commit]({u})" for u in o.commits) + " " + " ".join(f"[bug]({u})" for u in o.bugs)
                 out.append(
@@ -186,17 +189,26 @@ def to_html(report: ChangeReport) -> str:
     rows = []
     for component in report.components:
         for o in component.overlays or ():
-            refs = " ".join(f'<a href="{e(u)}">commit</a>' for u in o.commits) + " ".join(f' <a href="{e(u)}">bug</a>' for u in o.bugs)
+            refs = " ".join(f'<a href="{e(u)}">commit</a>' for u in o.commits) + " ".join(
+                f' <a href="{e(u)}">bug</a>' for u in o.bugs
+            )
             rows.append(
                 f"<tr><td>{e(component.name)}</td><td>{o.number}</td><td><code>{e(o.type)}</code></td>"
-                f"<td>{e(o.description or '')}</td><td>{e(o.category or '')}</td><td>{e(o.upstream_status or '')}</td><td>{refs}</td></tr>"
+                f"<td>{e(o.description or '')}</td><td>{e(o.category or '')}</td>"
+                f"<td>{e(o.upstream_status or '')}</td><td>{refs}</td></tr>"
             )
         if component.is_fork:
-            rows.append(f"<tr><td>{e(component.name)}</td><td></td><td>full fork</td><td>{e(component.fork_reason or '')}</td><td></td><td></td><td></td></tr>")
+            rows.append(
+                f"<tr><td>{e(component.name)}</td><td></td><td>full fork</td>"
+                f"<td>{e(component.fork_reason or '')}</td><td></td><td></td><td></td></tr>"
+            )
     totals = "".join(f"<li>{e(k)}: {v}</li>" for k, v in sorted(report.by_category.items()))
     return (
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Changes from upstream</title></head><body>\n"
-        f"<h1>Changes from upstream</h1><p>{len(report.components)} components differ; {report.unchanged} unchanged.</p>\n"
+        f"<h1>Changes from upstream</h1><p>{len(report.components)} components differ; "
+        f"{report.unchanged} unchanged.</p>\n"
         f"<ul>{totals}</ul>\n<table>\n<tr><th>Component</th><th>#</th><th>Type</th><th>Description</th>"
-        "<th>Category</th><th>Upstream status</th><th>References</th></tr>\n" + "\n".join(rows) + "\n</table></body></html>\n"
+        "<th>Category</th><th>Upstream status</th><th>References</th></tr>\n"
+        + "\n".join(rows)
+        + "\n</table></body></html>\n"
     )

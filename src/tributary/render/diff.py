@@ -24,7 +24,9 @@ def tree_diff(before: Tree, after: Tree, *, before_label: str = "upstream", afte
         old_bytes = old[0] if old else b""
         new_bytes = new[0] if new else b""
         if old is not None and new is not None and old_bytes == new_bytes:
-            chunks.append(f"mode of {path}: {'executable' if old[1] else 'regular'} -> {'executable' if new[1] else 'regular'}\n")
+            chunks.append(
+                f"mode of {path}: {'executable' if old[1] else 'regular'} -> {'executable' if new[1] else 'regular'}\n"
+            )
             continue
         if b"\0" in old_bytes or b"\0" in new_bytes:
             chunks.append(f"Binary files {old_name} and {new_name} differ\n")
@@ -32,7 +34,9 @@ def tree_diff(before: Tree, after: Tree, *, before_label: str = "upstream", afte
         lines = difflib.unified_diff(
             _lines(old_bytes), _lines(new_bytes), fromfile=old_name, tofile=new_name, lineterm="\n"
         )
-        chunks.append("".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines))
+        chunks.append(
+            "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+        )
     return "".join(chunks)
 
 

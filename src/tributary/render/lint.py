@@ -34,7 +34,9 @@ def lint(project: Project, names: list[str]) -> list[Finding]:
             if not overlay.description:
                 _add(findings, Finding(overlay.location, name, f"{label} has no description"))
             if overlay.category is None:
-                _add(findings, Finding(overlay.location, name, f"{label} has no metadata (category and upstream-status)"))
+                _add(
+                    findings, Finding(overlay.location, name, f"{label} has no metadata (category and upstream-status)")
+                )
         if changes.is_fork and not changes.fork_reason:
             where = str(component.origin.location("spec")) if component.origin else name
             _add(findings, Finding(where, name, "local spec (a full fork of upstream) without spec.reason"))

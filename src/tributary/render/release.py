@@ -128,7 +128,7 @@ def _lock_histories(top: Path, directory: str, head: str) -> dict[str, list[Lock
     """
     del head
     histories: dict[str, list[LockVersion | None]] = {}
-    state: dict[str, dict[str, object]] = {}
+    state: dict[str, dict[str, str | None]] = {}
     for record in git.log_patches(top, directory).split("\x00")[1:]:
         header, _, patch = record.partition("\n")
         commit, author, email, when, subject = header.split("\x1f", 4)
@@ -140,8 +140,8 @@ def _lock_histories(top: Path, directory: str, head: str) -> dict[str, list[Lock
             current = state.setdefault(name, {"input-fingerprint": None, "upstream-commit": None, "manual-bump": "0"})
             current.update(fields)
             histories.setdefault(name, []).append(LockVersion(
-                commit, author, email, int(when), subject, current["input-fingerprint"],  # type: ignore[arg-type]
-                current["upstream-commit"], int(current["manual-bump"] or 0),  # type: ignore[arg-type]
+                commit, author, email, int(when), subject, current["input-fingerprint"],
+                current["upstream-commit"], int(current["manual-bump"] or 0),
             ))
     return histories
 
@@ -201,8 +201,10 @@ def apply_release(
     uses_rpmautospec = bool(AUTORELEASE.search(release or "")) or bool(AUTOCHANGELOG.search(text))
     calculation = component.release_calculation
     if calculation == "static" and release and AUTORELEASE.search(release):
-        raise TribError(f"component {component.name!r}: release.calculation is 'static' but the spec's Release uses %autorelease",
-                        hint="use calculation 'auto' or 'autorelease'")
+        raise TribError(
+            f"component {component.name!r}: release.calculation is 'static' but the spec's Release uses %autorelease",
+            hint="use calculation 'auto' or 'autorelease'",
+        )
     static = calculation == "static" or (calculation == "auto" and not AUTORELEASE.search(release or ""))
     if not static and not uses_rpmautospec:
         return
@@ -229,11 +231,14 @@ def _bump_static(component: ResolvedComponent, text: str, release: str | None, c
     match = STATIC_RELEASE.match(release or "")
     if match is None:
         raise TribError(
-            f"component {component.name!r}: cannot bump Release {release!r} automatically (not of the form N%{{?dist}})",
+            f"component {component.name!r}: cannot bump Release {release!r} automatically "
+            "(not of the form N%{?dist})",
             hint="set release.calculation = 'manual' and give the Release with a spec-set-tag overlay",
         )
     value = f"{int(match.group(1)) + count}{match.group(2) or ''}"
-    return apply_spec_overlay(text, Overlay.model_validate({"type": "spec-update-tag", "tag": "Release", "value": value}))
+    return apply_spec_overlay(
+        text, Overlay.model_validate({"type": "spec-update-tag", "tag": "Release", "value": value})
+    )
 
 
 def _expand_with_history(
@@ -275,12 +280,16 @@ def _rebuild_history(
     steps += on_top
     if not steps:
         # Nothing to add: the newest commit itself carries the rendered tree, so nothing is bumped.
-        return git.write_commit(git_dir, _with_tree(git.commit_object(git_dir, kept[-1]), rendered_tree, keep_parents=True))
+        return git.write_commit(
+            git_dir, _with_tree(git.commit_object(git_dir, kept[-1]), rendered_tree, keep_parents=True)
+        )
     parent = kept[-1]
     for index, step in enumerate(steps):
         tree_id = rendered_tree if index == len(steps) - 1 else None
         if isinstance(step, SyntheticCommit):
-            raw = _raw_commit(tree_id or _tree_of(git_dir, parent), parent, (step.author, step.email, step.timestamp), step.message)
+            raw = _raw_commit(
+                tree_id or _tree_of(git_dir, parent), parent, (step.author, step.email, step.timestamp), step.message
+            )
         else:
             raw = _with_tree(git.commit_object(git_dir, step), tree_id, keep_parents=False, parent=parent)
         parent = git.write_commit(git_dir, raw)

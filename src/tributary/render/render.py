@@ -67,7 +67,9 @@ def render_tree(project: Project, component: ResolvedComponent, dest: Path) -> N
 OverlayStep = Callable[[Overlay, int | None, ComponentTree], None]
 
 
-def apply_overlays(project: Project, component: ResolvedComponent, dest: Path, *, step: OverlayStep | None = None) -> None:
+def apply_overlays(
+    project: Project, component: ResolvedComponent, dest: Path, *, step: OverlayStep | None = None
+) -> None:
     """Write the build-options macros file into ``dest`` (the component's unmodified sources) and apply
     every overlay in render's order.
 
@@ -165,6 +167,7 @@ def render_one(project: Project, name: str, *, check: bool) -> RenderOutcome:
     scratch_parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".render", dir=scratch_parent))
     try:
+        failure: str | None = None
         try:
             render_tree(project, component, scratch)
         except TribError as error:
@@ -172,8 +175,6 @@ def render_one(project: Project, name: str, *, check: bool) -> RenderOutcome:
             scratch.mkdir()
             (scratch / FAILED_MARKER).write_text(FAILED_TEXT)
             failure = str(error)
-        else:
-            failure = None
         changed = snapshot(scratch) != snapshot(target)
         if changed and not check:
             replace_directory(scratch, target)
@@ -189,7 +190,7 @@ def stale_directories(project: Project) -> list[Path]:
     if not root.is_dir():
         return []
     owned = {project.resolve(name).rendered_dir for name in project.component_names}
-    stale = []
+    stale: list[Path] = []
     for letter in sorted(root.iterdir()):
         if letter.is_dir() and len(letter.name) == 1:
             stale.extend(p for p in sorted(letter.iterdir()) if p not in owned and not p.name.startswith("."))

@@ -33,7 +33,12 @@ def macros_overlays(component: str) -> list[Overlay]:
             lines=[MACROS_LOAD_COMMENT, f"%{{load:%{{_sourcedir}}/{name}}}", ""],
             description="tributary: load the build options macros file",
         ),
-        _overlay(type="spec-insert-tag", tag="Source9999", value=name, description="tributary: ship the build options macros file"),
+        _overlay(
+            type="spec-insert-tag",
+            tag="Source9999",
+            value=name,
+            description="tributary: ship the build options macros file",
+        ),
     ]
 
 

@@ -275,7 +275,9 @@ class _Footprint:
     index: int
 
 
-def _current_footprints(project: Project, component: ResolvedComponent, commit: str, dest: Path) -> list[_Footprint | None]:
+def _current_footprints(
+    project: Project, component: ResolvedComponent, commit: str, dest: Path
+) -> list[_Footprint | None]:
     """Each overlay's footprint on the current upstream, by position in render's overlay sequence.
 
     The current tree is only a reference for locating failures: when it cannot be built (its own render
@@ -301,7 +303,9 @@ def _current_footprints(project: Project, component: ResolvedComponent, commit: 
     return footprints
 
 
-def _footprint(before: dict[str, tuple[bytes, bool]], after: dict[str, tuple[bytes, bool]], spec_name: str) -> _Footprint | None:
+def _footprint(
+    before: dict[str, tuple[bytes, bool]], after: dict[str, tuple[bytes, bool]], spec_name: str
+) -> _Footprint | None:
     changed = [path for path in sorted(before) if path in after and after[path][0] != before[path][0]]
     if not changed:
         return None
@@ -327,7 +331,9 @@ def map_line(old: Sequence[str], new: Sequence[str], index: int) -> int:
     return position
 
 
-def nearby_lines(old: Sequence[str], new: Sequence[str], index: int, context: int = CONTEXT_LINES) -> tuple[NearbyLine, ...]:
+def nearby_lines(
+    old: Sequence[str], new: Sequence[str], index: int, context: int = CONTEXT_LINES
+) -> tuple[NearbyLine, ...]:
     """Up to ``context`` lines either side of where line ``index`` of ``old`` landed in ``new``."""
     if not new:
         return ()
@@ -352,12 +358,17 @@ def _target_results(project: Project, component: ResolvedComponent, moved: Resol
         outcome, message = _try(overlay, tree, ours=index is None)
         if index is None and outcome != FAILS:
             return  # tributary's own overlays are reported only when they break
-        result = OverlayResult(index + 1 if index is not None else None, _kind(overlay), overlay.description, outcome, message)
+        result = OverlayResult(
+            index + 1 if index is not None else None, _kind(overlay), overlay.description, outcome, message
+        )
         if outcome != APPLIES and index is not None:
             result = dataclasses.replace(result, location=str(project.overlay_location(component.name, index)))
         if outcome == FAILS and footprint is not None and footprint.path in pristine:
-            result = dataclasses.replace(result, nearby_file=footprint.path,
-                                         nearby_lines=nearby_lines(footprint.lines, pristine[footprint.path], footprint.index))
+            result = dataclasses.replace(
+                result,
+                nearby_file=footprint.path,
+                nearby_lines=nearby_lines(footprint.lines, pristine[footprint.path], footprint.index),
+            )
         results.append(result)
 
     dest.mkdir(parents=True)
@@ -371,7 +382,8 @@ def _archive_results(project: Project, component: ResolvedComponent, moved: Reso
                      dest: Path) -> list[OverlayResult]:
     """Overlays that edit inside tarballs, against the target's tarballs (from the lookaside cache when
     they are there), each in configuration order on the tarball as the ones before it left it."""
-    archived = [(index, overlay) for index, overlay in enumerate(component.config.overlays) if overlay.archive]
+    archived = [(index, overlay, overlay.archive) for index, overlay in enumerate(component.config.overlays)
+                if overlay.archive]
     if not archived:
         return []
     problem = None
@@ -381,11 +393,11 @@ def _archive_results(project: Project, component: ResolvedComponent, moved: Reso
         problem = f"the target's tarballs could not be fetched: {error.message}"
     tree = ComponentTree(root=dest, spec_name=f"{component.name}.spec")
     results = []
-    for index, overlay in archived:
+    for index, overlay, archive in archived:
         outcome, message = FAILS, problem
         if problem is None:
             try:
-                apply_archive_overlays(tree, overlay.archive, [overlay])
+                apply_archive_overlays(tree, archive, [overlay])
                 outcome, message = APPLIES, None
             except TribError as error:
                 message = error.message
@@ -436,7 +448,9 @@ def _doc(tree: ComponentTree) -> SpecDocument:
 
 def _tag_present(overlay: Overlay, tree: ComponentTree) -> bool:
     wanted = (overlay.value or "").strip()
-    return any(tag.value.strip() == wanted for tag in matching_tags(_doc(tree), overlay.tag or "", overlay.package or ""))
+    return any(
+        tag.value.strip() == wanted for tag in matching_tags(_doc(tree), overlay.tag or "", overlay.package or "")
+    )
 
 
 def _tag_set(overlay: Overlay, tree: ComponentTree) -> bool:
@@ -537,7 +551,9 @@ def _patch_removed(overlay: Overlay, tree: ComponentTree) -> bool:
     if any(patch_number(tag.name) is not None and regex.match(tag.value) for tag in doc.all_tags()):
         return False
     for section in doc.find_sections(PATCHLIST, ""):
-        if any(doc.line(i).strip() and regex.match(doc.line(i).strip()) for i in range(section.body_start, section.end)):
+        if any(
+            doc.line(i).strip() and regex.match(doc.line(i).strip()) for i in range(section.body_start, section.end)
+        ):
             return False
     return not _files(tree, pattern)
 
@@ -562,7 +578,11 @@ def _file_prepended(overlay: Overlay, tree: ComponentTree) -> bool:
 
 def _file_replaced(overlay: Overlay, tree: ComponentTree) -> bool:
     found = _files(tree, overlay.file or "")
-    return bool(found) and overlay.replacement is not None and any(_replaced(overlay, decode(p.read_bytes())) for p in found)
+    return (
+        bool(found)
+        and overlay.replacement is not None
+        and any(_replaced(overlay, decode(p.read_bytes())) for p in found)
+    )
 
 
 _AIMS: dict[str, Callable[[Overlay, ComponentTree], bool]] = {
@@ -604,9 +624,15 @@ def to_markdown(checks: Sequence[ComponentCheck], target: Target) -> str:
     """A document for a pull request or an issue: a summary table, then a section per affected component."""
     out = [f"# Upstream check: {target.describe()}", ""]
     broken = sum(1 for c in checks if c.status in FAILING)
-    out.append(f"{len(checks)} component(s) checked: {broken} break or could not be checked, "
-               f"{sum(1 for c in checks if c.status == NO_OPS)} carry overlays upstream made pointless.")
-    out += ["", "| Component | Status | Current | Target | Pinned | Overlays |", "| --- | --- | --- | --- | --- | --- |"]
+    out.append(
+        f"{len(checks)} component(s) checked: {broken} break or could not be checked, "
+        f"{sum(1 for c in checks if c.status == NO_OPS)} carry overlays upstream made pointless."
+    )
+    out += [
+        "",
+        "| Component | Status | Current | Target | Pinned | Overlays |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for check in checks:
         commits = [_code(c[:12]) if c else "" for c in (check.current_commit, check.target_commit, check.pinned_commit)]
         out.append(f"| {_md(check.component)} | {check.status} | {' | '.join(commits)} | {summary(check)} |")

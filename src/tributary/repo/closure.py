@@ -71,7 +71,9 @@ class _Package:
 class _Universe:
     packages: list[_Package] = field(default_factory=list)
     # capability name -> [(provider index, arch, flags, epoch, version, release)]
-    provides: dict[str, list[tuple[int, str, str | None, str | None, str | None, str | None]]] = field(default_factory=dict)
+    provides: dict[str, list[tuple[int, str, str | None, str | None, str | None, str | None]]] = field(
+        default_factory=dict
+    )
     # path -> [(provider index, arch)]; from primary at first, from filelists for paths still wanted
     files: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
 
@@ -255,8 +257,10 @@ def _providers(universe: _Universe, arch: str, name: str, flags: str | None, evr
         if not _compatible(arch, offered_arch):
             continue
         offered_evr = _evr(o_epoch, o_version, o_release)
-        unversioned = required is None or offered_flags not in _SENSE or not offered_evr
-        if unversioned or required.Compare(rpm.ds((name, _SENSE[offered_flags], offered_evr), rpm.RPMTAG_PROVIDENAME)):
+        offered_sense = _SENSE.get(offered_flags or "")
+        if required is None or offered_sense is None or not offered_evr:
+            found.add(index)  # an unversioned requirement or provide matches any version
+        elif required.Compare(rpm.ds((name, offered_sense, offered_evr), rpm.RPMTAG_PROVIDENAME)):
             found.add(index)
     if name.startswith("/") and required is None:
         found.update(index for index, owner_arch in universe.files.get(name, ()) if _compatible(arch, owner_arch))

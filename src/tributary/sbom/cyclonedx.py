@@ -99,10 +99,19 @@ def pedigree(component: Component) -> dict[str, Any]:
             ancestor["version"] = upstream.version
         ancestor["supplier"] = {"name": upstream.distro}
         ancestor["purl"] = upstream.purl
-        ancestor["externalReferences"] = [{"type": "vcs", "url": upstream.url,
-                                           "comment": f"branch {upstream.branch}, commit {upstream.commit or 'unknown'}"}]
-        ancestor["properties"] = _properties({"tributary:upstream-distro": f"{upstream.distro} {upstream.distro_version}",
-                                              "tributary:upstream-commit": upstream.commit})
+        ancestor["externalReferences"] = [
+            {
+                "type": "vcs",
+                "url": upstream.url,
+                "comment": f"branch {upstream.branch}, commit {upstream.commit or 'unknown'}",
+            }
+        ]
+        ancestor["properties"] = _properties(
+            {
+                "tributary:upstream-distro": f"{upstream.distro} {upstream.distro_version}",
+                "tributary:upstream-commit": upstream.commit,
+            }
+        )
         out["ancestors"] = [ancestor]
     patches = [_patch(component, overlay) for overlay in component.overlays]
     patches += [_fork_patch(component, p) for p in component.patches if p.overlay is None]
@@ -137,15 +146,20 @@ def _hashes(pairs: list[tuple[str, str | None]]) -> list[dict[str, str]]:
     out = []
     for hash_type, digest in pairs:
         name = hashes.algorithm(hash_type, digest, hashes.CYCLONEDX) if digest else None
-        if name is not None:
+        if name is not None and digest is not None:
             out.append({"alg": name, "content": digest})
     return out
 
 
 def _package(package: RpmPackage, distro: Distro, component: Component | None) -> dict[str, Any]:
     purl = package.purl(distro)
-    entry: dict[str, Any] = {"type": "library", "bom-ref": purl, "supplier": {"name": distro.description or distro.id},
-                             "name": package.name, "version": f"{package.epoch}:{package.evr}" if package.epoch else package.evr}
+    entry: dict[str, Any] = {
+        "type": "library",
+        "bom-ref": purl,
+        "supplier": {"name": distro.description or distro.id},
+        "name": package.name,
+        "version": f"{package.epoch}:{package.evr}" if package.epoch else package.evr,
+    }
     digests = _hashes([("sha256", package.sha256)])
     if digests:
         entry["hashes"] = digests

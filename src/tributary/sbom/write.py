@@ -164,7 +164,9 @@ def image_from_manifest(project: Project, name: str, *, formats: Sequence[str]) 
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError as error:
-        raise TribError(f"image {name!r} is not built: no {path}", hint=f"run 'trib image build {name}' first") from error
+        raise TribError(
+            f"image {name!r} is not built: no {path}", hint=f"run 'trib image build {name}' first"
+        ) from error
     except ValueError as error:
         raise TribError(f"{path}: not JSON ({error})") from error
     packages = tuple(_manifest_package(entry) for entry in data.get("packages", []))

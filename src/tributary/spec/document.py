@@ -32,7 +32,11 @@ def parse(text: str) -> SpecDocument:
 class SpecDocument:
     """The lines of one spec and the sections, tags and conditionals read from them."""
 
-    __slots__ = ("_contents", "_endings", "newline", "_structural", "_sections", "_tags", "_conditionals")
+    __slots__ = ("_conditionals", "_contents", "_endings", "_sections", "_structural", "_tags", "newline")
+    # Derived from the lines, built when first asked for and dropped by every edit (``_restructure``).
+    _sections: tuple[Section, ...] | None
+    _tags: dict[int, list[Tag]]
+    _conditionals: Conditionals | None
 
     def __init__(self, text: str = "") -> None:
         self._contents, self._endings = split_lines(text)
@@ -166,9 +170,9 @@ class SpecDocument:
 
     def _restructure(self, text: str) -> None:
         self._structural = structural_lines(text)
-        self._sections: tuple[Section, ...] | None = None
-        self._tags: dict[int, list[Tag]] = {}
-        self._conditionals: Conditionals | None = None
+        self._sections = None
+        self._tags = {}
+        self._conditionals = None
 
     def _build_sections(self) -> tuple[Section, ...]:
         contents = self._contents

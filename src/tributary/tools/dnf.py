@@ -3,8 +3,8 @@
 Runs offline: only the repositories given on the command line, no host repository files
 (``reposdir=/dev/null``), no host configuration file, no plugins. ``HOME`` must hold an
 ``.rpmmacros`` that puts the rpmdb at ``/usr/lib/sysimage/rpm`` (Debian's rpm would put it in
-``<root>/root/.rpmdb``) and the empty ``dnf.conf`` used instead of the host's; ``rpm_home`` writes both. Failures become DnfError, with the capabilities dnf
-found no package for picked out of its output.
+``<root>/root/.rpmdb``) and the empty ``dnf.conf`` used instead of the host's; ``rpm_home`` writes
+both. Failures become DnfError, with the capabilities dnf found no package for picked out of its output.
 """
 
 from __future__ import annotations

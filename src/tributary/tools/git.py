@@ -217,8 +217,22 @@ def is_shallow(work_tree: Path) -> bool:
 def log_patches(work_tree: Path, path: str) -> str:
     """Every commit on HEAD's history touching ``path``, oldest first, each as a NUL, a header line
     ``hash<US>author<US>email<US>time<US>subject`` and its patch of ``path`` with no context lines."""
-    proc = run(["log", "--reverse", "--no-color", "--no-renames", "-p", "-U0", "--format=%x00%H%x1f%an%x1f%ae%x1f%at%x1f%s",
-                "HEAD", "--", path], cwd=work_tree, ok=(0, 128))
+    proc = run(
+        [
+            "log",
+            "--reverse",
+            "--no-color",
+            "--no-renames",
+            "-p",
+            "-U0",
+            "--format=%x00%H%x1f%an%x1f%ae%x1f%at%x1f%s",
+            "HEAD",
+            "--",
+            path,
+        ],
+        cwd=work_tree,
+        ok=(0, 128),
+    )
     return proc.stdout.decode(errors="replace")
 
 

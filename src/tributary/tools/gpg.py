@@ -79,8 +79,20 @@ def _verb(args: Sequence[str]) -> str:
     return next((arg for arg in args if arg.startswith("--") and arg not in _OPTION_WORDS), "")
 
 
-_OPTION_WORDS = {"--armor", "--with-colons", "--fixed-list-mode", "--pinentry-mode", "--passphrase", "--status-fd", "--local-user",
-                 "--digest-algo", "--faked-system-time", "--output", "--quiet", "--yes"}
+_OPTION_WORDS = {
+    "--armor",
+    "--with-colons",
+    "--fixed-list-mode",
+    "--pinentry-mode",
+    "--passphrase",
+    "--status-fd",
+    "--local-user",
+    "--digest-algo",
+    "--faked-system-time",
+    "--output",
+    "--quiet",
+    "--yes",
+}
 
 
 def _last_message(stderr: str) -> str:

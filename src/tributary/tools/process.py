@@ -20,13 +20,14 @@ line of its output that says what went wrong, and ``error`` the ``ToolError`` su
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from tributary.errors import Location, TribError
 
@@ -146,9 +147,9 @@ def _wait(argv: list[str], shown: str, *, stdin: bytes | None, stdout: int | Bin
         out, err = proc.communicate(stdin, timeout=timeout)
     except subprocess.TimeoutExpired as expired:
         _kill_group(proc)
-        out, err = _drain(proc)
-        raise error(f"{shown} did not finish within {timeout:g} s", command=argv, stderr=decoded(err),
-                    stdout=decoded(out), timed_out=True, hint=hint) from expired
+        partial_out, partial_err = _drain(proc)
+        raise error(f"{shown} did not finish within {timeout:g} s", command=argv, stderr=decoded(partial_err),
+                    stdout=decoded(partial_out), timed_out=True, hint=hint) from expired
     except BaseException:
         _kill_group(proc)
         _drain(proc)
@@ -181,6 +182,19 @@ def _environ(env: Mapping[str, str] | None, environ: Mapping[str, str] | None) -
             raise ValueError("give env (added to the clean environment) or environ (the whole one), not both")
         return dict(environ)
     return environment(env)
+
+
+def json_object(proc: CompletedProcess[str], *, error: type[ToolError] = ToolError) -> dict[str, Any]:
+    """A program's stdout read as one JSON object; ``error`` when it printed something else."""
+    name = os.path.basename(str(proc.args[0]))
+    try:
+        value = json.loads(proc.stdout)
+    except json.JSONDecodeError as cause:
+        raise error(f"{name} printed no JSON: {cause}", command=proc.args, stdout=proc.stdout,
+                    stderr=proc.stderr or "") from cause
+    if not isinstance(value, dict):
+        raise error(f"{name} printed JSON that is not an object", command=proc.args, stdout=proc.stdout)
+    return value
 
 
 def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:

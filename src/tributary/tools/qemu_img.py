@@ -7,7 +7,6 @@ a 512-byte footer at the end.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -40,5 +39,4 @@ def convert(source: Path, target: Path, image_format: str, *, source_format: str
 def info(path: Path, image_format: str) -> dict[str, Any]:
     """``qemu-img info`` of ``path`` read as ``image_format`` (tributary's name), as JSON."""
     program = process.require(PROGRAM, package="qemu-utils", purpose="to check disk images")
-    proc = process.run([program, "info", "--output=json", "-f", DRIVERS[image_format], str(path)])
-    return json.loads(proc.stdout)
+    return process.json_object(process.run([program, "info", "--output=json", "-f", DRIVERS[image_format], str(path)]))

@@ -51,7 +51,8 @@ def run(args: Sequence[str], *, dbpath: Path | str, root: Path | None = None, en
     try:
         return process.run(command, env=env, ok=ok, timeout=timeout)
     except process.ToolError as error:
-        raise error.at(str(root or dbpath))
+        error.at(str(root or dbpath))
+        raise
 
 
 def query_all(dbpath: Path) -> list[InstalledRpm]:

@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from tributary.tools.process import ToolError
 
@@ -29,22 +30,23 @@ def process(spec: Path) -> bool:
     # rpmautospec hands sys.stderr to rpm's C library, which needs a real file: not a test's capture
     # object or a wrapped stream.
     saved = sys.stderr
-    sys.stderr = sys.__stderr__ if _is_real_file(sys.__stderr__) else open(os.devnull, "w")  # noqa: SIM115
+    real = sys.__stderr__
+    sys.stderr = real if real is not None and _is_real_file(real) else open(os.devnull, "w")  # noqa: SIM115
     try:
-        return do_process_distgit(spec, spec, enable_caching=False)
+        return bool(do_process_distgit(spec, spec, enable_caching=False))
     except SpecParseFailure as error:
         detail = getattr(error, "detail", None) or error
         raise RpmautospecError(f"rpmautospec could not parse {spec.name} in its history: {detail}") from error
     except (OSError, ValueError) as error:
         raise RpmautospecError(f"rpmautospec failed on {spec.name}: {error}") from error
     finally:
-        if sys.stderr is not sys.__stderr__:
+        if sys.stderr is not real:
             sys.stderr.close()
         sys.stderr = saved
 
 
-def _is_real_file(stream: object) -> bool:
+def _is_real_file(stream: TextIO) -> bool:
     try:
-        return stream is not None and stream.fileno() >= 0  # type: ignore[attr-defined]
+        return stream.fileno() >= 0
     except (AttributeError, OSError, ValueError):
         return False

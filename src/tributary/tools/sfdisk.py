@@ -7,7 +7,6 @@ caller so two runs write the same bytes.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,10 @@ def write_table(image: Path, script: str) -> None:
 def read_table(image: Path) -> dict[str, Any]:
     """The partition table as sfdisk reports it (``sfdisk -J``): label, id, and each partition."""
     program = process.require(PROGRAM, package="fdisk", purpose="to read disk images")
-    return json.loads(process.run([program, "--json", str(image)]).stdout)["partitiontable"]
+    table = process.json_object(process.run([program, "--json", str(image)])).get("partitiontable")
+    if not isinstance(table, dict):
+        raise process.ToolError(f"sfdisk --json found no partition table in {image}")
+    return table
 
 
 def verify(image: Path) -> None:

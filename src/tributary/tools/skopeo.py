@@ -13,7 +13,6 @@ SkopeoError carrying skopeo's own last message.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -76,11 +75,7 @@ def inspect_args(reference: str, *, config: bool = False, raw: bool = False) -> 
 def inspect(reference: str, *, config: bool = False, raw: bool = False) -> dict[str, Any]:
     """What skopeo reads from ``reference``, as JSON (digest, labels, layers; or the config with ``config``)."""
     require()
-    proc = _run(inspect_args(reference, config=config, raw=raw))
-    try:
-        return json.loads(proc.stdout)
-    except json.JSONDecodeError as error:
-        raise SkopeoError(f"skopeo inspect printed no JSON for {reference}: {error}", stderr=proc.stderr) from error
+    return process.json_object(_run(inspect_args(reference, config=config, raw=raw)), error=SkopeoError)
 
 
 def copy_args(source: str, destination: str) -> list[str]:
@@ -103,6 +98,6 @@ def last_message(stderr: str) -> str:
     """skopeo's fatal message, unquoted from its log format; else the last line it printed."""
     matches = _FATAL.findall(stderr)
     if matches:
-        return matches[-1].replace('\\"', '"').replace("\\\\", "\\")
+        return str(matches[-1]).replace('\\"', '"').replace("\\\\", "\\")
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     return lines[-1] if lines else ""

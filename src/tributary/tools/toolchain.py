@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from functools import lru_cache
+from functools import cache
 
 from tributary.tools import process
 
@@ -16,7 +16,7 @@ PROGRAMS = ("rpmbuild", "gcc", "bwrap", "make", "dnf", "createrepo_c")
 _VERSION = re.compile(r"\d+(?:\.\d+)+")
 
 
-@lru_cache(maxsize=None)
+@cache
 def version_of(program: str) -> str | None:
     """The version number ``program --version`` prints first, or None when it is not installed."""
     path = shutil.which(program)

@@ -35,7 +35,9 @@ def components_changed(
 ) -> list[ChangedRow]:
     top = git.toplevel(project.root)
     if top is None:
-        raise ConfigError(f"{project.root} is not in a git repository", hint="comp changed compares commits of the project")
+        raise ConfigError(
+            f"{project.root} is not in a git repository", hint="comp changed compares commits of the project"
+        )
     for ref in (from_ref, to_ref):
         try:
             git.verify_revision(top, ref)
@@ -64,7 +66,8 @@ def components_changed(
                 raise CheckFailed(
                     f"component {name!r}: its rendered sources file changed between {from_ref} and {to_ref} but its "
                     "input fingerprint did not; the rendered tree was edited by hand",
-                    hint="render it again with 'trib comp render', or run 'trib comp update' if an input really changed",
+                    hint="render it again with 'trib comp render', "
+                    "or run 'trib comp update' if an input really changed",
                 )
         if kind != UNCHANGED or include_unchanged:
             rows.append(ChangedRow(name, kind, sources_change))

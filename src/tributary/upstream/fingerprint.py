@@ -111,7 +111,9 @@ def release_ver(project: Project, component: ResolvedComponent) -> str:
     return target[2].release_ver if target else ""
 
 
-def input_fingerprint(project: Project, component: ResolvedComponent, *, upstream_commit: str | None, manual_bump: int) -> str:
+def input_fingerprint(
+    project: Project, component: ResolvedComponent, *, upstream_commit: str | None, manual_bump: int
+) -> str:
     """The fingerprint of everything that decides the component's rendered and built output."""
     spec = component.local_spec
     source = local_identity(spec.parent) if spec is not None else (upstream_commit or "")

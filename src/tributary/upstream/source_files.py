@@ -91,8 +91,8 @@ def fetch_component_files(project: Project, component: ResolvedComponent, source
     for entry in entries:
         if entry.filename in replaced or already_there(dest / entry.filename, entry.hash_type, entry.digest):
             continue
-        urls = (lookaside_url(template, package, entry.filename, entry.hash_type, entry.digest),) if template else ()
-        wanted.append(Wanted(entry.filename, entry.hash_type, entry.digest, urls))
+        urls = [lookaside_url(template, package, entry.filename, entry.hash_type, entry.digest)] if template else []
+        wanted.append(Wanted(entry.filename, entry.hash_type, entry.digest, tuple(urls)))
     obtained = obtain_all(cache, wanted, jobs=jobs, progress=progress)
     place(obtained, dest, link=link)
     return ComponentFiles(obtained, pending)

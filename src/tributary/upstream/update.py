@@ -55,7 +55,9 @@ class UpdateRow:
         }
 
 
-def plan_update(project: Project, component: ResolvedComponent, *, force: bool = False, bump: bool = False) -> UpdateRow:
+def plan_update(
+    project: Project, component: ResolvedComponent, *, force: bool = False, bump: bool = False
+) -> UpdateRow:
     """What ``comp update`` would write for one component (nothing is written here)."""
     path = lock_path(project.lock_dir, component.name)
     old = read_lock(path)
