@@ -56,14 +56,14 @@ enabled=0
 """
 '''
 
-AZURE_CFG = '''
-config_opts['root'] = 'azl-4.0-stage2-{{ target_arch }}'
-config_opts['target_arch'] = '%s'
-config_opts['legal_host_arches'] = ('%s',)
+AZURE_CFG = f'''
+config_opts['root'] = 'azl-4.0-stage2-{{{{ target_arch }}}}'
+config_opts['target_arch'] = '{ARCH}'
+config_opts['legal_host_arches'] = ('{ARCH}',)
 config_opts['azl_stage'] = 2
 config_opts['some_unknown_option'] = 'x'
 include('templates/azurelinux-4.0.tpl')
-''' % (ARCH, ARCH)
+'''
 
 
 def write(root: Path, files: dict[str, str]) -> Path:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tributary.build.buildroot.repos import RepositoryError, index_rpm_directory, pin
 from tributary.build.buildroot.definition import Repo
+from tributary.build.buildroot.repos import RepositoryError, index_rpm_directory, pin
 from tributary.build.buildroot.roots import RPMDB, RootCache, RootRecipe, UnsatisfiableError, clone_root
 from tributary.tools.createrepo import index_directory
 

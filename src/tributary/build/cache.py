@@ -85,5 +85,14 @@ class BuildCache:
             return None
         return {str(program): str(version) for program, version in toolchain.items()}
 
+    def buildroot(self, name: str) -> dict[str, object] | None:
+        """The root the component's last recorded build ran in (repositories pinned, packages installed)."""
+        try:
+            stamp = json.loads((self.directory / f"{name}.json").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        buildroot = stamp.get("buildroot")
+        return buildroot if isinstance(buildroot, dict) else None
+
     def forget(self, name: str) -> None:
         (self.directory / f"{name}.json").unlink(missing_ok=True)

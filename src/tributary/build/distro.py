@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tributary.build.buildroot.choose import cache_root, mock_config_path, project_buildroot
@@ -30,8 +30,9 @@ from tributary.build.buildroot.roots import RootCache, RootRecipe
 from tributary.build.cache import BuildCache
 from tributary.build.component import BuildOutputs, RootPlan, build_component, buildroot_record
 from tributary.build.graph import BuildGraph, ComponentDeps, build_graph, capability_name
-from tributary.build.requires import build_requires, provides
+from tributary.build.imports import Imported, import_packages, wanted_imports
 from tributary.build.mockbuild import build_with_mock
+from tributary.build.requires import build_requires, provides
 from tributary.build.scheduler import Job, State, run_builds
 from tributary.config import Project
 from tributary.errors import TribError
@@ -55,6 +56,8 @@ class BuildPlan:
     repos: tuple[PinnedRepo, ...]
     macros: str
     template_values: dict[str, str]  # tributary's template names the definition used, for mock's --config-opts
+    imports: list[Imported] = field(default_factory=list)
+    import_error: TribError | None = None
 
 
 class Backend(enum.StrEnum):
@@ -80,7 +83,8 @@ class Stage0Url:
         return self.value
 
 
-def plan(project: Project, names: list[str], *, jobs: int | None = None, buildroot: Buildroot | None = None) -> BuildPlan:
+def plan(project: Project, names: list[str], *, jobs: int | None = None,
+         buildroot: Buildroot | None = None) -> BuildPlan:
     """Read the buildroot, render, read dependencies, and choose what to build (``names`` plus what they need)."""
     stage0 = Stage0Url(project)
     definition = buildroot or project_buildroot(project, stage0_url=stage0)
@@ -197,7 +201,23 @@ def build_distribution(
 
     # A dependency's result must be known before its dependents start: the scheduler guarantees it.
     jobs_table = run_builds(build_plan.graph, build_plan.selection, build, jobs=jobs, on_change=on_change)
+    if names_to_import := wanted_imports(project):
+        try:
+            build_plan.imports = _import(project, build_plan, names_to_import, cache, produced_cache, outputs)
+        except TribError as error:
+            build_plan.import_error = error
     return build_plan, jobs_table
+
+
+def _import(project: Project, build_plan: BuildPlan, names: list[str], cache: BuildCache, produced_cache: Path,
+            outputs: BuildOutputs) -> list[Imported]:
+    """Import what the package groups ask for, next to the current build of every component."""
+    current = [path for name in project.component_names for path in cache.recorded(name) or []
+               if not path.name.endswith(".src.rpm")]
+    definition = build_plan.buildroot
+    return import_packages(project, names, repos=build_plan.repos,
+                           produced=_produced(sorted(current), produced_cache, outputs.rpm_dir),
+                           releasever=definition.releasever, arch=definition.arch, rpm_dir=outputs.rpm_dir)
 
 
 def _mock_config(project: Project) -> Path:

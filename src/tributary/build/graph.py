@@ -26,7 +26,8 @@ class CycleError(TribError):
 
     def __init__(self, cycles: list[list[str]]):
         described = "; ".join(" -> ".join([*cycle, cycle[0]]) for cycle in cycles)
-        super().__init__(f"build dependency cycle: {described}", hint="break it with a bootstrap build option (build.with)")
+        super().__init__(f"build dependency cycle: {described}",
+                         hint="break it with a bootstrap build option (build.with)")
         self.cycles = cycles
 
 

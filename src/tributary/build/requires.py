@@ -21,6 +21,7 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from tributary.errors import TribError
 
@@ -67,8 +68,10 @@ def provides(spec_path: Path, macros_files: Sequence[Path] = ()) -> dict[str, li
                 + predicted_provides(package.fileList or "") for package in spec.packages}
 
 
-_DIRECTIVE = re.compile(r"^%(?:attr|config|verify|lang|caps)\([^)]*\)\s*|^%(?:doc|license|dir|ghost|readme|docdir|exclude)\s+")
-_PERL_DIRS = re.compile(r"^(?:perl5|vendor_perl|site_perl|5\.\d+(?:\.\d+)?|%\{?perl_(?:vendorlib|vendorarch|privlib|archlib)\}?)$")
+_DIRECTIVE = re.compile(r"^%(?:attr|config|verify|lang|caps)\([^)]*\)\s*"
+                        r"|^%(?:doc|license|dir|ghost|readme|docdir|exclude)\s+")
+_PERL_DIRS = re.compile(r"^(?:perl5|vendor_perl|site_perl|5\.\d+(?:\.\d+)?"
+                        r"|%\{?perl_(?:vendorlib|vendorarch|privlib|archlib)\}?)$")
 _PYTHON_METADATA = re.compile(r"/site-packages/([A-Za-z0-9_.]+?)-[^/-]+\.(?:dist|egg)-info/?$")
 
 
@@ -82,9 +85,8 @@ def predicted_provides(file_list: str) -> list[str]:
         path = line.strip()
         while (match := _DIRECTIVE.match(path)) is not None:
             path = path[match.end():]
-        if not path or path.startswith("%"):
-            if not path.startswith(("%{perl_", "%perl_")):
-                continue
+        if not path or (path.startswith("%") and not path.startswith(("%{perl_", "%perl_"))):
+            continue
         parts = path.rstrip("/").split("/")
         if path.endswith(".pc") and len(parts) >= 2 and parts[-2] == "pkgconfig":
             found.append(f"pkgconfig({parts[-1][:-3]})")
@@ -103,7 +105,7 @@ def _dependencies(rpm, header, tag: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def _parsed(spec_path: Path, macros_files: Sequence[Path]) -> Iterator[object]:
+def _parsed(spec_path: Path, macros_files: Sequence[Path]) -> Iterator[Any]:
     import rpm
 
     spec_path = Path(spec_path)
@@ -155,6 +157,13 @@ def built_provides(packages: Iterable[Path]) -> dict[str, tuple[str, ...]]:
             continue
         result[header[rpm.RPMTAG_NAME]] = tuple(_dependencies(rpm, header, "providename"))
     return result
+
+
+def package_arch(path: Path) -> str:
+    """The architecture an RPM file is built for (``x86_64``, ``noarch``), from its header."""
+    import rpm
+
+    return str(_read_header(path)[rpm.RPMTAG_ARCH])
 
 
 def _read_header(path: Path):

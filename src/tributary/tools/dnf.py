@@ -79,7 +79,8 @@ class RepoOption:
 
     def args(self) -> list[str]:
         args = [f"--repofrompath={self.id},{self.url}", f"--repo={self.id}",
-                f"--setopt={self.id}.gpgcheck={1 if self.gpgcheck else 0}", f"--setopt={self.id}.priority={self.priority}"]
+                f"--setopt={self.id}.gpgcheck={1 if self.gpgcheck else 0}",
+                f"--setopt={self.id}.priority={self.priority}"]
         if self.gpgkeys:
             args.append(f"--setopt={self.id}.gpgkey={' '.join(self.gpgkeys)}")
         if self.excludes:
@@ -110,6 +111,15 @@ def install_from_repo_files_args(root: Path, packages: Sequence[str], *, release
     """
     return [*_common_args(root, releasever=releasever, config=config), f"--setopt=reposdir={reposdir}",
             "--setopt=tsflags=nodocs", "--setopt=keepcache=False", "install", *packages]
+
+
+def download_closure(root: Path, packages: Sequence[str], *, directory: Path, releasever: str, arch: str,
+                     repos: Sequence[RepoOption], home: Path) -> str:
+    """Download ``packages`` and everything they need at run time into ``directory``, as an install into
+    the empty ``root`` would pick them (nothing is installed); dnf's output."""
+    args = install_args(root, packages, releasever=releasever, arch=arch, repos=repos, config=home / CONFIG_NAME)
+    verb = args.index("install")
+    return run([*args[:verb], "--downloadonly", f"--downloaddir={directory}", *args[verb:]], home=home)
 
 
 def install(root: Path, packages: Sequence[str], *, releasever: str, arch: str, repos: Sequence[RepoOption],

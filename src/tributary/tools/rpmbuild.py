@@ -1,9 +1,9 @@
-"""rpmbuild (and rpm-build's ``elfdeps`` helper), the programs: argument lists and reading their output.
+"""rpmbuild, the program: argument lists and reading its output.
 
 The build stage runs the buildroot's own rpmbuild inside its sandbox, so this module does not start
 it there; it spells the two invocations tributary uses (SRPM from a spec, binary RPMs from that
-SRPM), and picks out of a log what a person needs to see when a build failed. It does run ``elfdeps``, rpm's ELF dependency
-generator, which is how rpm itself derives soname provides.
+SRPM), and picks out of a log what a person needs to see when a build failed. The host's rpmbuild
+runs only for packages tributary writes itself (``binary_args``, ``run``: the stage-0 repository).
 
 Build options are never passed here: a component's options reach rpmbuild through the
 ``<name>.azl.macros`` file its spec loads, so its SRPM rebuilds the same anywhere.
@@ -11,13 +11,11 @@ Build options are never passed here: a component's options reach rpmbuild throug
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
 from tributary.tools import process
 
 PROGRAM = "rpmbuild"
-ELFDEPS = "/usr/lib/rpm/elfdeps"
 BUILD_ERRORS_HEADER = "RPM build errors:"
 
 
@@ -83,12 +81,3 @@ def build_errors(log: str) -> list[str]:
                 block.append(line)
             return block
     return []
-
-
-def elf_provides(paths: Iterable[Path]) -> list[str]:
-    """What rpm would record as ``Provides`` for these ELF files (``libc.so.6(GLIBC_2.34)(64bit)``...)."""
-    if not Path(ELFDEPS).exists():
-        raise RpmbuildError(f"{ELFDEPS} is missing (it comes with rpmbuild)", hint="apt-get install rpm")
-    files = "".join(f"{path}\n" for path in paths)
-    proc = process.run([ELFDEPS, "--provides"], input=files, name="elfdeps --provides", error=RpmbuildError)
-    return sorted(set(proc.stdout.split()))

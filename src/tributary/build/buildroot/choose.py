@@ -79,7 +79,8 @@ def default_buildroot(project: Project, *, stage0_url: Stage0Url, arch: str, rel
     name = project.default_distro[0] if project.default_distro else project.root.name
     return Buildroot(
         name=f"{name}-{releasever}-{arch}-default",
-        description="the default buildroot: this host's stage-0 repository, @buildsys-build and the project's rpm-config",
+        description="the default buildroot: this host's stage-0 repository, @buildsys-build and the project's "
+                    "rpm-config",
         repos=(Repo("stage0", url, name="stage 0 (this build host)", gpgcheck=True,
                     gpgkeys=(f"{url}/{STAGE0_KEY_NAME}",)),),
         packages=DEFAULT_PACKAGES,

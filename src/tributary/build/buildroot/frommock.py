@@ -85,7 +85,8 @@ def from_config(config: MockConfig, *, releasever: str = "") -> Buildroot:
     arch = str(options.get("target_arch") or platform.machine())
     legal = options.get("legal_host_arches") or [arch]
     if platform.machine() not in legal:
-        raise ConfigError(f"this build host is {platform.machine()}; the mock config allows {', '.join(map(str, legal))}",
+        allowed = ", ".join(map(str, legal))
+        raise ConfigError(f"this build host is {platform.machine()}; the mock config allows {allowed}",
                           where=config.where("legal_host_arches"))
     releasever = str(options.get("releasever") or releasever)
     unsupported: list[Unsupported] = []
@@ -97,15 +98,19 @@ def from_config(config: MockConfig, *, releasever: str = "") -> Buildroot:
                 unsupported.append(Unsupported(f"config_opts[{key!r}]", config.where(key), REFUSED[key]))
             continue
         if key in NO_EFFECT_HERE:
-            unsupported.append(Unsupported(f"config_opts[{key!r}]", config.where(key), f"no effect: {NO_EFFECT_HERE[key]}"))
+            unsupported.append(Unsupported(f"config_opts[{key!r}]", config.where(key),
+                                           f"no effect: {NO_EFFECT_HERE[key]}"))
             continue
         if key in config.template_names:
             continue  # a value templates refer to: it takes effect through them
         unsupported.append(Unsupported(f"config_opts[{key!r}]", config.where(key)))
-    preferred = ("dnf5.conf", "dnf.conf", "yum.conf") if options.get("package_manager") == "dnf5" else ("dnf.conf", "yum.conf")
+    preferred: tuple[str, ...] = ("dnf.conf", "yum.conf")
+    if options.get("package_manager") == "dnf5":
+        preferred = ("dnf5.conf", *preferred)
     conf_key = next((key for key in preferred if key in options), None)
     if conf_key is None:
-        raise ConfigError("the mock config names no repositories (config_opts['dnf.conf'])", where=Location(config.path))
+        raise ConfigError("the mock config names no repositories (config_opts['dnf.conf'])",
+                          where=Location(config.path))
     variables = {"releasever": releasever, "basearch": arch, "arch": arch}
     repos, repo_notes = parse_dnf_conf(str(options[conf_key]), where=config.where(conf_key), variables=variables)
     unsupported += repo_notes
@@ -115,7 +120,8 @@ def from_config(config: MockConfig, *, releasever: str = "") -> Buildroot:
     return Buildroot(
         name=str(options.get("root") or config.path.stem),
         repos=tuple(repos),
-        packages=tuple(setup_packages(str(options.get("chroot_setup_cmd", "")), where=config.where("chroot_setup_cmd"))),
+        packages=tuple(setup_packages(str(options.get("chroot_setup_cmd", "")),
+                                      where=config.where("chroot_setup_cmd"))),
         macros={str(name): str(value) for name, value in macros.items()},
         releasever=releasever,
         arch=arch,
@@ -167,7 +173,8 @@ def parse_dnf_conf(text: str, *, where: Location, variables: DnfVariables) -> tu
             raise ConfigError(f"dnf.conf repository [{section}] has no baseurl (tributary reads baseurl only; "
                               "point it at a mirror instead of a metalink or mirrorlist)", where=where)
         if len(baseurls) > 1:
-            notes.append(Unsupported(f"dnf.conf [{section}] baseurl", where, f"only the first of {len(baseurls)} URLs is used"))
+            notes.append(Unsupported(f"dnf.conf [{section}] baseurl", where,
+                                     f"only the first of {len(baseurls)} URLs is used"))
         try:
             priority = int(values.get("priority", "99"))
         except ValueError:

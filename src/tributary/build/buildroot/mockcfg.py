@@ -86,12 +86,14 @@ class _Reader:
         try:
             tree = ast.parse(text, filename=str(path))
         except SyntaxError as error:
-            raise ConfigError(f"mock config is not valid Python: {error.msg}", where=Location(path, error.lineno)) from None
+            raise ConfigError(f"mock config is not valid Python: {error.msg}",
+                              where=Location(path, error.lineno)) from None
         names: dict[str, Any] = {}
         for statement in tree.body:
             self._statement(statement, path, options, names, depth)
 
-    def _statement(self, node: ast.stmt, path: Path, options: dict[str, Any], names: dict[str, Any], depth: int) -> None:
+    def _statement(self, node: ast.stmt, path: Path, options: dict[str, Any], names: dict[str, Any],
+                   depth: int) -> None:
         where = Location(path, node.lineno)
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             return  # a docstring
@@ -151,7 +153,8 @@ class _Reader:
                     raise PathEscapeError(f"include({target!r}) leads outside {self.confine_to}", where=where)
                 self.run_file(candidate.resolve(), options, depth + 1)
                 return
-        raise ConfigError(f"include({target!r}): no such file (looked in {', '.join(str(c.parent) for c in candidates)})",
+        looked = ", ".join(str(candidate.parent) for candidate in candidates)
+        raise ConfigError(f"include({target!r}): no such file (looked in {looked})",
                           where=where)
 
     def _assign(self, target: ast.expr, value: Any, path: Path, options: dict[str, Any], names: dict[str, Any]) -> None:
@@ -259,7 +262,8 @@ def _render_templates(options: dict[str, Any], origins: dict[Key, Location], tem
                     return new
                 text = new
             raise ConfigError(f"config_opts{_spelled(keys)}: the template still changes after "
-                              f"{MAX_TEMPLATE_PASSES} passes (it refers to itself?)", where=_origin(origins, keys, path))
+                              f"{MAX_TEMPLATE_PASSES} passes (it refers to itself?)",
+                              where=_origin(origins, keys, path))
         if isinstance(value, dict):
             return {key: render(item, (*keys, str(key))) for key, item in value.items()}
         if isinstance(value, list):

@@ -87,7 +87,8 @@ def buildroot_from_toml(path: Path, *, variables: Variables | None = None,
     releasever = parsed.releasever or releasever
     render = _Renderer({"releasever": releasever, "arch": parsed.arch}, variables or {}, path)
     repos = tuple(Repo(id=repo.id, baseurl=render(repo.baseurl, ("buildroot", "repos")), name=repo.name or repo.id,
-                       gpgcheck=repo.gpgcheck, gpgkeys=tuple(render(key, ("buildroot", "repos")) for key in repo.gpgkey),
+                       gpgcheck=repo.gpgcheck,
+                       gpgkeys=tuple(render(key, ("buildroot", "repos")) for key in repo.gpgkey),
                        priority=repo.priority, excludes=tuple(repo.excludepkgs),
                        where=Location(path, find_line(path, ("buildroot", "repos"))))
                   for repo in parsed.repos)

@@ -77,7 +77,7 @@ def file_checksum(path: Path) -> str:
 
 def _fetch_checksum(url: str, repo: Repo, timeout: float) -> str:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - http(s) only, checked above
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return hashlib.sha256(response.read()).hexdigest()
     except (urllib.error.URLError, OSError, TimeoutError) as error:
         reason = getattr(error, "reason", error)
@@ -92,7 +92,8 @@ def index_rpm_directory(directory: Path, cache: Path) -> Path:
     files it was made from, whatever happens to ``directory`` afterwards.
     """
     rpms = sorted(path for path in directory.rglob("*.rpm") if path.is_file() and not path.name.endswith(".src.rpm"))
-    listing = "\n".join(f"{path.relative_to(directory)}\t{path.stat().st_size}\t{path.stat().st_mtime_ns}" for path in rpms)
+    listing = "\n".join(f"{path.relative_to(directory)}\t{path.stat().st_size}\t{path.stat().st_mtime_ns}"
+                        for path in rpms)
     key = hashlib.sha256(f"{directory.resolve()}\n{listing}".encode()).hexdigest()[:32]
     return indexed_repository(rpms, directory, cache / key)
 

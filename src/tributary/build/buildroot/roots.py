@@ -90,7 +90,8 @@ class RootRecipe:
             "format": ROOT_FORMAT,
             "arch": self.arch,
             "releasever": self.releasever,
-            "repos": [[r.id, r.checksum, r.gpgcheck, sorted(r.gpgkeys), r.priority, sorted(r.excludes)] for r in self.repos],
+            "repos": [[r.id, r.checksum, r.gpgcheck, sorted(r.gpgkeys), r.priority, sorted(r.excludes)]
+                      for r in self.repos],
             "packages": sorted(self.packages),
             "parent": self.parent,
         }

@@ -27,7 +27,7 @@ class Templates:
         self.pending = dict(variables or {})
         self.used: set[str] = set()  # every name a template referred to
         self.environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                                              autoescape=False)  # noqa: S701 - configuration, not HTML
+                                              autoescape=False)
 
     def render(self, text: str) -> str:
         """``text`` rendered once; raises jinja2.TemplateError."""
