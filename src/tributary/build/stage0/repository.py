@@ -221,10 +221,7 @@ def _build(stage: Path, key: str, hostmap: HostMap, host: Host, taken: Closure, 
            progress: Progress | None) -> Manifest:
     report = progress or (lambda step, done, total: None)
     report("reading the host's packages", 0, 1)
-    files = dpkg.file_lists(list(taken.packages))
-    listed = sorted({path for paths in files.values() for path in paths})
-    alternatives = dpkg.alternatives(sorted(set(listed) | {plan_module.usr_merged(p) for p in listed}))
-    plan = plan_module.make_plan(hostmap, host, taken, files, diversions=dpkg.diversions(), alternatives=alternatives)
+    plan, dropped = host_plan(hostmap, host, taken)
     work = stage / ".work"
     buildroot, out = work / "root", work / "rpms"
     rpms.stage(plan, buildroot)
@@ -235,7 +232,6 @@ def _build(stage: Path, key: str, hostmap: HostMap, host: Host, taken: Closure, 
     def built_one(name: str) -> None:
         report("building RPMs", next(counter), total)
 
-    plan, dropped = _settle_interpreters(plan)
     built = rpms.build(plan, buildroot, work / "build", out, exclude_requires=dropped, progress=built_one)
     for name, more in _make_consistent(plan, built, buildroot, work, out, dropped).items():
         dropped[name] = sorted({*dropped.get(name, ()), *more})
@@ -276,6 +272,16 @@ def _build(stage: Path, key: str, hostmap: HostMap, host: Host, taken: Closure, 
     made.write(stage)
     report("done", 1, 1)
     return made
+
+
+def host_plan(hostmap: HostMap, host: Host, taken: Closure) -> tuple[plan_module.Plan, dict[str, list[str]]]:
+    """The plan for this host's closure, with the script interpreters settled: the plan and, per RPM,
+    the generated requirements to leave out."""
+    files = dpkg.file_lists(list(taken.packages))
+    listed = sorted({path for paths in files.values() for path in paths})
+    alternatives = dpkg.alternatives(sorted(set(listed) | {plan_module.usr_merged(p) for p in listed}))
+    plan = plan_module.make_plan(hostmap, host, taken, files, diversions=dpkg.diversions(), alternatives=alternatives)
+    return _settle_interpreters(plan)
 
 
 def _settle_interpreters(plan: plan_module.Plan) -> tuple[plan_module.Plan, dict[str, list[str]]]:
