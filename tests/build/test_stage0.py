@@ -19,12 +19,11 @@ from pathlib import Path
 import pytest
 from conftest import DnfRun, dnf_install_into
 
-from tributary.build.stage0 import Stage0Error, Stage0Repo, default_cache_dir, ensure_stage0
+from tributary.build.stage0 import Stage0Error, Stage0Repo, default_cache_dir, ensure_stage0, repository, rpms
 from tributary.build.stage0 import hostmap as hostmap_module
 from tributary.build.stage0 import manifest as manifest_module
 from tributary.build.stage0 import plan as plan_module
-from tributary.build.stage0 import repository, rpms
-from tributary.build.stage0.host import Closure, Host, closure
+from tributary.build.stage0.host import Host, closure
 from tributary.errors import ConfigError
 from tributary.tools import dpkg, gpg, rpmsign
 

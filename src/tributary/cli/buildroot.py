@@ -18,9 +18,12 @@ app = typer.Typer(help="Repositories build roots are assembled from.", no_args_i
 @app.command("stage0")
 def stage0(
     ctx: typer.Context,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Directory holding stage-0 repositories (default: the build's cache, see below).")] = None,
-    sign_key: Annotated[str | None, typer.Option("--sign-key", help="Key to sign with (fingerprint, id or email; default: a host-local throwaway key).")] = None,
-    gnupghome: Annotated[Path | None, typer.Option("--gnupghome", help="Key ring holding it (default: TRIB_GNUPGHOME, GNUPGHOME, ~/.gnupg).")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Directory holding stage-0 repositories (default: the build's cache).")] = None,
+    sign_key: Annotated[str | None, typer.Option(
+        "--sign-key", help="Key to sign with (fingerprint, id or email; default: a host-local throwaway key).")] = None,
+    gnupghome: Annotated[Path | None, typer.Option(
+        "--gnupghome", help="Key ring holding it (default: TRIB_GNUPGHOME, GNUPGHOME, ~/.gnupg).")] = None,
 ) -> None:
     """Make (or find current) the stage-0 repository: this build host's own toolchain as Fedora-named RPMs.
 
@@ -41,7 +44,9 @@ def stage0(
 
       trib buildroot stage0 -o /srv/stage0 --sign-key builders@example.org --gnupghome build/gnupg
 
-      dnf --installroot=/tmp/root --repofrompath=stage0,$(trib -q -O json buildroot stage0 | jq -r .url) install @buildsys-build
+      url=$(trib -q -O json buildroot stage0 | jq -r .url)
+
+      dnf --installroot=/tmp/root --releasever=1 --repofrompath=stage0,$url --nogpgcheck install @buildsys-build
     """
     from tributary.build.stage0 import default_cache_dir, ensure_stage0
 

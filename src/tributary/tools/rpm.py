@@ -96,6 +96,6 @@ def test_install(paths: Sequence[Path], *, scratch: Path) -> tuple[list[Unmet], 
         elif match := _CONFLICT.match(line):
             conflicts.append(match["what"])
     if proc.returncode != 0 and not unmet and not conflicts:
-        raise process.ToolError(f"rpm --test failed: {process.last_line(proc.stderr or '') or f'exit status {proc.returncode}'}",
-                                command=proc.args, stderr=proc.stderr or "")
+        said = process.last_line(proc.stderr or "") or f"exit status {proc.returncode}"
+        raise process.ToolError(f"rpm --test failed: {said}", command=proc.args, stderr=proc.stderr or "")
     return unmet, conflicts

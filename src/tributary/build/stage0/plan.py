@@ -151,11 +151,11 @@ def make_plan(hostmap: HostMap, host: Host, closure: Closure, files: Mapping[str
     for alternative in alternatives:
         for link, target in alternative.links:
             path, target_path = usr_merged(link), usr_merged(target)
-            rpm_name = owner_of.get(target_path)
-            if rpm_name is None or path in generated or _excluded(hostmap, path) or path in owner_of:
+            holder = owner_of.get(target_path)
+            if holder is None or path in generated or _excluded(hostmap, path) or path in owner_of:
                 continue
-            entries[rpm_name][path] = Entry(path, Kind.LINK, target=target)
-            owner_of[path] = rpm_name
+            entries[holder][path] = Entry(path, Kind.LINK, target=target)
+            owner_of[path] = holder
 
     rpms = [_rpm(hostmap, host, closure, name, members.get(name, []), entries.get(name, {}),
                  sorted(merged_from.get(name, ())), missing.get(name, []))

@@ -65,9 +65,14 @@ class Stage0Error(TribError):
 class Signer(Protocol):
     """A signing key as ``tributary.repo.sign.SigningKey`` describes one."""
 
-    gnupghome: Path
-    fingerprint: str
-    created: int
+    @property
+    def gnupghome(self) -> Path: ...
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    @property
+    def created(self) -> int: ...
 
 
 @dataclass(frozen=True)
