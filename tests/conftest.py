@@ -19,12 +19,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import settings as hypothesis_settings
-from support import Published, copy_example_distro
+from support import DnfRun, Published, copy_example_distro, dnf_install_into
 
 from tributary.build.stage0 import Stage0Repo, ensure_stage0
 from tributary.cli.app import main
 from tributary.repo.sign import SigningKey, make_throwaway_key
-from tributary.tools import gpg
 
 # CI replays the same examples every run (a red CI must be reproducible); developers explore at random
 # and turn what they find into plain regression tests.
@@ -227,40 +226,6 @@ def test_kernel() -> Path:
     path = Path(os.environ.get("TRIB_TEST_KERNEL") or REPO / ".cache" / "test-kernel" / "current")
     assert (path / "PACKAGE").is_file(), f"no test kernel at {path}: run 'make setup' (it fetches one)"
     return path
-
-
-@dataclass
-class DnfRun:
-    returncode: int
-    output: str
-    root: Path
-
-
-def dnf_install_into(run: Path, repo_files: list[Path], *packages: str, options: tuple[str, ...] = ()) -> DnfRun:
-    """``dnf install`` offline into the fresh root ``run/root``, with only the given ``.repo`` files configured.
-
-    Returns once dnf is done and the gpg-agents it started are stopped. The host's dnf.conf and
-    repositories are kept out (``--config``, ``reposdir``); HOME holds an ``.rpmmacros`` that puts the
-    root's rpmdb where an RPM distribution keeps it. ``options`` go before ``install`` (``--setopt=...``).
-    """
-    home, root, reposdir = run / "home", run / "root", run / "repos.d"
-    for directory in (home, root, reposdir):
-        directory.mkdir(parents=True)
-    (home / ".rpmmacros").write_text("%_dbpath /usr/lib/sysimage/rpm\n")
-    for repo_file in repo_files:
-        shutil.copy(repo_file, reposdir / repo_file.name)
-    config = run / "dnf.conf"
-    config.write_text("[main]\ninstall_weak_deps=False\ntsflags=nodocs\n")
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(home), "LC_ALL": "C.UTF-8"}
-    command = ["dnf", "-y", f"--config={config}", f"--installroot={root}", "--releasever=1",
-               f"--setopt=reposdir={reposdir}", *options, "install", *packages]
-    proc = subprocess.run(command, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                          check=False, timeout=600)
-    # repo_gpgcheck verifies through gpgme, which starts a gpg-agent for a key ring in the root's
-    # cache and leaves it running.
-    for keyring in root.glob("var/cache/dnf/*/pubring"):
-        gpg.stop_agent(keyring)
-    return DnfRun(proc.returncode, proc.stdout + proc.stderr, root)
 
 
 @pytest.fixture

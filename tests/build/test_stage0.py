@@ -17,7 +17,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import DnfRun, dnf_install_into
+from support import DnfRun, dnf_install_into
 
 from tributary.build.stage0 import Stage0Error, Stage0Repo, default_cache_dir, ensure_stage0, repository, rpms
 from tributary.build.stage0 import hostmap as hostmap_module
