@@ -345,7 +345,7 @@ def test_the_bundled_map_covers_debian_12_and_13_names() -> None:
         "librpm10": "rpm-libs", "librpmbuild10": "rpm-build-libs", "libmagic1t64": "file-libs",
         "pkgconf-bin": "pkgconf", "libpkgconf3": "libpkgconf", "login.defs": "shadow-utils", "login": "util-linux",
         "libssl3t64": "openssl-libs", "liblua5.4-0": "lua-libs", "libxml2-16": "libxml2", "zlib1g": "zlib-ng-compat",
-        "rpm-common": "rpm", "rpm": "rpm-build", "debianutils": "which", "something-new1": hostmap.unnamed,
+        "rpm-common": "rpm", "rpm": "rpm", "debianutils": "which", "something-new1": hostmap.unnamed,
     }
     assert {name: hostmap.owner(name) for name in expected} == expected
     assert hostmap.owner("dpkg") is None
@@ -431,3 +431,20 @@ def test_the_plan_maps_moves_and_links(tmp_path: Path) -> None:
     assert plan.rpm("rest").sources == (("helper", "1:2.0-3+deb12u1"),)
     assert plan.unnamed == ("helper",)
     assert plan.rpm("rest").requires == ("libthing",)
+
+
+def test_a_tool_the_map_expects_but_the_host_lacks_is_named(tmp_path: Path) -> None:
+    (tmp_path / "map.toml").write_text(textwrap.dedent("""
+        format = 1
+        unnamed = "rest"
+        release-prefix = "0"
+        [packages.which]
+        debian = ["debianutils"]
+        seeds = ["debianutils"]
+        expect = ["/usr/bin/which"]
+    """))
+    hostmap = hostmap_module.load(tmp_path / "map.toml")
+    host = _host(_package("debianutils"))
+    with pytest.raises(ConfigError, match=r"lack /usr/bin/which \(which\)"):
+        plan_module.make_plan(hostmap, host, closure(host, hostmap), {"debianutils": ["/usr/bin/run-parts"]},
+                              lstat=lambda path: os.stat_result((0o100755, 0, 0, 1, 0, 0, 0, 0, 0, 0)))

@@ -34,6 +34,7 @@ class PackageEntry(Model):
     optional_seeds: tuple[str, ...] = ()
     version_from: str | None = None
     version: str | None = None
+    same_version_as: str | None = None
     epoch: int | None = Field(default=None, ge=0)
     provides: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
@@ -41,6 +42,7 @@ class PackageEntry(Model):
     links: dict[str, str] = Field(default_factory=dict)
     files: dict[str, str] = Field(default_factory=dict)
     scriptlets: dict[str, str] = Field(default_factory=dict)
+    expect: tuple[str, ...] = ()
 
     @field_validator("debian", "version_from")
     @classmethod
@@ -139,8 +141,11 @@ def _check(hostmap: HostMap, path: Path) -> None:
     if hostmap.unnamed in hostmap.packages:
         raise located(path, ["unnamed"], f"{hostmap.unnamed!r} is also a [packages] entry")
     for name, entry in hostmap.packages.items():
-        if not entry.debian and entry.version is None:
+        if not entry.debian and entry.version is None and entry.same_version_as is None:
             raise located(path, ["packages", name], f"{name} has neither Debian packages nor a version")
+        if entry.same_version_as is not None and not hostmap.packages.get(entry.same_version_as, entry).debian:
+            raise located(path, ["packages", name, "same-version-as"],
+                          f"{entry.same_version_as!r} is no [packages] entry with Debian packages")
         for seed in (*entry.seeds, *entry.optional_seeds):
             if hostmap.owner(seed) != name:
                 raise located(path, ["packages", name, "seeds"],

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from tributary.build.stage0.host import Closure, Host
 from tributary.build.stage0.hostmap import HostMap
+from tributary.errors import ConfigError
 from tributary.tools import dpkg
 
 # Top-level directories that are links into /usr on a merged-/usr system (Debian 12 and 13, Fedora).
@@ -157,11 +158,28 @@ def make_plan(hostmap: HostMap, host: Host, closure: Closure, files: Mapping[str
             entries[holder][path] = Entry(path, Kind.LINK, target=target)
             owner_of[path] = holder
 
-    rpms = [_rpm(hostmap, host, closure, name, members.get(name, []), entries.get(name, {}),
+    rpms = [_rpm(hostmap, host, closure, name, members, entries.get(name, {}),
                  sorted(merged_from.get(name, ())), missing.get(name, []))
-            for name in [*hostmap.packages, hostmap.unnamed]
-            if name in members or (name in hostmap.packages and hostmap.packages[name].version is not None)]
+            for name in [*hostmap.packages, hostmap.unnamed] if name in members or _standalone(hostmap, name)]
+    _check_expected(hostmap, rpms)
     return Plan(tuple(rpms), closure, tuple(members.get(hostmap.unnamed, ())))
+
+
+def _check_expected(hostmap: HostMap, rpms: Sequence[RpmPlan]) -> None:
+    """Every path the map expects an RPM to hold is there: a ConfigError naming the missing ones."""
+    held = {rpm.name: {entry.path for entry in rpm.entries} for rpm in rpms}
+    missing = [f"{path} ({name})" for name, entry in hostmap.packages.items()
+               for path in entry.expect if path not in held.get(name, set())]
+    if missing:
+        raise ConfigError(f"the build host's packages lack {', '.join(missing)}, which the stage-0 repository "
+                          "must carry", where=str(hostmap.path),
+                          hint="install the Debian package that has it, or correct the host map")
+
+
+def _standalone(hostmap: HostMap, name: str) -> bool:
+    """An RPM of the map's data alone (its own version, or another RPM's)."""
+    entry = hostmap.packages.get(name)
+    return entry is not None and (entry.version is not None or entry.same_version_as is not None)
 
 
 def _filesystem_paths(hostmap: HostMap) -> set[str]:
@@ -179,21 +197,30 @@ def _excluded(hostmap: HostMap, path: str) -> bool:
 def _generated_paths(hostmap: HostMap, members: Mapping[str, list[str]]) -> set[str]:
     paths: set[str] = set()
     for name, entry in hostmap.packages.items():
-        if name in members or entry.version is not None:
+        if name in members or _standalone(hostmap, name):
             paths |= set(entry.links) | set(entry.files) | {path for path, _mode in entry.directories}
     return paths
 
 
-def _rpm(hostmap: HostMap, host: Host, closure: Closure, name: str, debs: list[str], found: dict[str, Entry],
-         merged_from: list[str], missing: list[str]) -> RpmPlan:
+def _version(hostmap: HostMap, host: Host, name: str, members: Mapping[str, list[str]]) -> tuple[str, str]:
+    """(version, Debian revision) of the RPM ``name``, as the map says where it comes from."""
     entry = hostmap.packages.get(name)
-    sources = tuple((deb, host.packages[deb].version) for deb in sorted(debs))
     if entry is not None and entry.version is not None:
-        version, revision = entry.version, ""
-    else:
-        pattern = entry.version_from if entry is not None and entry.version_from else (entry.debian[0] if entry else "")
-        chosen = next((version for deb, version in sources if pattern and re.fullmatch(pattern, deb)), None)
-        version, revision = rpm_version(chosen) if chosen is not None else ("1", "")
+        return entry.version, ""
+    if entry is not None and entry.same_version_as is not None:
+        return _version(hostmap, host, entry.same_version_as, members)
+    pattern = entry.version_from if entry is not None and entry.version_from else (entry.debian[0] if entry else "")
+    chosen = next((host.packages[deb].version for deb in sorted(members.get(name, ()))
+                   if pattern and re.fullmatch(pattern, deb)), None)
+    return rpm_version(chosen) if chosen is not None else ("1", "")
+
+
+def _rpm(hostmap: HostMap, host: Host, closure: Closure, name: str, members: Mapping[str, list[str]],
+         found: dict[str, Entry], merged_from: list[str], missing: list[str]) -> RpmPlan:
+    entry = hostmap.packages.get(name)
+    debs = members.get(name, [])
+    sources = tuple((deb, host.packages[deb].version) for deb in sorted(debs))
+    version, revision = _version(hostmap, host, name, members)
     release = f"{hostmap.release_prefix}.{revision}" if revision else hostmap.release_prefix
 
     items = dict(found)

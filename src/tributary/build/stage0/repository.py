@@ -40,7 +40,7 @@ from tributary.build.stage0.host import Closure, Host, closure
 from tributary.build.stage0.hostmap import HostMap
 from tributary.build.stage0.manifest import Manifest, PackageRecord, Source
 from tributary.errors import ConfigError, TribError
-from tributary.fsutil import atomic_write
+from tributary.fsutil import atomic_write, replace_directory
 from tributary.tools import dpkg, gpg, rpm, rpmsign
 from tributary.tools.createrepo import write_repodata
 
@@ -215,7 +215,7 @@ def _make(cache_dir: Path, key: str, hostmap: HostMap, host: Host, taken: Closur
     stage = Path(tempfile.mkdtemp(prefix=f".{key}.new-", dir=cache_dir))
     try:
         made = _build(stage, key, hostmap, host, taken, arch, signer, progress)
-        os.rename(stage, cache_dir / key)
+        replace_directory(stage, cache_dir / key)  # one signed by another key may be there
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
