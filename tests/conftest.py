@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import settings as hypothesis_settings
-from support import Published, copy_example_distro
+from support import DnfRun, Published, copy_example_distro, dnf_install_into
 
+from tributary.build.stage0 import Stage0Repo, ensure_stage0
 from tributary.cli.app import main
 from tributary.repo.sign import SigningKey, make_throwaway_key
 
@@ -225,6 +226,29 @@ def test_kernel() -> Path:
     path = Path(os.environ.get("TRIB_TEST_KERNEL") or REPO / ".cache" / "test-kernel" / "current")
     assert (path / "PACKAGE").is_file(), f"no test kernel at {path}: run 'make setup' (it fetches one)"
     return path
+
+
+@pytest.fixture
+def dnf_install(tmp_path: Path) -> Callable[..., DnfRun]:
+    """``dnf_install_into`` a new directory under the test's ``tmp_path`` per call."""
+    counter = iter(range(1000))
+
+    def install(repo_files: list[Path], *packages: str) -> DnfRun:
+        return dnf_install_into(tmp_path / f"dnf{next(counter)}", repo_files, *packages)
+
+    return install
+
+
+@pytest.fixture(scope="session")
+def stage0_repo(tmp_path_factory: pytest.TempPathFactory) -> Stage0Repo:
+    """This host's stage-0 repository, made once per session in a TRIB_CACHE_DIR-style directory
+    (``<dir>/stage0/``), signed with its default host-local throwaway key. Read-only: copy to change it."""
+    cache_root = tmp_path_factory.mktemp("trib-cache")
+    repo = ensure_stage0(cache_root / "stage0")
+    for path in repo.path.rglob("*"):
+        if path.is_file():
+            path.chmod(0o444)
+    return repo
 
 
 @pytest.fixture(scope="session")

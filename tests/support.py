@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tributary.config.project import Project
+from tributary.tools import gpg
 
 EXAMPLE_DISTRO = Path(__file__).resolve().parent.parent / "examples" / "distro"
 
@@ -61,3 +62,37 @@ def copy_example_distro(directory: Path, upstream_root: Path, *, git_repository:
         run_git("init", "-q", "-b", "main", cwd=root)
         distro.commit_all("Import the distribution", date="2026-01-01T09:00:00+00:00")
     return distro
+
+
+@dataclass
+class DnfRun:
+    returncode: int
+    output: str
+    root: Path
+
+
+def dnf_install_into(run: Path, repo_files: list[Path], *packages: str, options: tuple[str, ...] = ()) -> DnfRun:
+    """``dnf install`` offline into the fresh root ``run/root``, with only the given ``.repo`` files configured.
+
+    Returns once dnf is done and the gpg-agents it started are stopped. The host's dnf.conf and
+    repositories are kept out (``--config``, ``reposdir``); HOME holds an ``.rpmmacros`` that puts the
+    root's rpmdb where an RPM distribution keeps it. ``options`` go before ``install`` (``--setopt=...``).
+    """
+    home, root, reposdir = run / "home", run / "root", run / "repos.d"
+    for directory in (home, root, reposdir):
+        directory.mkdir(parents=True)
+    (home / ".rpmmacros").write_text("%_dbpath /usr/lib/sysimage/rpm\n")
+    for repo_file in repo_files:
+        shutil.copy(repo_file, reposdir / repo_file.name)
+    config = run / "dnf.conf"
+    config.write_text("[main]\ninstall_weak_deps=False\ntsflags=nodocs\n")
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(home), "LC_ALL": "C.UTF-8"}
+    command = ["dnf", "-y", f"--config={config}", f"--installroot={root}", "--releasever=1",
+               f"--setopt=reposdir={reposdir}", *options, "install", *packages]
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                          check=False, timeout=600)
+    # repo_gpgcheck verifies through gpgme, which starts a gpg-agent for a key ring in the root's
+    # cache and leaves it running.
+    for keyring in root.glob("var/cache/dnf/*/pubring"):
+        gpg.stop_agent(keyring)
+    return DnfRun(proc.returncode, proc.stdout + proc.stderr, root)

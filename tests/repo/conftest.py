@@ -3,10 +3,8 @@ in a short GNUPGHOME, a project with publish channels, and dnf run offline into 
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import textwrap
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +12,6 @@ import pytest
 
 from tributary.config import load_project
 from tributary.config.project import Project
-from tributary.tools import gpg
 
 BUILD_TIME = 1767225600  # 2026-01-01T00:00:00Z, the build time of every test RPM
 
@@ -215,46 +212,3 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(textwrap.dedent(text).lstrip())
     return load_project(root)
-
-
-@dataclass
-class DnfRun:
-    returncode: int
-    output: str
-    root: Path
-
-
-@pytest.fixture
-def dnf_install(tmp_path: Path) -> Callable[..., DnfRun]:
-    """``dnf install`` offline into a fresh root, with only the given ``.repo`` files configured.
-
-    Returns once dnf is done and the gpg-agents it started are stopped.
-
-    The host's dnf.conf and repositories are kept out (``--config``, ``reposdir``); HOME holds an
-    ``.rpmmacros`` that puts the root's rpmdb where an RPM distribution keeps it.
-    """
-    counter = iter(range(1000))
-
-    def install(repo_files: list[Path], *packages: str) -> DnfRun:
-        run = tmp_path / f"dnf{next(counter)}"
-        home, root, reposdir = run / "home", run / "root", run / "repos.d"
-        for directory in (home, root, reposdir):
-            directory.mkdir(parents=True)
-        (home / ".rpmmacros").write_text("%_dbpath /usr/lib/sysimage/rpm\n")
-        for repo_file in repo_files:
-            shutil.copy(repo_file, reposdir / repo_file.name)
-        config = run / "dnf.conf"
-        config.write_text("[main]\ninstall_weak_deps=False\ntsflags=nodocs\n")
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(home), "LC_ALL": "C.UTF-8"}
-        command = ["dnf", "-y", f"--config={config}", f"--installroot={root}", "--releasever=1",
-                   f"--setopt=reposdir={reposdir}", "install", *packages]
-        proc = subprocess.run(command, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                              check=False)
-        # repo_gpgcheck verifies through gpgme, which starts a gpg-agent for a key ring in the root's
-        # cache and leaves it running.
-        for keyring in root.glob("var/cache/dnf/*/pubring"):
-            gpg.stop_agent(keyring)
-        return DnfRun(proc.returncode, proc.stdout + proc.stderr, root)
-
-    return install
-

@@ -17,6 +17,7 @@ from tributary import __version__
 from tributary.cli import (
     audit,
     build,
+    buildroot,
     comp,
     config_cmd,
     distro,
@@ -53,6 +54,7 @@ app.add_typer(report.app, name="report")
 app.add_typer(repo.app, name="repo")
 app.add_typer(upstream.app, name="upstream")
 app.add_typer(audit.app, name="audit")
+app.add_typer(buildroot.app, name="buildroot")
 app.command("lint")(report.lint)
 app.command("build")(build.build)
 app.command("sbom")(sbom_cmd.sbom)

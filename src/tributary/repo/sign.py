@@ -88,14 +88,8 @@ def make_throwaway_key(gnupghome: Path, name: str, email: str, *, algorithm: str
     A key with exactly that user id already there is reused, so a demo run twice signs with the same
     key (and publishes the same bytes). ed25519 by default: made instantly, and rpm 4.18, gpg and dnf
     all verify EdDSA signatures; pass ``algorithm="rsa3072"`` for verifiers that only know RSA.
-    ``gnupghome`` must be a short path when ``/run/user/<uid>`` does not exist, because gpg-agent then
-    puts its socket inside it.
+    ``gnupghome`` must be a short path when ``/run/user/<uid>`` does not exist (``gpg.throwaway_key``).
     """
     home = Path(gnupghome).absolute()
-    uid = f"{name} <{email}>"
-    if home.is_dir():
-        existing = gpg.secret_keys(home, f"={uid}")
-        if len(existing) == 1:
-            return SigningKey.from_gnupghome(home, existing[0].fingerprint)
-    fingerprint = gpg.generate_key(home, uid, algorithm=algorithm)
-    return SigningKey.from_gnupghome(home, fingerprint)
+    info = gpg.throwaway_key(home, f"{name} <{email}>", algorithm=algorithm)
+    return SigningKey.from_gnupghome(home, info.fingerprint)

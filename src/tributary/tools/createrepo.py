@@ -40,11 +40,13 @@ class RepodataFile:
     sha256: str
 
 
-def write_repodata(root: Path, hrefs: Sequence[str], *, revision: int, compression: str = "zstd") -> list[RepodataFile]:
+def write_repodata(root: Path, hrefs: Sequence[str], *, revision: int, compression: str = "zstd",
+                   groupfile: Path | None = None) -> list[RepodataFile]:
     """Write ``root/repodata/`` for the RPMs at ``root/<href>`` (in the order given), return its records.
 
     ``root/repodata`` must not exist yet: this writes a fresh repository (publishing stages a new
-    directory per channel), it does not update one.
+    directory per channel), it does not update one. ``groupfile`` is a comps XML file, recorded as the
+    ``group`` metadata dnf reads ``@group`` names from.
     """
     if compression not in COMPRESSIONS:
         raise CreaterepoError(f"unknown metadata compression {compression!r} (choose from {', '.join(COMPRESSIONS)})")
@@ -73,7 +75,10 @@ def write_repodata(root: Path, hrefs: Sequence[str], *, revision: int, compressi
         repomd = cr.Repomd()
         repomd.set_revision(str(revision))
         records = []
-        for name in ("primary", "filelists", "other"):
+        if groupfile is not None:
+            paths["group"] = repodata / "comps.xml"
+            paths["group"].write_bytes(groupfile.read_bytes())
+        for name in paths:
             record = cr.RepomdRecord(name, str(paths[name]))
             record.fill(cr.SHA256)
             record.rename_file()  # <checksum>-primary.xml.zst: a cache can never mix two revisions

@@ -137,6 +137,23 @@ def generate_key(home: Path, uid: str, *, algorithm: str = "ed25519") -> str:
     raise GpgError(f"gpg made no key for {uid!r} (no KEY_CREATED status)", stderr=process.decoded(proc.stderr))
 
 
+def throwaway_key(home: Path, uid: str, *, algorithm: str = "ed25519") -> KeyInfo:
+    """A passphrase-less signing key with user id ``uid`` in ``home`` (created if missing), for demos,
+    tests and host-local repositories.
+
+    A key with exactly that user id already there is reused, so a second run signs with the same key
+    (and makes the same bytes). ``home`` must be a short path when ``/run/user/<uid>`` does not exist,
+    because gpg-agent then puts its socket inside it.
+    """
+    home = Path(home).absolute()
+    if home.is_dir():
+        existing = secret_keys(home, f"={uid}")
+        if len(existing) == 1:
+            return existing[0]
+    fingerprint = generate_key(home, uid, algorithm=algorithm)
+    return next(key for key in secret_keys(home, fingerprint) if key.fingerprint == fingerprint)
+
+
 def secret_keys(home: Path, key: str) -> list[KeyInfo]:
     """Every secret key ``key`` (fingerprint, key id, e-mail or name) selects in the key ring at ``home``."""
     proc = _execute(home, ["--with-colons", "--fixed-list-mode", "--list-secret-keys", "--", key])

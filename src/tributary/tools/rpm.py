@@ -8,6 +8,7 @@ tab-separated NEVRA fields with the epoch as a number (``%{EPOCHNUM}``, 0 when u
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,3 +65,37 @@ def query_all(dbpath: Path) -> list[InstalledRpm]:
         if name != "gpg-pubkey":
             packages.append(InstalledRpm(name, int(epoch or 0), version, release, arch))
     return sorted(packages)
+
+
+_NEEDED = re.compile(r"^\s+(?P<capability>.+) is needed by (?P<package>\S+)$")
+_CONFLICT = re.compile(r"^\s+(?P<what>file .+ conflicts with file from package \S+)$")
+
+
+@dataclass(frozen=True)
+class Unmet:
+    """A requirement of ``package`` (a NEVRA) that nothing in an install transaction provides."""
+
+    package: str
+    capability: str
+
+
+def test_install(paths: Sequence[Path], *, scratch: Path) -> tuple[list[Unmet], list[str]]:
+    """What ``rpm -i --test`` of ``paths`` into an empty root under ``scratch`` refuses.
+
+    Returns the unmet requirements and the file conflicts; both empty means the packages install
+    together. rpm checks dependencies with its own rules (file requirements, versions, rpmlib
+    features) and conflicts between files of different packages; nothing is installed.
+    """
+    root = scratch / "root"
+    root.mkdir(parents=True, exist_ok=True)
+    proc = run(["--test", "--nosignature", "-i", *(str(path) for path in paths)], dbpath="/rpmdb", root=root, ok=None)
+    unmet, conflicts = [], []
+    for line in (proc.stdout + (proc.stderr or "")).splitlines():
+        if match := _NEEDED.match(line):
+            unmet.append(Unmet(match["package"], match["capability"]))
+        elif match := _CONFLICT.match(line):
+            conflicts.append(match["what"])
+    if proc.returncode != 0 and not unmet and not conflicts:
+        said = process.last_line(proc.stderr or "") or f"exit status {proc.returncode}"
+        raise process.ToolError(f"rpm --test failed: {said}", command=proc.args, stderr=proc.stderr or "")
+    return unmet, conflicts

@@ -48,9 +48,12 @@ def rebuild_args(srpm: str, *, topdir: str, check: bool = True) -> list[str]:
     return [PROGRAM, "--rebuild", "--define", f"_topdir {topdir}", *([] if check else ["--nocheck"]), srpm]
 
 
-def binary_args(spec: str, *, topdir: str) -> list[str]:
-    """``rpmbuild -bb`` with nothing but a top directory (for packages tributary writes itself)."""
-    return [PROGRAM, "-bb", "--nodeps", "--define", f"_topdir {topdir}", spec]
+def binary_args(spec: str, *, topdir: str, defines: Mapping[str, str] | None = None) -> list[str]:
+    """``rpmbuild -bb`` with a top directory and ``defines`` (for packages tributary writes itself)."""
+    args = [PROGRAM, "-bb", "--nodeps", "--define", f"_topdir {topdir}"]
+    for name, value in (defines or {}).items():
+        args += ["--define", f"{name} {value}"]
+    return [*args, spec]
 
 
 def run(args: Sequence[str], *, env: Mapping[str, str],
