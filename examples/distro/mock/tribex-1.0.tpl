@@ -15,6 +15,12 @@ config_opts['description'] = 'Tributary Example Linux {{ releasever }}, stage {{
 config_opts['macros']['%dist'] = '.tribex10'
 config_opts['macros']['%vendor'] = 'Tributary Example Linux'
 config_opts['macros']['%distribution'] = 'Tributary Example Linux 1.0'
+# Reproducible builds from the first package on, as Koji sets them for a tag: tribex-rpm-config, which
+# carries them for every other build, is itself built in a root without it.
+config_opts['macros']['%_buildhost'] = 'build.tribex.invalid'
+config_opts['macros']['%source_date_epoch_from_changelog'] = '1'
+config_opts['macros']['%use_source_date_epoch_as_buildtime'] = '1'
+config_opts['macros']['%clamp_mtime_to_source_date_epoch'] = '1'
 
 # %autorelease is expanded when tributary renders the spec; the plugin has nothing left to do.
 config_opts['plugin_conf']['rpmautospec_enable'] = True

@@ -9,7 +9,9 @@ repositories into ``<output-dir>/rpms/<arch>/``, where publishing, images, SBOMs
 check treat them like built ones.
 
 What they need is resolved by dnf against the buildroot's repositories *and* everything this run
-built, the latter preferred: a package the distribution builds itself is never imported. The record
+built, the latter preferred: a package the distribution builds itself is never imported. What the
+distribution's own packages need at run time and it does not build (the example's Perl programs need
+perl) is imported with them, so the published repositories are complete. The record
 ``<work-dir>/build-cache/imports.json`` names each imported file with its sha256 and the repository
 (pinned by its metadata checksum) it came from.
 """
@@ -26,7 +28,7 @@ from pathlib import Path
 
 from tributary.build.buildroot.repos import PinnedRepo
 from tributary.build.buildroot.roots import BuildrootError, UnsatisfiableError
-from tributary.build.requires import package_arch
+from tributary.build.requires import package_arch, package_name
 from tributary.config import Project
 from tributary.fsutil import atomic_output, atomic_write
 from tributary.tools import dnf
@@ -73,9 +75,10 @@ def import_packages(project: Project, names: Sequence[str], *, repos: Sequence[P
         downloads = scratch / "downloads"
         options = [dnf.RepoOption(r.id, r.url, r.gpgcheck, r.gpgkeys, r.priority, r.excludes)
                    for r in (*repos, *produced)]
+        built_names = sorted({package_name(path) for repo in produced for path in _local_rpms(repo)})
         try:
-            dnf.download_closure(scratch / "root", names, directory=downloads, releasever=releasever, arch=arch,
-                                 repos=options, home=dnf.rpm_home(scratch / "home"))
+            dnf.download_closure(scratch / "root", [*names, *built_names], directory=downloads,
+                                 releasever=releasever, arch=arch, repos=options, home=dnf.rpm_home(scratch / "home"))
         except dnf.DnfError as error:
             if error.unmatched or error.missing:
                 raise UnsatisfiableError("packages to import", error.unmatched or error.missing, [*repos, *produced],

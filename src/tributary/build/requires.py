@@ -159,6 +159,13 @@ def built_provides(packages: Iterable[Path]) -> dict[str, tuple[str, ...]]:
     return result
 
 
+def package_name(path: Path) -> str:
+    """The name of the package an RPM file holds, from its header."""
+    import rpm
+
+    return str(_read_header(path)[rpm.RPMTAG_NAME])
+
+
 def package_arch(path: Path) -> str:
     """The architecture an RPM file is built for (``x86_64``, ``noarch``), from its header."""
     import rpm

@@ -116,10 +116,12 @@ def install_from_repo_files_args(root: Path, packages: Sequence[str], *, release
 def download_closure(root: Path, packages: Sequence[str], *, directory: Path, releasever: str, arch: str,
                      repos: Sequence[RepoOption], home: Path) -> str:
     """Download ``packages`` and everything they need at run time into ``directory``, as an install into
-    the empty ``root`` would pick them (nothing is installed); dnf's output."""
+    the empty ``root`` would pick them (nothing is installed); dnf's output. A package whose own needs
+    cannot be met is left out (``--skip-broken``); a name nothing provides is still an error."""
     args = install_args(root, packages, releasever=releasever, arch=arch, repos=repos, config=home / CONFIG_NAME)
     verb = args.index("install")
-    return run([*args[:verb], "--downloadonly", f"--downloaddir={directory}", *args[verb:]], home=home)
+    return run([*args[:verb], "--downloadonly", f"--downloaddir={directory}", "--skip-broken", *args[verb:]],
+               home=home)
 
 
 def install(root: Path, packages: Sequence[str], *, releasever: str, arch: str, repos: Sequence[RepoOption],
