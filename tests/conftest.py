@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import settings as hypothesis_settings
-from support import DnfRun, Published, copy_example_distro, dnf_install_into
+from support import DistGitDistro, DnfRun, Published, copy_example_distro, dnf_install_into
 
 from tributary.build.stage0 import Stage0Repo, ensure_stage0
 from tributary.cli.app import main
@@ -284,3 +284,13 @@ def signing_key() -> Iterator[SigningKey]:
     finally:
         key.stop_agent()
         shutil.rmtree(home, ignore_errors=True)
+
+
+# --- A distribution over Fedora-shaped dist-git repositories a test writes, history included ----------
+
+
+@pytest.fixture
+def dist_git_distro(tmp_path: Path, example_upstream: ExampleUpstream, trib) -> DistGitDistro:
+    upstream = tmp_path / "upstream"
+    shutil.copytree(example_upstream.root, upstream, symlinks=True)
+    return DistGitDistro(copy_example_distro(tmp_path, upstream), upstream, tmp_path, trib)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tributary.config.project import Project
 from tributary.tools import gpg
@@ -62,6 +64,55 @@ def copy_example_distro(directory: Path, upstream_root: Path, *, git_repository:
         run_git("init", "-q", "-b", "main", cwd=root)
         distro.commit_all("Import the distribution", date="2026-01-01T09:00:00+00:00")
     return distro
+
+
+@dataclass
+class DistGitDistro:
+    """The example distribution over a private copy of the Example Upstream, to which a test adds
+    dist-git repositories (real git, read by file://) with the history it needs."""
+
+    distro: ExampleDistro
+    upstream: Path
+    work: Path
+    run: Callable[..., Any]
+
+    def cli(self, *args: str) -> Any:
+        return self.run(*self.distro.args(*args))
+
+    def add_package(self, name: str, history: list[dict[str, str | None]], *, component: str = "",
+                    messages: list[str] | None = None) -> list[str]:
+        """A dist-git repository ``name`` (branch f43) whose commits write each dict of files in turn
+        (None deletes a file), one a day from 2025-01-01 (before the distro's snapshot), and the
+        component using it (``component`` is more TOML for its table); returns the commit ids."""
+        work = self.work / f"dist-git-{name}"
+        work.mkdir(parents=True)
+        run_git("init", "-q", "-b", "f43", cwd=work)
+        commits = []
+        for day, files in enumerate(history, start=1):
+            for relative, text in files.items():
+                path = work / relative
+                if text is None:
+                    path.unlink()
+                else:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(text)
+            run_git("add", "-A", cwd=work)
+            message = messages[day - 1] if messages else f"Update {name} ({day})"
+            run_git("commit", "-qm", message, cwd=work, date=f"2025-01-{day:02d}T12:00:00+00:00", author="Packager")
+            commits.append(run_git("rev-parse", "HEAD", cwd=work))
+        run_git("clone", "-q", "--bare", str(work), str(self.upstream / "git" / f"{name}.git"), cwd=self.work)
+        with (self.distro.root / "base/comps/components.toml").open("a") as handle:
+            handle.write(f"\n[components.{name}]\n{component}\n")
+        return commits
+
+    def lock_and_commit(self, *names: str, message: str = "Lock the components") -> None:
+        """``comp update`` the components (all with none named) and commit the project."""
+        result = self.cli("comp", "update", *(names or ("-a",)))
+        assert result.code == 0, result.err
+        self.distro.commit_all(message, date="2026-01-02T09:00:00+00:00", author="Ana")
+
+    def rendered(self, name: str) -> Path:
+        return self.distro.root / "specs" / name[0].lower() / name
 
 
 @dataclass

@@ -95,13 +95,16 @@ def test_unbumpable_release_with_auto_is_a_clear_error(distro) -> None:
     root, cli = distro
     comp = root / "base/comps/libgreet/libgreet.comp.toml"
     comp.write_text(comp.read_text() + '\n[[components.libgreet.overlays]]\ntype = "spec-update-tag"\ntag = "Release"\n'
-                    'value = "2.rc1%{?dist}"\ndescription = "x"\n')
+                    'value = "%{pkg_release}%{?dist}"\ndescription = "x"\n')
     cli("comp", "update", "libgreet")
     run_git("add", "-A", cwd=root)
     run_git("commit", "-qm", "Lock", cwd=root)
     result = cli("comp", "render", "libgreet")
     assert result.code == 1
-    assert "cannot bump Release '2.rc1%{?dist}' automatically" in result.err
+    # The line came from an overlay, so it is named in the spec after overlays.
+    assert "libgreet.spec (after overlays):" in result.err
+    assert "cannot bump Release '%{pkg_release}%{?dist}' by 1" in result.err
+    assert "%{pkg_release}, which the spec does not define" in result.err
     assert "release.calculation = 'manual'" in result.err
 
 

@@ -14,9 +14,11 @@ every change of its input fingerprint in the project's own history, then let the
    top. Synthetic commits are empty except the last commit, which carries the rendered tree, so the
    work tree is clean (rpmautospec would otherwise add a bump dated today).
 3. **Release**: ``manual`` and ``autorelease`` leave the Release tag alone; ``static`` adds the number
-   of synthetic commits to a plain ``N%{?dist}``; ``auto`` leaves ``%autorelease`` to rpmautospec and
-   treats anything else as ``static``. rpmautospec then expands ``%autorelease`` and
-   ``%autochangelog`` from the rebuilt history.
+   of synthetic commits to the leading number of every main-package Release line (``release_bump``);
+   ``auto`` leaves the spec to rpmautospec when any Release line uses ``%autorelease`` and treats it
+   as ``static`` otherwise. rpmautospec then expands ``%autorelease`` and ``%autochangelog`` from the
+   rebuilt history, reading each historical spec with tributary's own spec model (``spec_view``), not
+   the host's rpm.
 
 With no project repository, no lock committed, or no fingerprint change, there are no synthetic commits
 and no bump.
@@ -24,6 +26,7 @@ and no bump.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import shutil
@@ -31,19 +34,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tributary.config import Project, ResolvedComponent
-from tributary.config.model import Overlay
-from tributary.errors import TribError
+from tributary.errors import Location, TribError
 from tributary.fsutil import atomic_write
-from tributary.overlays import apply_spec_overlay
+from tributary.render.release_bump import ReleaseBumpError, bump_release, release_tags, uses_autorelease
+from tributary.render.spec_view import component_macros, version_query
 from tributary.spec import parse
 from tributary.tools import git, rpmautospec
 from tributary.upstream.checkout import Resolution
 from tributary.upstream.fingerprint import input_fingerprint
 from tributary.upstream.lock import lock_path, read_lock
+from tributary.upstream.uri import redact
 
-AUTORELEASE = re.compile(r"%(?:\{\??)?autorelease\b")
 AUTOCHANGELOG = re.compile(r"^%autochangelog\s*$", re.MULTILINE)
-STATIC_RELEASE = re.compile(r"^(\d+)(%\{\??dist\})?$")
 UNCOMMITTED = "Local changes (uncommitted)"
 LOCAL_AUTHOR = ("tributary", "tributary@local")
 
@@ -197,58 +199,72 @@ def apply_release(
     """Bump the Release tag as the component's calculation says, then expand rpmautospec's macros."""
     spec = tree / spec_name
     text = spec.read_text(encoding="utf-8", errors="surrogateescape")
-    release = _main_release(text)
-    uses_rpmautospec = bool(AUTORELEASE.search(release or "")) or bool(AUTOCHANGELOG.search(text))
+    releases = release_tags(parse(text))
+    autorelease = uses_autorelease(releases)
+    uses_rpmautospec = autorelease or bool(AUTOCHANGELOG.search(text))
     calculation = component.release_calculation
-    if calculation == "static" and release and AUTORELEASE.search(release):
+    if calculation == "static" and autorelease:
         raise TribError(
             f"component {component.name!r}: release.calculation is 'static' but the spec's Release uses %autorelease",
             hint="use calculation 'auto' or 'autorelease'",
         )
-    static = calculation == "static" or (calculation == "auto" and not AUTORELEASE.search(release or ""))
+    static = calculation == "static" or (calculation == "auto" and not autorelease)
     if not static and not uses_rpmautospec:
         return
     synthetic = fingerprint_changes(project, component)
     if static and synthetic:
-        text = _bump_static(component, text, release, len(synthetic))
+        text = _bump_static(component, text, len(synthetic), upstream)
         atomic_write(spec, text.encode("utf-8", errors="surrogateescape"))
     if uses_rpmautospec:
         lock = read_lock(lock_path(project.lock_dir, component.name))
-        _expand_with_history(tree, spec, synthetic, upstream, lock.import_commit if lock else None)
+        _expand_with_history(tree, spec, synthetic, upstream, lock.import_commit if lock else None,
+                             version_query(component_macros(component)))
 
 
-def _main_release(text: str) -> str | None:
-    document = parse(text)
-    for section in document.sections:
-        if section.name == "":
-            for tag in document.tags(section):
-                if tag.is_named("Release"):
-                    return tag.value
-    return None
-
-
-def _bump_static(component: ResolvedComponent, text: str, release: str | None, count: int) -> str:
-    match = STATIC_RELEASE.match(release or "")
-    if match is None:
+def _bump_static(component: ResolvedComponent, text: str, count: int, upstream: Resolution | None) -> str:
+    if not release_tags(parse(text)):
+        raise TribError(f"component {component.name!r}: the spec has no Release tag to bump",
+                        hint="set release.calculation = 'manual'")
+    try:
+        return bump_release(text, count)
+    except ReleaseBumpError as error:
         raise TribError(
-            f"component {component.name!r}: cannot bump Release {release!r} automatically "
-            "(not of the form N%{?dist})",
+            f"component {component.name!r}: cannot bump Release {error.value!r} by {count}: {error.reason}",
+            where=_spec_line(component, upstream, text.split("\n")[error.index], error.index),
             hint="set release.calculation = 'manual' and give the Release with a spec-set-tag overlay",
-        )
-    value = f"{int(match.group(1)) + count}{match.group(2) or ''}"
-    return apply_spec_overlay(
-        text, Overlay.model_validate({"type": "spec-update-tag", "tag": "Release", "value": value})
-    )
+        ) from None
+
+
+def _spec_line(component: ResolvedComponent, upstream: Resolution | None, line: str, index: int) -> Location | str:
+    """Where a line of the overlaid spec was written: the line of the local spec or of upstream's spec at
+    the rendered commit when it is there unchanged, else the line of the spec after overlays."""
+    original: str | None = None
+    if component.local_spec is not None and component.local_spec.is_file():
+        original = component.local_spec.read_text(encoding="utf-8", errors="surrogateescape")
+    elif upstream is not None:
+        package = upstream.source.package
+        with contextlib.suppress(TribError):
+            original = git.run(["show", f"{upstream.commit}:{package}.spec"],
+                               git_dir=upstream.mirror.path).stdout.decode("utf-8", errors="surrogateescape")
+    if original is not None:
+        matches = [number for number, text in enumerate(original.split("\n"), start=1) if text.strip() == line.strip()]
+        if len(matches) == 1:
+            if component.local_spec is not None:
+                return Location(component.local_spec, matches[0])
+            assert upstream is not None
+            return f"{redact(upstream.source.url)} {upstream.commit[:12]}:{upstream.source.package}.spec:{matches[0]}"
+    return f"{component.name}.spec (after overlays):{index + 1}"
 
 
 def _expand_with_history(
-    tree: Path, spec: Path, synthetic: list[SyntheticCommit], upstream: Resolution | None, import_commit: str | None
+    tree: Path, spec: Path, synthetic: list[SyntheticCommit], upstream: Resolution | None, import_commit: str | None,
+    query: rpmautospec.SpecQuery,
 ) -> None:
     git_dir = git.init_work_tree(tree, alternates=(upstream.mirror.path / "objects") if upstream else None)
     try:
         head = _rebuild_history(git_dir, tree, synthetic, upstream, import_commit)
         git.set_head(git_dir, tree, head)
-        rpmautospec.process(spec)
+        rpmautospec.process(spec, query)
     finally:
         shutil.rmtree(git_dir, ignore_errors=True)
 

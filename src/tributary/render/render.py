@@ -27,6 +27,7 @@ from tributary.render.cache import RenderCache
 from tributary.render.macros import build_macros, macros_file_name, macros_file_text
 from tributary.render.references import referenced_files
 from tributary.render.release import apply_release
+from tributary.render.spec_view import component_macros
 from tributary.render.synthetic import full_overlay_list
 from tributary.upstream.sources import fetch_sources
 
@@ -130,7 +131,7 @@ def _drop_unreferenced(component: ResolvedComponent, dest: Path, spec_name: str)
     render_settings = component.config.render
     if render_settings is not None and render_settings.skip_file_filter:
         return
-    names = referenced_files((dest / spec_name).read_text(encoding="utf-8", errors="surrogateescape"))
+    names = referenced_files(dest, spec_name, component_macros(component))
     if names is None:
         return
     keep = {spec_name, *ALWAYS_KEPT, *names}

@@ -2,7 +2,8 @@
 
 ``str(parse(text)) == text`` holds for any text. There is no macro expansion and no handling of ``\\``
 continuations: the model reproduces azldev's line-oriented view of a spec, which is what overlays are
-written against.
+written against. What a spec *means* once rpm expands it (its version, the files it names) is read by
+:mod:`tributary.spec.evaluate`, tributary's own reading of rpm's macro language.
 """
 
 from tributary.spec.conditionals import Conditionals, Directive, directive_of

@@ -6,7 +6,7 @@ files, diversions and alternatives of that closure. The I/O side of stage 0, rea
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tributary.build.stage0.hostmap import HostMap
 from tributary.errors import ConfigError
@@ -50,7 +50,6 @@ class Closure:
     depends: dict[str, tuple[str, ...]]
     missing_optional: tuple[str, ...] = ()
     host_only: tuple[str, ...] = ()
-    unresolved: dict[str, tuple[str, ...]] = field(default_factory=dict)  # package -> clauses nothing satisfies
 
 
 def closure(host: Host, hostmap: HostMap) -> Closure:
@@ -73,7 +72,6 @@ def closure(host: Host, hostmap: HostMap) -> Closure:
                           hint=f"apt-get install {' '.join(sorted(missing))}")
     taken: dict[str, tuple[str, ...]] = {}
     skipped: set[str] = set()
-    unresolved: dict[str, tuple[str, ...]] = {}
     todo = sorted(set(seeds), reverse=True)
     while todo:
         name = todo.pop()
@@ -82,14 +80,9 @@ def closure(host: Host, hostmap: HostMap) -> Closure:
         if hostmap.owner(name) is None:
             skipped.add(name)
             continue
-        resolved: list[str] = []
-        for clause in host.packages[name].depends:
-            found = host.satisfier(clause)
-            if found is None:
-                unresolved.setdefault(name, ())
-                unresolved[name] += (" | ".join(clause),)
-                continue
-            resolved.append(found)
-            todo.append(found)
+        # A clause no installed package satisfies can only come from a forced install; dpkg's own
+        # consistency is the host's business, so it is passed over here.
+        resolved = [found for clause in host.packages[name].depends if (found := host.satisfier(clause))]
+        todo.extend(resolved)
         taken[name] = tuple(sorted(set(resolved) - {name}))
-    return Closure(tuple(sorted(taken)), taken, tuple(sorted(absent)), tuple(sorted(skipped)), unresolved)
+    return Closure(tuple(sorted(taken)), taken, tuple(sorted(absent)), tuple(sorted(skipped)))

@@ -133,7 +133,8 @@ def load(path: Path = DEFAULT_PATH) -> HostMap:
 
 def _check(hostmap: HostMap, path: Path) -> None:
     if hostmap.format != FORMAT:
-        raise located(path, ["format"], f"format {hostmap.format} is not supported (this tributary reads format {FORMAT})")
+        raise located(path, ["format"],
+                      f"format {hostmap.format} is not supported (this tributary reads format {FORMAT})")
     names = [*hostmap.packages, hostmap.unnamed]
     for name in names:
         if not _NAME.match(name):
