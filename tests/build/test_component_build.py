@@ -117,7 +117,7 @@ def test_the_distributions_rpm_config_is_built_first_and_is_in_every_root(stage1
     assert not any(nevra.startswith("tribex-rpm-config-") for nevra in own["installed"]), "built without itself"
     assert f"tribex-rpm-config-1.0-1{DIST}.noarch" in greet["installed"]
     assert any(nevra.startswith("gcc-") for nevra in greet["installed"]), "the root's own compiler"
-    assert [repo["id"] for repo in greet["repos"]][0] == "tribex-stage0"
+    assert next(repo["id"] for repo in greet["repos"]) == "tribex-stage0"
     assert all(len(repo["repomdSha256"]) == 64 for repo in greet["repos"])
 
 

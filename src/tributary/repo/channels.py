@@ -22,8 +22,8 @@ from pathlib import Path
 
 import rpm
 
-from tributary.config.model import PublishSettings
 from tributary.build.imports import recorded_imports
+from tributary.config.model import PublishSettings
 from tributary.config.project import Project
 from tributary.repo.errors import RepoError
 from tributary.tools.rpm import nevra
