@@ -80,6 +80,7 @@ def test_runtime_packages_are_imported_from_stage0(built) -> None:
     assert imported["glibc"].path.parent == project.output_dir / "rpms" / "x86_64"
     record = json.loads((project.work_dir / "build-cache" / "imports.json").read_text())
     assert {Path(item["path"]).name for item in record["imported"]} == {item.path.name for item in plan.imports}
+    assert all(item["path"].startswith("rpms/") for item in record["imported"])
 
 
 def test_a_second_build_rebuilds_nothing(built, trib) -> None:

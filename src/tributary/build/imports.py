@@ -46,8 +46,10 @@ class Imported:
     repo: str
     repo_checksum: str
 
-    def to_json(self) -> dict[str, str]:
-        return {"path": str(self.path), "sha256": self.sha256, "repo": self.repo, "repomdSha256": self.repo_checksum}
+    def to_json(self, base: Path) -> dict[str, str]:
+        """The record's entry, the path relative to the output directory ``base`` (a copied project reads it)."""
+        return {"path": self.path.relative_to(base).as_posix(), "sha256": self.sha256, "repo": self.repo,
+                "repomdSha256": self.repo_checksum}
 
 
 def wanted_imports(project: Project) -> list[str]:
@@ -65,9 +67,10 @@ def import_packages(project: Project, names: Sequence[str], *, repos: Sequence[P
     the same repositories (by metadata checksum) are not resolved again while the files are intact.
     """
     record = project.work_dir / "build-cache" / RECORD
+    base = project.output_dir
     key = hashlib.sha256(json.dumps([sorted(names), [[r.id, r.checksum] for r in (*repos, *produced)], releasever,
                                      arch]).encode()).hexdigest()
-    previous = _recorded(record, key)
+    previous = _recorded(record, base, key)
     if previous is not None:
         return previous
     scratch = Path(tempfile.mkdtemp(prefix="imports.", dir=_scratch(project)))
@@ -101,22 +104,23 @@ def import_packages(project: Project, names: Sequence[str], *, repos: Sequence[P
                                      origin.checksum if origin else ""))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    atomic_write(record, json.dumps({"key": key, "imported": [item.to_json() for item in imported]}, indent=1) + "\n")
+    atomic_write(record, json.dumps({"key": key, "imported": [item.to_json(base) for item in imported]}, indent=1)
+                 + "\n")
     return imported
 
 
 def recorded_imports(project: Project) -> list[Imported]:
     """The packages the last build imported (empty when it imported none)."""
-    return _recorded(project.work_dir / "build-cache" / RECORD, None) or []
+    return _recorded(project.work_dir / "build-cache" / RECORD, project.output_dir, None) or []
 
 
-def _recorded(record: Path, key: str | None) -> list[Imported] | None:
+def _recorded(record: Path, base: Path, key: str | None) -> list[Imported] | None:
     """The imports in ``record`` when it was made with ``key`` (any, for None) and every file is intact."""
     try:
         data = json.loads(record.read_text())
         if key is not None and data.get("key") != key:
             return None
-        items = [Imported(Path(item["path"]), item["sha256"], item["repo"], item["repomdSha256"])
+        items = [Imported(base / item["path"], item["sha256"], item["repo"], item["repomdSha256"])
                  for item in data["imported"]]
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         return None
