@@ -111,7 +111,8 @@ def main() -> int:
         roots = RootCache(cache_root(stage1) / "roots")
         recipes = root_plan(build_plan, "tribex-rpm-config", {}, roots, cache_root(stage1) / "produced",
                             stage1.output_dir / "rpms")
-        seconds, base = timed(lambda: recipes.base_root(open(os.devnull, "wb"), "benchmark"))
+        with open(os.devnull, "wb") as devnull:
+            seconds, base = timed(lambda: recipes.base_root(devnull, "benchmark"))
         result["cold_base_root_s"] = round(seconds, 2)
         result["base_root_mb"], result["base_root_files"] = (round(v, 1) if isinstance(v, float) else v
                                                              for v in directory_size(base.path))
