@@ -3,7 +3,8 @@
 #
 # 1. make the example upstream (dist-git repositories and a lookaside store) and serve it on loopback;
 # 2. resolve and lock every component, render the distribution, explain every change from upstream;
-# 3. make a signing key, build in a sandbox (SBOMs, signed provenance), publish signed, install with dnf,
+# 3. make a signing key, make the stage-0 repository of this host, build in two bootstrap stages in
+#    repository-defined buildroots (SBOMs, signed provenance), publish signed, install with dnf,
 #    make and test images (a VM disk booted under qemu), audit packages and images, verify provenance;
 # 4. ask what taking the newest upstream would cost.
 # Outputs land under the project's output-dir (examples/distro/out) and rendered-specs-dir
@@ -63,10 +64,20 @@ trap 'kill "$server" 2>/dev/null || true; gpgconf --homedir "$gnupghome" --kill 
 "$trib" -C "$project" repo keygen --gnupghome "$gnupghome" --name "Tributary Example Builders" --email builders@tribex.invalid
 export TRIB_GPG_KEY=builders@tribex.invalid TRIB_GNUPGHOME="$gnupghome"
 
-step "Build every component in dependency order, two at a time, in the sandbox (SBOMs and signed provenance too)"
+step "Stage 0: this build host's own packages under Fedora's names, a signed repository (made once, then cached)"
+"$trib" -C "$project" buildroot stage0
+
+step "Stage 1: every component in roots of stage 0 plus the distribution's tribex-rpm-config (built first)"
+"$trib" -C "$project" --config-file "$project/stage1.toml" build -a -j 2
+
+step "Stage 2 (the default): everything again, in roots of stage 0 plus stage 1's packages (SBOMs and signed provenance too)"
 "$trib" -C "$project" build -a -j 2
 step "A second build finds nothing to do"
 "$trib" -C "$project" build -a -j 2
+step "A rebuild of stage 2 from scratch gives byte-identical packages"
+(cd "$project/out" && sha256sum rpms/*/*.rpm srpms/*.rpm) > "$project/build/stage2.sha256"
+"$trib" -C "$project" -q build -a -j 2 --force
+(cd "$project/out" && sha256sum --quiet -c "$project/build/stage2.sha256") && echo "all $(wc -l < "$project/build/stage2.sha256") packages identical"
 
 step "Publish signed repositories"
 "$trib" -C "$project" repo publish
@@ -81,7 +92,7 @@ cp "$project"/out/repo/rpm-base/*.repo "$project/build/demo-dnf/repos.d/"
 printf '[main]\ninstall_weak_deps=False\ntsflags=nodocs\n' > "$project/build/demo-dnf/dnf.conf"
 HOME="$project/build/demo-dnf/home" dnf -y -q --config="$project/build/demo-dnf/dnf.conf" --installroot="$root" \
     --releasever=1.0 --setopt=reposdir="$project/build/demo-dnf/repos.d" \
-    install filesystem glibc-bootstrap busybox-bootstrap greet greet-data tribex-release </dev/null
+    install filesystem glibc bash greet greet-data tribex-release </dev/null
 for keyring in "$root"/var/cache/dnf/*/pubring; do gpgconf --homedir "$keyring" --kill all 2>/dev/null || true; done
 echo "chroot $root /usr/bin/greet:"
 chroot "$root" /usr/bin/greet

@@ -202,8 +202,10 @@ def example_upstream(tmp_path_factory: pytest.TempPathFactory) -> ExampleUpstrea
 
 
 @pytest.fixture(scope="session")
-def published(tmp_path_factory: pytest.TempPathFactory, example_upstream: ExampleUpstream) -> Published:
-    """The example distribution built once per session with the real sandboxed rpmbuild, then published.
+def published(tmp_path_factory: pytest.TempPathFactory, example_upstream: ExampleUpstream,
+              trib_cache: Path) -> Published:
+    """The example distribution bootstrapped once per session as ``make demo`` does (stage 1, then
+    stage 2, the default) in real buildroots, then published unsigned.
 
     Read-only: image, SBOM and audit tests all look at the same build. Copy it to change it.
     """
@@ -213,9 +215,11 @@ def published(tmp_path_factory: pytest.TempPathFactory, example_upstream: Exampl
     from tributary.repo.publish import built_rpms, publish, repo_root
 
     distro = copy_example_distro(tmp_path_factory.mktemp("published-distro"), example_upstream.root, lookaside=True)
-    project = load_project(distro.root, extra_files=[distro.mirror])
-    _, jobs = build_distribution(project, project.component_names, jobs=2)
-    assert {job.state for job in jobs.values()} == {State.DONE}
+    for extra in ([distro.root / "stage1.toml"], []):
+        project = load_project(distro.root, extra_files=[distro.mirror, *extra])
+        plan, jobs = build_distribution(project, project.component_names, jobs=2)
+        assert {job.state for job in jobs.values()} == {State.DONE}, {n: j.error for n, j in jobs.items() if j.error}
+        assert plan.import_error is None, plan.import_error
     publish(project, built_rpms(project), signing=None)
     return Published(project, repo_root(project) / "rpm-base")
 
@@ -249,6 +253,22 @@ def stage0_repo(tmp_path_factory: pytest.TempPathFactory) -> Stage0Repo:
         if path.is_file():
             path.chmod(0o444)
     return repo
+
+
+@pytest.fixture(scope="session")
+def trib_cache(stage0_repo: Stage0Repo) -> Iterator[Path]:
+    """``TRIB_CACHE_DIR`` for the session: every build of every test that asks for it shares the
+    stage-0 repository and the buildroots, made once per session (never kept across CI runs)."""
+    root = stage0_repo.path.parent.parent
+    previous = os.environ.get("TRIB_CACHE_DIR")
+    os.environ["TRIB_CACHE_DIR"] = str(root)
+    try:
+        yield root
+    finally:
+        if previous is None:
+            os.environ.pop("TRIB_CACHE_DIR", None)
+        else:
+            os.environ["TRIB_CACHE_DIR"] = previous
 
 
 @pytest.fixture(scope="session")

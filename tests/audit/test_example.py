@@ -137,7 +137,7 @@ def test_elf_verdicts_agree_with_readelf_for_every_example_binary(published, tmp
                 target.write_bytes(data)
                 installed = member.name.removeprefix(".")
                 theirs[(rpm_path.name, installed)] = readelf_verdicts(target, installed, fortifiable)
-    assert len(theirs) >= 5
+    assert len(theirs) >= 3  # greet, greetings, libgreet.so.1
     assert ours == theirs
 
 

@@ -54,6 +54,7 @@ type = "spec-prepend-lines"
 lines = [
   "%undefine _hardened_build",
   "%global optflags -O2 -fno-pie -fno-stack-protector -U_FORTIFY_SOURCE",
+  "%global build_cflags %{{optflags}}",
   "%global build_ldflags -no-pie -Wl,-z,norelro -Wl,-z,lazy -Wl,-z,execstack -Wl,-rpath,/opt/tribex/lib",
 ]
 description = "Build without the distribution's hardening: what the audit must catch."
@@ -61,7 +62,7 @@ description = "Build without the distribution's hardening: what the audit must c
 
 
 @pytest.fixture(scope="module")
-def built(example_upstream, tmp_path_factory):
+def built(example_upstream, tmp_path_factory, trib_cache):
     distro = copy_example_distro(tmp_path_factory.mktemp("stripped"), example_upstream.root, git_repository=False)
     for name, overlay in (("hardy", ""), ("hardless", STRIP)):
         directory = distro.root / "base" / "comps" / name
@@ -70,9 +71,9 @@ def built(example_upstream, tmp_path_factory):
         (directory / f"{name}.comp.toml").write_text(
             f'[components.{name}]\nspec = {{ type = "local", path = "{name}.spec", reason = "test" }}\n'
             'release = { calculation = "manual" }\n' + textwrap.dedent(overlay.format(name=name)))
-    project = load_project(distro.root, extra_files=[distro.mirror])
+    project = load_project(distro.root, extra_files=[distro.mirror, distro.root / "stage1.toml"])
     _, jobs = build_distribution(project, ["hardy", "hardless"], jobs=2)
-    assert {name: job.state for name, job in jobs.items()} == {"hardy": State.DONE, "hardless": State.DONE}
+    assert {name: jobs[name].state for name in ("hardy", "hardless")} == {"hardy": State.DONE, "hardless": State.DONE}
     return distro, project
 
 

@@ -1,4 +1,5 @@
-"""`trib build` on the whole example distribution, then `trib repo publish` and dnf into an empty root."""
+"""`trib build` on the whole example distribution in its two bootstrap stages, then `trib repo publish` and dnf
+into an empty root."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from support import copy_example_distro
 
+from tributary.build.cache import BuildCache
 from tributary.build.distro import build_distribution
 from tributary.build.scheduler import State
 from tributary.config import load_project
@@ -24,23 +26,32 @@ def example(directory: Path, upstream_root: Path):
 
 
 def rpm_digests(output_dir: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(output_dir.glob("*rpms/**/*.rpm"))}
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(output_dir.glob("*rpms/*/*.rpm"))}
+
+
+def bootstrap(distro) -> tuple[object, object, dict, list]:
+    """Stage 1, then stage 2 (the default), as ``make demo`` does; stage 2's plan, jobs and snapshots."""
+    stage1 = load_project(distro.root, extra_files=[distro.mirror, distro.root / "stage1.toml"])
+    _, jobs = build_distribution(stage1, stage1.component_names, jobs=2)
+    assert {job.state for job in jobs.values()} == {State.DONE}, {n: j.error for n, j in jobs.items() if j.error}
+    project = load_project(distro.root, extra_files=[distro.mirror])
+    snapshots: list = []
+    plan, jobs = build_distribution(project, project.component_names, jobs=2, on_change=snapshots.append)
+    return project, plan, jobs, snapshots
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, example_upstream):
-    """The example distribution built once from clean with -j2; the order the scheduler saw."""
+def built(tmp_path_factory, example_upstream, trib_cache):
+    """The example distribution bootstrapped once from clean with -j2; stage 2's order as the scheduler saw it."""
     distro = example(tmp_path_factory.mktemp("build-a"), example_upstream.root)
-    project = load_project(distro.root, extra_files=[distro.mirror])
-    snapshots = []
-    plan, jobs = build_distribution(project, project.component_names, jobs=2, on_change=snapshots.append)
+    project, plan, jobs, snapshots = bootstrap(distro)
     return distro, project, plan, jobs, snapshots
 
 
 def test_everything_builds_in_dependency_order(built) -> None:
     _, project, plan, jobs, snapshots = built
     assert {name: job.state for name, job in jobs.items()} == dict.fromkeys(project.component_names, State.DONE)
-    assert plan.graph.needs["greet"] == {"libgreet"}
+    assert plan.graph.needs["greet"] == {"libgreet", "tribex-rpm-config"}
     for snapshot in snapshots:
         if snapshot["greet"].state == State.BUILDING:
             assert snapshot["libgreet"].state == State.DONE
@@ -50,6 +61,26 @@ def test_everything_builds_in_dependency_order(built) -> None:
     greet = project.output_dir / "rpms/x86_64/greet-1.1-2.tribex10.x86_64.rpm"
     requires = subprocess.run(["rpm", "-qp", "--requires", str(greet)], capture_output=True, text=True).stdout
     assert "libgreet.so.1()(64bit)" in requires
+
+
+def test_stage_two_builds_with_stage_one_packages(built) -> None:
+    _, project, plan, *_ = built
+    assert [repo.id for repo in plan.repos] == ["tribex-stage0", "tribex-stage1"]
+    root = BuildCache(project).buildroot("tribex-rpm-config")
+    assert root is not None
+    assert "tribex-rpm-config-1.0-1.tribex10.noarch" in root["installed"], "stage 1's rpm-config builds stage 2's"
+
+
+def test_runtime_packages_are_imported_from_stage0(built) -> None:
+    _, project, plan, *_ = built
+    imported = {item.path.name.rsplit("-", 2)[0]: item for item in plan.imports}
+    assert {"glibc", "bash"} <= set(imported)
+    assert "filesystem" not in imported, "a package the distribution builds is never imported"
+    assert imported["glibc"].repo == "tribex-stage0"
+    assert imported["glibc"].path.parent == project.output_dir / "rpms" / "x86_64"
+    record = json.loads((project.work_dir / "build-cache" / "imports.json").read_text())
+    assert {Path(item["path"]).name for item in record["imported"]} == {item.path.name for item in plan.imports}
+    assert all(item["path"].startswith("rpms/") for item in record["imported"])
 
 
 def test_a_second_build_rebuilds_nothing(built, trib) -> None:
@@ -64,10 +95,10 @@ def test_a_second_build_rebuilds_nothing(built, trib) -> None:
 def test_two_clean_builds_are_byte_identical(built, tmp_path, example_upstream) -> None:
     _, project, *_ = built
     other = example(tmp_path, example_upstream.root)
-    second = load_project(other.root, extra_files=[other.mirror])
-    _, jobs = build_distribution(second, second.component_names, jobs=2)
+    second, _, jobs, _ = bootstrap(other)
     assert {job.state for job in jobs.values()} == {State.DONE}
     assert rpm_digests(second.output_dir) == rpm_digests(project.output_dir)
+    assert rpm_digests(second.output_dir / "stage1") == rpm_digests(project.output_dir / "stage1")
 
 
 def test_signed_repository_installs_with_gpgcheck_and_refuses_tampering(built, trib, tmp_path) -> None:
@@ -79,7 +110,7 @@ def test_signed_repository_installs_with_gpgcheck_and_refuses_tampering(built, t
         assert publish.code == 0, publish.err
         assert trib(*distro.args("repo", "check")).code == 0
         base = project.output_dir / "repo" / "rpm-base"
-        installed = dnf_install(tmp_path / "ok", base, "filesystem", "glibc-bootstrap", "busybox-bootstrap", "greet")
+        installed = dnf_install(tmp_path / "ok", base, "filesystem", "glibc", "bash", "greet")
         assert installed.returncode == 0, installed.stderr
         run = subprocess.run(["chroot", str(tmp_path / "ok" / "root"), "/usr/bin/greet"], capture_output=True, text=True)
         assert run.stdout == "Hello, Tributary!\n"  # our overlay's patch, in the binary, in the image root
@@ -88,7 +119,7 @@ def test_signed_repository_installs_with_gpgcheck_and_refuses_tampering(built, t
         data = bytearray(victim.read_bytes())
         data[-40] ^= 0xFF
         victim.write_bytes(bytes(data))
-        refused = dnf_install(tmp_path / "bad", base, "filesystem", "glibc-bootstrap", "busybox-bootstrap", "greet")
+        refused = dnf_install(tmp_path / "bad", base, "filesystem", "glibc", "bash", "greet")
         assert refused.returncode != 0
         assert not (tmp_path / "bad" / "root" / "usr/bin/greet").exists()
     finally:
@@ -118,22 +149,22 @@ def dnf_install(work: Path, channel: Path, *packages: str) -> subprocess.Complet
             gpg.stop_agent(keyring)
 
 
-def test_a_failed_build_skips_what_needs_it_and_shows_the_log(tmp_path, example_upstream, trib) -> None:
+def test_a_failed_build_skips_what_needs_it_and_shows_the_log(tmp_path, example_upstream, trib, trib_cache) -> None:
     distro = example(tmp_path, example_upstream.root)
     comp = distro.root / "base/comps/libgreet/libgreet.comp.toml"
     comp.write_text(comp.read_text() + '\n[[components.libgreet.overlays]]\ntype = "spec-prepend-lines"\n'
                     'section = "%build"\nlines = ["echo the compiler is on fire >&2", "exit 3"]\ndescription = "break it"\n')
-    result = trib(*distro.args("-O", "json", "build", "-a", "-j", "2"))
+    result = trib(*distro.args("--config-file", str(distro.root / "stage1.toml"), "-O", "json", "build", "-a", "-j", "2"))
     assert result.code == 1
     states = {row["component"]: row for row in json.loads(result.out)}
     assert states["libgreet"]["state"] == "failed"
     assert states["greet"]["state"] == "skipped" and states["greet"]["blockedBy"] == ["libgreet"]
     assert states["greet-data"]["state"] == "done" and states["filesystem"]["state"] == "done"
     assert "the compiler is on fire" in result.err  # the tail of the log
-    assert (distro.root / "build/logs/libgreet.log").is_file() or any(tmp_path.rglob("libgreet.log"))
+    assert (distro.root / "build/logs/stage1/libgreet.log").is_file()
 
 
-def test_a_build_cycle_is_reported_with_its_members(tmp_path, example_upstream, trib) -> None:
+def test_a_build_cycle_is_reported_with_its_members(tmp_path, example_upstream, trib, trib_cache) -> None:
     distro = example(tmp_path, example_upstream.root)
     for name, needs in (("egg", "chicken"), ("chicken", "egg")):
         (distro.root / f"base/comps/{name}").mkdir()
@@ -142,6 +173,6 @@ def test_a_build_cycle_is_reported_with_its_members(tmp_path, example_upstream, 
         (distro.root / f"base/comps/{name}/{name}.spec").write_text(
             f"Name: {name}\nVersion: 1\nRelease: 1%{{?dist}}\nSummary: s\nLicense: MIT\nBuildRequires: {needs}\n"
             f"BuildArch: noarch\n\n%description\nd\n\n%files\n\n%changelog\n* Mon Jan 05 2026 A <a@b.c> - 1-1\n- x\n")
-    result = trib(*distro.args("build", "-a"))
+    result = trib(*distro.args("--config-file", str(distro.root / "stage1.toml"), "build", "-a"))
     assert result.code == 2
     assert "build dependency cycle: chicken -> egg -> chicken" in result.err

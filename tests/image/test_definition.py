@@ -92,7 +92,7 @@ def test_the_example_images() -> None:
     base = load_image(project, "container-base").spec
     distroless = load_image(project, "container-distroless").spec
     wsl = load_image(project, "wsl").spec
-    assert "busybox-bootstrap" in base.packages and "busybox-bootstrap" not in distroless.packages
+    assert "bash" in base.packages and "bash" not in distroless.packages
     assert distroless.distroless and not base.distroless
     assert base.container.cmd == ("/usr/bin/greet",)
     assert wsl.formats == ("wsl",) and wsl.users[0].name == "tribex" and wsl.config_script.name == "wsl-config.sh"

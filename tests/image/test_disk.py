@@ -56,7 +56,7 @@ from tributary.image.vhd import (
     with_identity,
 )
 
-PACKAGES = ("filesystem", "glibc-bootstrap", "busybox-bootstrap", "greet", "tribex-release")
+PACKAGES = ("filesystem", "glibc", "bash", "greet", "tribex-release")
 FORMATS = ("raw", "qcow2", "vhd-fixed")
 SMALL = Content(7 * MIB, 200)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from support import Published
@@ -22,7 +23,8 @@ def fake_build(published: Published, monkeypatch):
     """
     project = published.project
     jobs: dict[str, Job] = {}
-    monkeypatch.setattr("tributary.build.distro.build_distribution", lambda *args, **kwargs: (None, jobs))
+    plan = SimpleNamespace(buildroot=SimpleNamespace(name="fake", unsupported=()), import_error=None)
+    monkeypatch.setattr("tributary.build.distro.build_distribution", lambda *args, **kwargs: (plan, jobs))
 
     def writer(project, name, outputs=None, *, key=None):
         if name == "libgreet":

@@ -124,14 +124,14 @@ def test_changed_between_commits(distro: Path, trib) -> None:
     commit_all(distro, "locks")
     comp = distro / "base/comps/greet/greet.comp.toml"
     comp.write_text(comp.read_text().replace('"Tributary Example Linux"', '"Tributary Example Linux 1.0"'))
-    shutil.rmtree(distro / "base/comps/busybox-bootstrap")
+    shutil.rmtree(distro / "base/comps/greet-data")
     trib_in(trib, distro, "comp", "update", "-a")
-    commit_all(distro, "vendor and drop busybox")
+    commit_all(distro, "vendor and drop greet-data")
     result = trib_in(trib, distro, "-O", "json", "comp", "changed", "--from", "HEAD~1")
     assert result.code == 0, result.err
     assert json.loads(result.out) == [
-        {"component": "busybox-bootstrap", "changeType": "deleted", "sourcesChange": False},
         {"component": "greet", "changeType": "changed", "sourcesChange": False},
+        {"component": "greet-data", "changeType": "deleted", "sourcesChange": False},
     ]
     assert json.loads(trib_in(trib, distro, "-O", "json", "comp", "changed", "--from", "HEAD").out) == []
     added = trib_in(trib, distro, "-O", "json", "comp", "changed", "--from", "HEAD~2")

@@ -2,9 +2,12 @@
 
 A build is keyed by everything that decides its bytes: the rendered component (spec, patches, the
 build-options macros file, the ``sources`` manifest that pins every tarball by hash), the component's
-lock fingerprint, tributary's own rpm macros and build code version, and the exact dependency RPMs
-installed into its build root (by sha256). The outputs are remembered with their sha256, so a deleted
-or altered RPM makes the build run again rather than trusting a stale stamp.
+lock fingerprint, tributary's build code version, and its buildroot: the base root's recipe (the
+package set and the repositories it comes from, pinned by their metadata checksums), the repositories
+its BuildRequires come from (the packages of this run it needs among them, by checksum) and the
+definition's macros. The same inputs on another machine give the same key. The record also names the
+exact packages installed in the root (for provenance). The outputs are remembered with their sha256,
+so a deleted or altered RPM makes the build run again rather than trusting a stale stamp.
 """
 
 from __future__ import annotations
@@ -18,20 +21,19 @@ from tributary.config import Project
 from tributary.fsutil import atomic_write
 from tributary.upstream.fingerprint import file_sha256, local_identity
 
-BUILD_VERSION = "1"  # bump when a change of the build code changes what a build produces
+BUILD_VERSION = "2"  # bump when a change of the build code changes what a build produces
 
 
 class BuildCache:
     def __init__(self, project: Project) -> None:
         self.directory = project.work_dir / "build-cache"
 
-    def key(self, rendered_dir: Path, *, fingerprint: str, macros: Iterable[Path], dependencies: Iterable[Path]) -> str:
+    def key(self, rendered_dir: Path, *, fingerprint: str, buildroot: Mapping[str, object]) -> str:
         inputs = {
             "version": BUILD_VERSION,
             "rendered": local_identity(rendered_dir),
             "fingerprint": fingerprint,
-            "macros": sorted(file_sha256(path) for path in macros),
-            "dependencies": sorted(file_sha256(path) for path in dependencies),
+            "buildroot": buildroot,
         }
         return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
@@ -57,15 +59,19 @@ class BuildCache:
                 return None
         return outputs
 
-    def record(self, name: str, key: str, outputs: Iterable[Path], *, toolchain: Mapping[str, str] | None = None) -> None:
-        """Remember a build's outputs; ``toolchain`` is the host programs' versions it was built with.
+    def record(self, name: str, key: str, outputs: Iterable[Path], *, toolchain: Mapping[str, str] | None = None,
+               buildroot: Mapping[str, object] | None = None) -> None:
+        """Remember a build's outputs; ``toolchain`` is the host programs' versions it was built with,
+        ``buildroot`` the root it was built in (repositories pinned, packages installed).
 
-        The toolchain is what provenance names later (``toolchain``); it is not part of the key.
+        Both are what provenance names later; neither is part of the key (the key holds their inputs).
         """
         entries = [{"path": str(path), "sha256": file_sha256(path)} for path in sorted(outputs)]
         stamp: dict[str, object] = {"key": key, "outputs": entries}
         if toolchain is not None:
             stamp["toolchain"] = dict(sorted(toolchain.items()))
+        if buildroot is not None:
+            stamp["buildroot"] = dict(buildroot)
         atomic_write(self.directory / f"{name}.json", json.dumps(stamp, indent=1))
 
     def toolchain(self, name: str) -> dict[str, str] | None:
@@ -78,6 +84,15 @@ class BuildCache:
         if not isinstance(toolchain, dict):
             return None
         return {str(program): str(version) for program, version in toolchain.items()}
+
+    def buildroot(self, name: str) -> dict[str, object] | None:
+        """The root the component's last recorded build ran in (repositories pinned, packages installed)."""
+        try:
+            stamp = json.loads((self.directory / f"{name}.json").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        buildroot = stamp.get("buildroot")
+        return buildroot if isinstance(buildroot, dict) else None
 
     def forget(self, name: str) -> None:
         (self.directory / f"{name}.json").unlink(missing_ok=True)

@@ -1,26 +1,31 @@
-"""Build one component: its sources prepared, an SRPM, then the binary RPMs rebuilt from that SRPM.
+"""Build one component in its buildroot: sources prepared, an SRPM, then the RPMs rebuilt from that SRPM.
 
 Why ``-bs`` then ``--rebuild`` rather than ``-ba``: the binary packages come from exactly the SRPM we
 publish, which proves the SRPM is complete (every Source and Patch inside, the build options in its
-``<name>.azl.macros``) and is the same two steps azldev (mock ``--buildsrpm``, then ``--rebuild``) and
-Koji take. It costs one more short rpmbuild run.
+``<name>.azl.macros``) and is the same two steps mock (``--buildsrpm``, then ``--rebuild``) and Koji
+take.
 
-Steps, all under a scratch directory ``<work-dir>/builds/<component>.XXXX`` (removed after a success,
+Steps, under a scratch directory ``<work-dir>/builds/<component>.XXXX`` (removed after a success,
 kept after a failure for inspection):
 
 1. ``prepare_sources`` writes the rendered spec, its files and the verified tarballs to ``build/sources``;
-2. ``rpmbuild -bs`` in the sandbox (``tributary.build.sandbox``) makes the SRPM;
-3. its BuildRequires are read from the SRPM header (no spec code runs on the host) and split into
-   host toolchain and distribution packages; the latter are installed by dnf from ``repo_of_built``
-   into a deps root (``tributary.build.buildroot``);
-4. ``rpmbuild --rebuild`` in the sandbox, deps root mounted, makes the RPMs;
-5. the SRPM goes to ``<output>/srpms/``, the RPMs to ``<output>/rpms/<arch>/`` (``noarch`` too), each
-   copied beside its target and renamed into place.
+2. the **base root** (the buildroot's package set, ``tributary.build.buildroot.roots``) is taken from
+   the root cache, or made;
+3. ``rpmbuild -bs`` runs in the sandbox with the base root as ``/`` (``tributary.build.sandbox``): the
+   root's own rpmbuild, with the distribution's macros from its rpm-config package and the definition's
+   macros in ``~/.rpmmacros``;
+4. the BuildRequires are read from the SRPM header (no spec code runs on the host); dnf installs them
+   into a **build root** derived from the base root (cached too), from the buildroot's repositories
+   plus the packages of this run the component needs;
+5. ``rpmbuild --rebuild`` in the sandbox with the build root as ``/``; rpmbuild itself checks the
+   BuildRequires against the root's rpm database (no ``--nodeps``);
+6. the SRPM goes to ``<output>/srpms/``, the RPMs to ``<output>/rpms/<arch>/``, each copied beside its
+   target and renamed into place.
 
-Every command's output goes to ``<log-dir>/<component>.log`` (also renamed into place, after success or
-failure). ``--nodeps`` is given to rpmbuild because the dependencies were resolved by us, not by the
-host's empty rpmdb. Our macros (``tributary.build.macros``) are loaded for both steps; nothing about the
-component is passed on the command line except ``--nocheck`` for ``build.check.skip``.
+Every command's output goes to ``<log-dir>/<component>.log`` (renamed into place after success or
+failure). Nothing about the component is passed to rpmbuild except ``--nocheck`` for
+``build.check.skip``: tributary adds only the definition's macros and the component's own
+``<name>.azl.macros``, which its spec loads.
 """
 
 from __future__ import annotations
@@ -35,21 +40,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from tributary.build import buildroot
-from tributary.build.macros import write_macros
-from tributary.build.requires import (
-    built_provides,
-    split_build_requires,
-    srpm_build_requires,
-)
-from tributary.build.sandbox import BUILD_PATH, CONFIG_PATH, DEPS_PATH, Sandbox
+from tributary.build.buildroot.repos import PinnedRepo
+from tributary.build.buildroot.roots import Root, RootCache, RootRecipe, UnsatisfiableError
+from tributary.build.requires import built_provides, srpm_build_requires
+from tributary.build.sandbox import BUILD_PATH, Sandbox
 from tributary.config import Project, ResolvedComponent
 from tributary.errors import TribError
 from tributary.fsutil import atomic_output
 from tributary.render.prepare import prepare_sources
 from tributary.tools import bwrap, rpmbuild
 
-BACKENDS = ("rpmbuild", "mock")
 TAIL_LINES = 30
 
 
@@ -79,48 +79,82 @@ class BuildOutputs:
 
 
 @dataclass(frozen=True)
+class RootPlan:
+    """How one component's roots are made: the base root's recipe and where BuildRequires come from.
+
+    ``base`` installs the buildroot's package set; ``optional`` are entries of it left out when no
+    repository has them (what only this component, or one that needs it, provides: the rpm-config
+    package is built in a root without itself). ``requires_repos`` are the buildroot's repositories
+    plus a repository of the packages this run built that the component needs. ``macros`` is the text
+    of the build user's ``~/.rpmmacros``.
+    """
+
+    def base_root(self, log: BinaryIO, where: str) -> Root:
+        """The base root, without the optional entries when no repository provides them."""
+        try:
+            return self.cache.get(self.base, log=log, what="the buildroot's package set needs", where=where)
+        except UnsatisfiableError as error:
+            if not self.optional or not set(error.capabilities) <= set(self.optional):
+                raise
+        packages = tuple(p for p in self.base.packages if p not in self.optional)
+        reduced = RootRecipe(self.base.arch, self.base.releasever, self.base.repos, packages)
+        return self.cache.get(reduced, log=log, what="the buildroot's package set needs", where=where)
+
+
+    base: RootRecipe
+    requires_repos: tuple[PinnedRepo, ...]
+    macros: str
+    cache: RootCache
+    optional: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class BuildResult:
-    """What one component's build produced, where its log is, and what it needed."""
+    """What one component's build produced, where its log is, and the root it was built in."""
 
     component: str
     srpm: Path
     rpms: tuple[Path, ...]
     log: Path
-    from_host: tuple[str, ...]
-    from_distro: tuple[str, ...]
+    build_requires: tuple[str, ...]
+    root: Root | None  # None when mock made the root
     seconds: float
     provides: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, object]:
         return {
             "component": self.component,
             "srpm": str(self.srpm),
             "rpms": [str(path) for path in self.rpms],
             "log": str(self.log),
-            "buildRequiresFromHost": list(self.from_host),
-            "buildRequiresFromDistro": list(self.from_distro),
+            "buildRequires": list(self.build_requires),
+            "buildroot": buildroot_record(self.root) if self.root else None,
             "seconds": round(self.seconds, 2),
         }
+
+
+def buildroot_record(root: Root) -> dict[str, object]:
+    """What names a build's root for provenance and the build cache: repositories pinned by their
+    metadata checksums, and the exact packages installed."""
+    return {"key": root.key, "repos": [repo.to_json() for repo in root.recipe.repos], "installed": list(root.installed)}
 
 
 def build_component(
     project: Project,
     component: ResolvedComponent,
+    roots: RootPlan,
     *,
-    repo_of_built: Path | None = None,
     dest: BuildOutputs | None = None,
     log_dir: Path | None = None,
-    backend: str = "rpmbuild",
     check: bool | None = None,
 ) -> BuildResult:
-    """Build ``component``; BuildRequires outside the host toolchain come from ``repo_of_built``.
+    """Build ``component`` in the roots ``roots`` describes.
 
-    ``repo_of_built`` is a directory with repodata (createrepo_c) of packages this distribution built.
     ``dest`` and ``log_dir`` default to the project's output and log directories. ``check=None`` runs
     ``%check`` unless the component sets ``build.check.skip``. Raises BuildError (the log's last lines
-    in the message), MissingBuildRequirement, or the error that stopped source preparation.
+    in the message), a BuildrootError (an unsatisfiable BuildRequires names the repositories searched),
+    or the error that stopped source preparation.
     """
-    require_backend(backend)
     dest = dest or BuildOutputs.for_project(project)
     log_dir = log_dir or project.log_dir
     if check is None:
@@ -132,9 +166,8 @@ def build_component(
     scratch = Path(tempfile.mkdtemp(prefix=f"{component.name}.", dir=builds))
     succeeded = False
     try:
-        with _component_log(log_dir, component.name) as log:
-            result = _build(project, component, scratch, repo_of_built=repo_of_built, dest=dest, check=check,
-                            log=log, started=started)
+        with component_log(log_dir, component.name) as log:
+            result = _build(project, component, roots, scratch, dest=dest, check=check, log=log, started=started)
         succeeded = True
         return result
     finally:
@@ -142,7 +175,7 @@ def build_component(
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _build(project: Project, component: ResolvedComponent, scratch: Path, *, repo_of_built: Path | None,
+def _build(project: Project, component: ResolvedComponent, roots: RootPlan, scratch: Path, *,
            dest: BuildOutputs, check: bool, log: BuildLog, started: float) -> BuildResult:
     name = component.name
     build_dir = scratch / "build"
@@ -152,48 +185,42 @@ def _build(project: Project, component: ResolvedComponent, scratch: Path, *, rep
     spec = sources / f"{name}.spec"
     if not spec.is_file():
         raise BuildError(name, f"prepared sources have no {spec.name}", log=log.path)
+    (build_dir / "home").mkdir(parents=True, exist_ok=True)
+    (build_dir / "home" / ".rpmmacros").write_text(roots.macros)
 
-    config_dir = scratch / "tributary"
-    macro_files = [f"{CONFIG_PATH}/{path.name}" for path in
-                   write_macros(project, config_dir, extra={"_tributary_config_dir": CONFIG_PATH})]
-    sandbox = Sandbox(build_dir, config_dir)
-
+    where = f"component {name}"
+    base = roots.base_root(log.handle, where)
+    log.note(f"tributary: base root {base.key} ({len(base.installed)} packages)")
     log.note("tributary: making the SRPM")
-    _run(sandbox, rpmbuild.srpm_args(f"{BUILD_PATH}/sources/{spec.name}", topdir=BUILD_PATH,
-                                     sourcedir=f"{BUILD_PATH}/sources", macro_files=macro_files),
+    _run(Sandbox(base.path, build_dir), rpmbuild.srpm_args(f"{BUILD_PATH}/sources/{spec.name}", topdir=BUILD_PATH,
+                                                            sourcedir=f"{BUILD_PATH}/sources"),
          name=name, what="rpmbuild -bs", log=log, scratch=scratch)
     srpms = sorted((build_dir / "SRPMS").glob("*.src.rpm"))
     if len(srpms) != 1:
         raise BuildError(name, f"rpmbuild -bs made {len(srpms)} SRPMs, expected one", log=log.path)
     srpm = srpms[0]
 
-    from_host, from_distro = split_build_requires(srpm_build_requires(srpm))
-    log.note(f"tributary: BuildRequires from the host toolchain: {', '.join(from_host) or '(none)'}")
-    log.note(f"tributary: BuildRequires from the distribution: {', '.join(from_distro) or '(none)'}")
-    if from_distro:
-        deps_root = scratch / "deps"
-        buildroot.install_build_dependencies(
-            name, from_distro, repo_of_built=repo_of_built, deps_root=deps_root,
-            releasever=_releasever(project), cache_dir=project.work_dir / "cache" / "host-toolchain",
-            home=scratch / "dnf-home", log=log.handle)
-        write_macros(project, config_dir, extra={"_tributary_config_dir": CONFIG_PATH,
-                                                 "tributary_deps_root": DEPS_PATH})
-        sandbox = Sandbox(build_dir, config_dir, deps_root)
+    requires = tuple(srpm_build_requires(srpm))
+    log.note(f"tributary: BuildRequires: {', '.join(requires) or '(none)'}")
+    root = base
+    if requires:
+        recipe = RootRecipe(base.recipe.arch, base.recipe.releasever, roots.requires_repos, requires, parent=base.key)
+        root = roots.cache.get(recipe, parent=base, log=log.handle, what="BuildRequires", where=where)
+        log.note(f"tributary: build root {root.key} ({len(root.installed)} packages)")
 
     log.note("tributary: building the binary packages from the SRPM")
-    _run(sandbox, rpmbuild.rebuild_args(f"{BUILD_PATH}/SRPMS/{srpm.name}", topdir=BUILD_PATH,
-                                        macro_files=macro_files, check=check),
+    _run(Sandbox(root.path, build_dir), rpmbuild.rebuild_args(f"{BUILD_PATH}/SRPMS/{srpm.name}", topdir=BUILD_PATH,
+                                                               check=check),
          name=name, what="rpmbuild --rebuild", log=log, scratch=scratch)
     built = sorted((build_dir / "RPMS").glob("*/*.rpm"))
     if not built:
         raise BuildError(name, "rpmbuild --rebuild made no packages", log=log.path)
 
-    published_srpm = _publish(srpm, dest.srpm_dir / srpm.name)
-    published = tuple(_publish(path, dest.rpm_dir / path.parent.name / path.name) for path in built)
+    published_srpm = publish(srpm, dest.srpm_dir / srpm.name)
+    published = tuple(publish(path, dest.rpm_dir / path.parent.name / path.name) for path in built)
     seconds = time.monotonic() - started
     log.note(f"tributary: built {len(published)} packages in {seconds:.1f} s")
-    return BuildResult(name, published_srpm, published, log.path, tuple(from_host), tuple(from_distro), seconds,
-                       built_provides(published))
+    return BuildResult(name, published_srpm, published, log.path, requires, root, seconds, built_provides(published))
 
 
 def _run(sandbox: Sandbox, argv: list[str], *, name: str, what: str, log: BuildLog, scratch: Path) -> None:
@@ -202,11 +229,16 @@ def _run(sandbox: Sandbox, argv: list[str], *, name: str, what: str, log: BuildL
     status = sandbox.run(argv, log.handle)
     if status == 0:
         return
-    text = log.text()
-    problem = bwrap.setup_failure(text)
+    problem = bwrap.setup_failure(log.text())
     summary = f"the build sandbox could not start: {problem}" if problem else f"{what} failed with exit status {status}"
-    raise BuildError(name, failure_message(summary, text, log.path, scratch), log=log.path,
-                     tail=text.splitlines()[-TAIL_LINES:])
+    raise step_failed(name, summary, log, scratch)
+
+
+def step_failed(name: str, summary: str, log: BuildLog, scratch: Path | None) -> BuildError:
+    """The error for a failed build step: ``summary``, then what the log says (``failure_message``)."""
+    text = log.text()
+    return BuildError(name, failure_message(summary, text, log.path, scratch), log=log.path,
+                      tail=text.splitlines()[-TAIL_LINES:])
 
 
 def failure_message(summary: str, log_text: str, log_path: Path, scratch: Path | None = None) -> str:
@@ -251,7 +283,7 @@ class BuildLog:
 
 
 @contextlib.contextmanager
-def _component_log(log_dir: Path, name: str) -> Iterator[BuildLog]:
+def component_log(log_dir: Path, name: str) -> Iterator[BuildLog]:
     """The build's log, renamed into place whatever the outcome, so a failed build's log is there to read.
 
     An error that is not the build's own (bad sources, a missing dependency) is written at its end too.
@@ -267,23 +299,8 @@ def _component_log(log_dir: Path, name: str) -> Iterator[BuildLog]:
         log.close()
 
 
-def _publish(source: Path, target: Path) -> Path:
+def publish(source: Path, target: Path) -> Path:
     """Copy ``source`` beside ``target`` and rename it into place."""
     with source.open("rb") as reader, atomic_output(target, mode=0o644) as writer:
         shutil.copyfileobj(reader, writer, 1 << 20)
     return target
-
-
-def _releasever(project: Project) -> str:
-    target = project.default_distro
-    return target[2].release_ver if target else "1"
-
-
-def require_backend(backend: str) -> None:
-    """Refuse an unknown or unavailable backend (called before any work, cache hits included)."""
-    if backend not in BACKENDS:
-        raise TribError(f"unknown build backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if backend == "mock":
-        if shutil.which("mock") is None:
-            raise TribError("mock is not installed", hint="use the rpmbuild backend (bubblewrap sandbox)")
-        raise TribError("the mock backend is not implemented yet", hint="use the rpmbuild backend")

@@ -26,7 +26,8 @@ class CycleError(TribError):
 
     def __init__(self, cycles: list[list[str]]):
         described = "; ".join(" -> ".join([*cycle, cycle[0]]) for cycle in cycles)
-        super().__init__(f"build dependency cycle: {described}", hint="break it with a bootstrap build option (build.with)")
+        super().__init__(f"build dependency cycle: {described}",
+                         hint="break it with a bootstrap build option (build.with)")
         self.cycles = cycles
 
 
@@ -69,6 +70,28 @@ class BuildGraph:
                     found.add(dependent)
                     stack.append(dependent)
         return found
+
+    def requirements_of(self, name: str) -> set[str]:
+        """Every component ``name`` needs, directly or not."""
+        found: set[str] = set()
+        stack = [name]
+        while stack:
+            for dependency in self.needs.get(stack.pop(), ()):
+                if dependency not in found:
+                    found.add(dependency)
+                    stack.append(dependency)
+        return found
+
+    def add_buildroot_edges(self, capabilities: Iterable[str]) -> None:
+        """Every component needs the providers of the buildroot's package set (its rpm-config, say),
+        as every build in a Koji tag gets the buildroot's packages; except where that would be a
+        cycle: a provider, and what it needs itself, are built without it."""
+        for capability in sorted(capabilities):
+            for provider in sorted(self.providers.get(capability_name(capability), ())):
+                before = self.requirements_of(provider) | {provider}
+                for name in sorted(self.needs):
+                    if name not in before:
+                        self.needs[name].add(provider)
 
     def order(self) -> list[str]:
         """Components in an order where each comes after everything it needs (name order among equals)."""

@@ -7,35 +7,23 @@ macros in one process-wide table; each parse here starts from rpm's configuratio
 its ``<name>.azl.macros`` lies), and resets the table again afterwards, under a lock, so nothing a
 spec defines can reach the next one, whichever thread parses it.
 
-Parsing runs the spec's ``%(...)`` shell and ``%{lua:}`` expansions on the host, as rpmspec does; the
-build itself never relies on this: it reads BuildRequires from the SRPM header made in the sandbox.
-
-The host toolchain: BuildRequires the build host satisfies by itself (the sandbox shows the build
-the host's ``/usr``). Everything else must come from packages this distribution has built.
+Parsing runs the spec's ``%(...)`` shell and ``%{lua:}`` expansions on the host, as rpmspec does; only
+the build order relies on it. The build itself reads BuildRequires from the SRPM header made in the
+sandbox, by the buildroot's own rpm.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from tributary.errors import TribError
-
-# Capabilities that count as satisfied by the build host: the Fedora package (or file) names a spec
-# writes for the tools and headers every Debian 12 build host here has. Only names the host really
-# covers belong here (no gawk, m4, autoconf: Debian does not ship them by default).
-HOST_TOOLCHAIN: tuple[str, ...] = (
-    "/bin/bash", "/bin/sh", "/usr/bin/bash", "/usr/bin/sh",
-    "bash", "binutils", "bzip2", "coreutils", "cpp", "diffutils", "file", "findutils",
-    "gcc", "gcc-c++", "gettext", "glibc", "glibc-common", "glibc-devel", "glibc-headers",
-    "grep", "gzip", "kernel-headers", "libgcc", "libstdc++", "libstdc++-devel", "make",
-    "patch", "perl-interpreter", "pkg-config", "pkgconf", "pkgconf-pkg-config", "pkgconfig",
-    "sed", "sh", "tar", "unzip", "util-linux", "which", "xz", "zstd",
-)
 
 _RPMLIB = "rpmlib("
 _lock = threading.Lock()
@@ -45,42 +33,9 @@ class SpecParseError(TribError):
     """rpm could not parse a spec file."""
 
 
-class MissingBuildRequirement(TribError):
-    """A BuildRequires neither the host toolchain nor the distribution's built packages provide."""
-
-    exit_code = 1
-
-    def __init__(self, component: str, capabilities: Sequence[str], *, detail: str | None = None):
-        listed = ", ".join(repr(c) for c in capabilities)
-        message = (f"BuildRequires {listed} is provided neither by the host toolchain nor by any package "
-                   "the distribution has built")
-        super().__init__(message + (f": {detail}" if detail else ""), where=f"component {component}",
-                         hint="build the component that provides it first, or add it to the host toolchain")
-        self.component = component
-        self.capabilities = list(capabilities)
-
-
 def requirement_name(requirement: str) -> str:
     """The capability a requirement asks for: ``libgreet-devel`` in ``libgreet-devel >= 2.0``."""
     return requirement.split()[0] if requirement.strip() else requirement
-
-
-def split_build_requires(requires: Iterable[str], host: Iterable[str] = HOST_TOOLCHAIN) -> tuple[list[str], list[str]]:
-    """``(from_host, from_distro)``: which BuildRequires the host covers, which the distribution must.
-
-    A requirement goes to the host when its capability name is in ``host``, whatever version it
-    asks for (the host is declared, not resolved); rich dependencies (``(a or b)``) always go to
-    the distribution. Duplicates are dropped; the order is kept.
-    """
-    host_names = frozenset(host)
-    from_host: list[str] = []
-    from_distro: list[str] = []
-    for requirement in dict.fromkeys(r.strip() for r in requires if r.strip()):
-        if not requirement.startswith("(") and requirement_name(requirement) in host_names:
-            from_host.append(requirement)
-        else:
-            from_distro.append(requirement)
-    return from_host, from_distro
 
 
 def build_requires(spec_path: Path, macros_files: Sequence[Path] = ()) -> list[str]:
@@ -99,16 +54,49 @@ def build_requires(spec_path: Path, macros_files: Sequence[Path] = ()) -> list[s
 def provides(spec_path: Path, macros_files: Sequence[Path] = ()) -> dict[str, list[str]]:
     """Every binary package the spec makes, with what it provides, as rpm parses it.
 
-    Only what the spec states: the package's own name (also with its ``(x86-64)`` arch suffix) and
-    its ``Provides:`` lines, with ``%dist`` from the macros. Capabilities rpm derives from the built
-    files (sonames such as ``libgreet.so.1()(64bit)``, ``pkgconfig(...)``) exist only after a build:
-    read them from the RPMs (``tributary.build.component.BuildResult.provides``).
+    What the spec states (the package's own name, also with its ``(x86-64)`` suffix, and its
+    ``Provides:`` lines, with ``%dist`` from the macros), plus what rpm's dependency generators will
+    derive from the files its ``%files`` lists and that specs commonly ask for by name: a ``.pc`` file
+    gives ``pkgconfig(NAME)``, a Perl module ``perl(Module::Name)``, a Python distribution's metadata
+    ``python3dist(name)`` (``predicted_provides``). The build order needs them before anything is
+    built; the exact list is read from the RPMs afterwards (``BuildResult.provides``).
     """
     import rpm
 
     with _parsed(spec_path, macros_files) as spec:
         return {package.header[rpm.RPMTAG_NAME]: _dependencies(rpm, package.header, "providename")
-                for package in spec.packages}
+                + predicted_provides(package.fileList or "") for package in spec.packages}
+
+
+_DIRECTIVE = re.compile(r"^%(?:attr|config|verify|lang|caps)\([^)]*\)\s*"
+                        r"|^%(?:doc|license|dir|ghost|readme|docdir|exclude)\s+")
+_PERL_DIRS = re.compile(r"^(?:perl5|vendor_perl|site_perl|5\.\d+(?:\.\d+)?"
+                        r"|%\{?perl_(?:vendorlib|vendorarch|privlib|archlib)\}?)$")
+_PYTHON_METADATA = re.compile(r"/site-packages/([A-Za-z0-9_.]+?)-[^/-]+\.(?:dist|egg)-info/?$")
+
+
+def predicted_provides(file_list: str) -> list[str]:
+    """``pkgconfig()``, ``perl()`` and ``python3dist()`` capabilities the files of a ``%files`` list give.
+
+    Only these, because they are what BuildRequires name; sonames and file paths need the built files.
+    """
+    found: list[str] = []
+    for line in file_list.splitlines():
+        path = line.strip()
+        while (match := _DIRECTIVE.match(path)) is not None:
+            path = path[match.end():]
+        if not path or (path.startswith("%") and not path.startswith(("%{perl_", "%perl_"))):
+            continue
+        parts = path.rstrip("/").split("/")
+        if path.endswith(".pc") and len(parts) >= 2 and parts[-2] == "pkgconfig":
+            found.append(f"pkgconfig({parts[-1][:-3]})")
+        elif path.endswith(".pm"):
+            bases = [index for index, part in enumerate(parts) if _PERL_DIRS.match(part)]
+            if bases and bases[-1] < len(parts) - 1:
+                found.append(f"perl({'::'.join(parts[bases[-1] + 1:])[:-3]})")
+        elif (match := _PYTHON_METADATA.search(path)) is not None:
+            found.append(f"python3dist({match.group(1).lower().replace('_', '-')})")
+    return list(dict.fromkeys(found))
 
 
 def _dependencies(rpm, header, tag: str) -> list[str]:
@@ -117,7 +105,7 @@ def _dependencies(rpm, header, tag: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def _parsed(spec_path: Path, macros_files: Sequence[Path]) -> Iterator[object]:
+def _parsed(spec_path: Path, macros_files: Sequence[Path]) -> Iterator[Any]:
     import rpm
 
     spec_path = Path(spec_path)
@@ -169,6 +157,20 @@ def built_provides(packages: Iterable[Path]) -> dict[str, tuple[str, ...]]:
             continue
         result[header[rpm.RPMTAG_NAME]] = tuple(_dependencies(rpm, header, "providename"))
     return result
+
+
+def package_name(path: Path) -> str:
+    """The name of the package an RPM file holds, from its header."""
+    import rpm
+
+    return str(_read_header(path)[rpm.RPMTAG_NAME])
+
+
+def package_arch(path: Path) -> str:
+    """The architecture an RPM file is built for (``x86_64``, ``noarch``), from its header."""
+    import rpm
+
+    return str(_read_header(path)[rpm.RPMTAG_ARCH])
 
 
 def _read_header(path: Path):

@@ -13,13 +13,13 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from tributary.build.graph import BuildGraph
 from tributary.errors import TribError
 
 
-class State(str, Enum):
+class State(StrEnum):
     QUEUED = "queued"
     BUILDING = "building"
     DONE = "done"

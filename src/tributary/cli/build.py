@@ -32,17 +32,21 @@ def build(
     group: GroupOpt = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Builds at the same time (default: CPU count).")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even what the cache says is current.")] = False,
-    backend: Annotated[
-        str, typer.Option("--backend", help="rpmbuild in bubblewrap (default), or mock where it is installed.")
-    ] = "rpmbuild",
+    backend: Annotated[str, typer.Option(
+        "--backend", help="native: tributary's own roots and bubblewrap (default); mock: real mock with the "
+                          "project's mock config, where mock is installed.")] = "native",
 ) -> None:
     """Build components into SRPMs and RPMs: <output-dir>/srpms/ and <output-dir>/rpms/<arch>/.
 
-    Components are rendered, ordered by their BuildRequires (a cycle is an error naming its members)
-    and built with rpmbuild inside a bubblewrap sandbox: no network, an unprivileged user, a fixed
-    build path, build dependencies installed from packages this distribution built. What a selected
-    component needs is built first. Unchanged builds come from the cache. A failure shows the end of
-    its log (full logs in <log-dir>/<component>.log); what needs it is skipped, the rest goes on.
+    The buildroot comes from the distro version's mock config (mock-config-<arch>, read as mock reads
+    it), tributary's TOML form, or, when none is named, the default: this host's stage-0 repository
+    (made on first use), @buildsys-build and the project's own rpm-config. Roots are assembled with
+    dnf and cached; each build runs the root's own rpmbuild in bubblewrap with the root as / (no
+    network, an unprivileged user, a fixed build path). Components are ordered by their BuildRequires
+    (a cycle is an error naming its members); what a selected component needs is built first, the
+    provider of a buildroot package (the rpm-config) before everything. Unchanged builds come from the
+    cache. A failure shows the end of its log (full logs in <log-dir>/<component>.log); what needs it
+    is skipped, the rest goes on. Package groups with import-from-buildroot are then imported.
     Each component built (or found in the cache) gets its SBOMs and build provenance in
     <output-dir>/sbom/, the provenance signed when TRIB_GPG_KEY names a key (see trib sbom).
 
@@ -53,8 +57,18 @@ def build(
       trib build greet              # and libgreet first, if it is not built yet
 
       trib build -a --force -O json
+
+      trib --config-file stage1.toml build -a      # the example's bootstrap stage 1
+
+      trib build -a --backend mock                 # on a host with mock installed
     """
-    from tributary.build.distro import build_distribution
+    from tributary.build.distro import Backend, build_distribution
+
+    try:
+        chosen_backend = Backend(backend)
+    except ValueError:
+        raise TribError(f"unknown build backend {backend!r}; choose one of "
+                        f"{', '.join(item.value for item in Backend)}") from None
 
     project = common.project(ctx)
     state = common.settings(ctx)
@@ -70,8 +84,8 @@ def build(
     if live is not None:
         live.start()
     try:
-        _plan, jobs_table = build_distribution(project, chosen, jobs=jobs or os.cpu_count() or 1, force=force,
-                                             backend=backend, on_change=show)
+        plan, jobs_table = build_distribution(project, chosen, jobs=jobs or os.cpu_count() or 1, force=force,
+                                             backend=chosen_backend, on_change=show)
     finally:
         if live is not None:
             live.stop()
@@ -82,9 +96,14 @@ def build(
         row["sbom"] = sboms.get(job.name, [])
     emit_rows(state, rows, [Column("component", "Component"), Column("state", "State"), Column("seconds", "Seconds"),
                             Column("blockedBy", "Skipped because")])
+    if not state.quiet:
+        for item in plan.buildroot.unsupported:
+            print(f"note: buildroot {plan.buildroot.name}: not applied: {item}", file=sys.stderr)
     failed = [job for job in jobs_table.values() if job.state.value == "failed"]
     for job in failed:
         print(f"error: {job.error}", file=sys.stderr)
+    if plan.import_error is not None:
+        raise plan.import_error
     if failed or any(job.state.value == "skipped" for job in jobs_table.values()):
         raise CheckFailed(f"{len(failed)} build(s) failed")
     if sbom_failures:

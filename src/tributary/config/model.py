@@ -690,6 +690,12 @@ class PackageGroup(Model):
     description: str | None = None
     packages: list[str] = Field(default_factory=list)
     default_package_config: PackageConfig | None = None
+    import_from_buildroot: bool | None = Field(
+        default=None,
+        description="tributary extension: the packages of this group that no component builds, and what they "
+                    "need at run time, are imported by `trib build` from the buildroot's repositories "
+                    "(a bootstrap distribution's glibc, say) and published like built packages.",
+    )
 
 
 class TestSuiteType(StrEnum):

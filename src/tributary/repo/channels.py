@@ -22,6 +22,7 @@ from pathlib import Path
 
 import rpm
 
+from tributary.build.imports import recorded_imports
 from tributary.config.model import PublishSettings
 from tributary.config.project import Project
 from tributary.repo.errors import RepoError
@@ -183,9 +184,19 @@ def plan_channels(project: Project, rpms: Iterable[Path | RpmFile], *,
                   sources: Mapping[str, str] | None = None) -> ChannelPlan:
     """Read each RPM's header and sort it into its channel (sorted by file name within a channel)."""
     plan = ChannelPlan()
+    imported = {item.path for item in recorded_imports(project)}
     for item in rpms:
         info = item if isinstance(item, RpmFile) else read_rpm(Path(item))
         component = component_for(project, info.source_name, sources)
+        if component is None and info.path in imported:
+            # Imported by the build from the buildroot's repositories (build.imports): described by
+            # the package group that asked for it, or published by the project default.
+            channel = channel_of(project, None, info.name)
+            if channel is None:
+                plan.unpublished.append((info, "no publish channel (unset or \"none\")"))
+            else:
+                plan.channels.setdefault(channel, []).append(info)
+            continue
         if component is None:
             # A left-over of a removed component, or a foreign file: publishing it by the project
             # default would ship something no configuration describes.

@@ -59,6 +59,10 @@ def parse_license(tag: str | None) -> License:
         info = _licensing().validate(text)
     except ExpressionError as error:  # validate reports most problems itself; this is the rest
         return _invalid(text, str(error))
+    except AttributeError:
+        # license-expression's validate trips over some unparsable texts (a comma, a path) while
+        # reporting them: they are not expressions either way.
+        return _invalid(text, "not an SPDX license expression")
     if info.errors or not info.normalized_expression:
         return _invalid(text, "; ".join(info.errors) or "not an SPDX license expression")
     # The library maps some LicenseRef ids onto its own catalogue's; a LicenseRef is the packager's

@@ -56,11 +56,15 @@ TOOLCHAIN_UNRECORDED = ("the build did not record its toolchain (built before tr
 
 
 def statement(component: Component, subjects: Sequence[tuple[str, str]], *,
-              toolchain: Mapping[str, str], toolchain_recorded: bool = True) -> dict[str, Any]:
+              toolchain: Mapping[str, str], toolchain_recorded: bool = True,
+              buildroot: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The in-toto statement of one component's build; ``subjects`` are (name, sha256) pairs.
 
     ``toolchain`` is the host programs' versions the build ran with, as the build cache recorded them;
     ``toolchain_recorded=False`` says they were read later instead, which each toolchain entry notes.
+    ``buildroot`` is the root the build ran in, as the build cache recorded it: its repositories, each
+    pinned by the sha256 of its ``repomd.xml``, and every package installed in it, so a build elsewhere
+    from the same repositories is known to be the same build.
     """
     dependencies: list[dict[str, Any]] = []
     upstream = component.upstream
@@ -87,8 +91,11 @@ def statement(component: Component, subjects: Sequence[tuple[str, str]], *,
         if not toolchain_recorded:
             entry["annotations"] = {"note": TOOLCHAIN_UNRECORDED}
         dependencies.append(entry)
+    dependencies += buildroot_dependencies(buildroot or {})
     changes = component.changes
     internal: dict[str, Any] = {"overlays": len(changes.overlays)}
+    if buildroot and buildroot.get("key"):
+        internal["buildroot"] = buildroot["key"]
     if not toolchain_recorded:
         internal["toolchainRecordedAtBuild"] = False
     if changes.build_macros:
@@ -116,6 +123,27 @@ def statement(component: Component, subjects: Sequence[tuple[str, str]], *,
             },
         },
     }
+
+
+def buildroot_dependencies(buildroot: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """resolvedDependencies for a build's root: each repository by its metadata checksum, each package
+    installed by its NEVRA (``pkg:rpm`` purl)."""
+    entries: list[dict[str, Any]] = []
+    for repo in buildroot.get("repos", []):
+        entries.append({"name": f"buildroot-repository:{repo['id']}", "uri": repo["url"],
+                        "digest": {"sha256": repo["repomdSha256"]}})
+    for nevra in buildroot.get("installed", []):
+        name, version, release, arch = _split_nevra(nevra)
+        entries.append({"name": f"buildroot-package:{nevra}", "uri": f"pkg:rpm/{name}@{version}-{release}?arch={arch}"})
+    return entries
+
+
+def _split_nevra(nevra: str) -> tuple[str, str, str, str]:
+    """``glibc-2.36-1.stage0.x86_64`` -> ``('glibc', '2.36', '1.stage0', 'x86_64')`` (an epoch stays on the version)."""
+    rest, _, arch = nevra.rpartition(".")
+    rest, _, release = rest.rpartition("-")
+    name, _, version = rest.rpartition("-")
+    return name, version, release, arch
 
 
 def envelope(statement_data: Mapping[str, Any], *, key: SigningKey | None, when: int) -> bytes:

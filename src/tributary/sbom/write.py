@@ -85,9 +85,10 @@ def write_component_documents(project: Project, component: Component, outputs: S
     }
     paths = _output_paths(project, component, outputs)
     subjects = [(subject_name(project, path), sha) for path, sha in paths]
-    recorded = BuildCache(project).toolchain(component.name)
+    cache = BuildCache(project)
+    recorded = cache.toolchain(component.name)
     statement = provenance.statement(component, subjects, toolchain=versions() if recorded is None else recorded,
-                                     toolchain_recorded=recorded is not None)
+                                     toolchain_recorded=recorded is not None, buildroot=cache.buildroot(component.name))
     documents[f"{component.name}.provenance.json"] = provenance.envelope(statement, key=key, when=created)
     for filename, content in documents.items():
         target = directory / filename

@@ -96,6 +96,6 @@ def write_repodata(root: Path, hrefs: Sequence[str], *, revision: int, compressi
 
 
 def index_directory(root: Path, *, revision: int = 0, compression: str = "gz") -> list[RepodataFile]:
-    """Repository metadata for every RPM directly in ``root`` (for a private build-dependency repo)."""
-    hrefs = sorted(path.name for path in root.glob("*.rpm"))
+    """Repository metadata for every RPM below ``root`` (a buildroot's repository of packages a build run made)."""
+    hrefs = sorted(path.relative_to(root).as_posix() for path in root.rglob("*.rpm"))
     return write_repodata(root, hrefs, revision=revision, compression=compression)

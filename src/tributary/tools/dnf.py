@@ -1,4 +1,4 @@
-"""dnf (version 4), the program: installing packages from local repositories into an empty root.
+"""dnf (version 4), the program: installing packages from given repositories into a root.
 
 Runs offline: only the repositories given on the command line, no host repository files
 (``reposdir=/dev/null``), no host configuration file, no plugins. ``HOME`` must hold an
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from tributary.fsutil import atomic_write
@@ -65,20 +66,39 @@ def _common_args(root: Path, *, releasever: str, config: Path) -> list[str]:
             "--noplugins", "--setopt=install_weak_deps=False", "--setopt=skip_if_unavailable=False"]
 
 
-def install_args(root: Path, packages: Sequence[str], *, releasever: str, repos: Mapping[str, Path],
-                 config: Path, scripts: bool = True) -> list[str]:
-    """``dnf install`` of ``packages`` (capabilities or local .rpm paths) into ``root`` from ``repos`` only.
+@dataclass(frozen=True)
+class RepoOption:
+    """A repository given to dnf on the command line, with the settings a buildroot definition gives it."""
 
-    For build roots: the repositories are tributary's own unsigned ones, so signatures are not checked.
-    ``scripts=False`` skips scriptlets and triggers, for a root that is read as files and never run.
+    id: str
+    url: str
+    gpgcheck: bool = False
+    gpgkeys: tuple[str, ...] = ()
+    priority: int = 99
+    excludes: tuple[str, ...] = ()
+
+    def args(self) -> list[str]:
+        args = [f"--repofrompath={self.id},{self.url}", f"--repo={self.id}",
+                f"--setopt={self.id}.gpgcheck={1 if self.gpgcheck else 0}",
+                f"--setopt={self.id}.priority={self.priority}"]
+        if self.gpgkeys:
+            args.append(f"--setopt={self.id}.gpgkey={' '.join(self.gpgkeys)}")
+        if self.excludes:
+            args.append(f"--setopt={self.id}.excludepkgs={','.join(self.excludes)}")
+        return args
+
+
+def install_args(root: Path, packages: Sequence[str], *, releasever: str, arch: str, repos: Sequence[RepoOption],
+                 config: Path) -> list[str]:
+    """``dnf install`` of ``packages`` (names, capabilities, ``@groups``) into ``root`` from ``repos`` only.
+
+    For buildroots: scriptlets run (in a chroot, as dnf does), signatures are checked where a repository
+    says so, no weak dependencies, documentation kept (a build may read it), no cache kept.
     """
-    args = [*_common_args(root, releasever=releasever, config=config), "--setopt=reposdir=/dev/null", "--nogpgcheck"]
-    for name in sorted(repos):
-        args += [f"--repofrompath={name},{Path(repos[name]).resolve().as_uri()}", f"--repo={name}"]
-    if not repos:
-        args.append("--disablerepo=*")
-    if not scripts:
-        args.append("--setopt=tsflags=noscripts,notriggers")
+    args = [*_common_args(root, releasever=releasever, config=config), f"--forcearch={arch}",
+            "--setopt=reposdir=/dev/null", "--setopt=keepcache=False"]
+    for repo in repos:
+        args += repo.args()
     return [*args, "install", *packages]
 
 
@@ -93,11 +113,22 @@ def install_from_repo_files_args(root: Path, packages: Sequence[str], *, release
             "--setopt=tsflags=nodocs", "--setopt=keepcache=False", "install", *packages]
 
 
-def install(root: Path, packages: Sequence[str], *, releasever: str, repos: Mapping[str, Path], home: Path,
-            scripts: bool = True) -> str:
+def download_closure(root: Path, packages: Sequence[str], *, directory: Path, releasever: str, arch: str,
+                     repos: Sequence[RepoOption], home: Path) -> str:
+    """Download ``packages`` and everything they need at run time into ``directory``, as an install into
+    the empty ``root`` would pick them (nothing is installed); dnf's output. A package whose own needs
+    cannot be met is left out (``--skip-broken``); a name nothing provides is still an error."""
+    args = install_args(root, packages, releasever=releasever, arch=arch, repos=repos, config=home / CONFIG_NAME)
+    verb = args.index("install")
+    return run([*args[:verb], "--downloadonly", f"--downloaddir={directory}", "--skip-broken", *args[verb:]],
+               home=home)
+
+
+def install(root: Path, packages: Sequence[str], *, releasever: str, arch: str, repos: Sequence[RepoOption],
+            home: Path) -> str:
     """Run the installation; return dnf's output. DnfError names what could not be found."""
-    return run(install_args(root, packages, releasever=releasever, repos=repos, config=home / CONFIG_NAME,
-                            scripts=scripts), home=home)
+    return run(install_args(root, packages, releasever=releasever, arch=arch, repos=repos, config=home / CONFIG_NAME),
+               home=home)
 
 
 def run(args: Sequence[str], *, home: Path, env: Mapping[str, str] | None = None,

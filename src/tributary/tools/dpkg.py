@@ -90,7 +90,7 @@ def installed() -> list[InstalledPackage]:
             depends=parse_relations(f"{fields['Pre-Depends']},{fields['Depends']}"),
             provides=tuple(clause[0] for clause in parse_relations(fields["Provides"])),
             conffiles=tuple(line.split()[0] for line in fields["Conffiles"].splitlines()
-                            if line.strip() and not line.split()[-1] == "obsolete"),
+                            if line.strip() and line.split()[-1] != "obsolete"),
         ))
     return sorted(packages, key=lambda p: (p.name, p.architecture))
 

@@ -1,9 +1,9 @@
-"""rpmbuild (and rpm-build's ``elfdeps`` helper), the programs: argument lists and reading their output.
+"""rpmbuild, the program: argument lists and reading its output.
 
-The build stage runs rpmbuild inside its sandbox, so this module does not start it; it spells the
-two invocations tributary uses (SRPM from a spec, binary RPMs from that SRPM), and picks out of a log
-what a person needs to see when a build failed. It does run ``elfdeps``, rpm's ELF dependency
-generator, which is how rpm itself derives soname provides.
+The build stage runs the buildroot's own rpmbuild inside its sandbox, so this module does not start
+it there; it spells the two invocations tributary uses (SRPM from a spec, binary RPMs from that
+SRPM), and picks out of a log what a person needs to see when a build failed. The host's rpmbuild
+runs only for packages tributary writes itself (``binary_args``, ``run``: the stage-0 repository).
 
 Build options are never passed here: a component's options reach rpmbuild through the
 ``<name>.azl.macros`` file its spec loads, so its SRPM rebuilds the same anywhere.
@@ -11,13 +11,11 @@ Build options are never passed here: a component's options reach rpmbuild throug
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
 from tributary.tools import process
 
 PROGRAM = "rpmbuild"
-ELFDEPS = "/usr/lib/rpm/elfdeps"
 BUILD_ERRORS_HEADER = "RPM build errors:"
 
 
@@ -33,25 +31,21 @@ def require() -> str:
     return process.require(PROGRAM, package="rpm", purpose="to build packages", error=RpmbuildError)
 
 
-def _common(topdir: str, macro_files: Sequence[str], check: bool) -> list[str]:
-    # --nodeps: the host's rpmdb is empty; BuildRequires are resolved by tributary instead.
-    args = ["--nodeps", "--define", f"_topdir {topdir}"]
-    for path in macro_files:
-        args += ["--load", path]
-    if not check:
-        args.append("--nocheck")
-    return args
+def srpm_args(spec: str, *, topdir: str, sourcedir: str) -> list[str]:
+    """``rpmbuild -bs``: the SRPM of ``spec``, its Source and Patch files read from ``sourcedir``.
+
+    rpmbuild does not check BuildRequires when it only packs the sources.
+    """
+    return [PROGRAM, "-bs", "--define", f"_topdir {topdir}", "--define", f"_sourcedir {sourcedir}",
+            "--define", f"_specdir {sourcedir}", spec]
 
 
-def srpm_args(spec: str, *, topdir: str, sourcedir: str, macro_files: Sequence[str]) -> list[str]:
-    """``rpmbuild -bs``: the SRPM of ``spec``, its Source and Patch files read from ``sourcedir``."""
-    return [PROGRAM, "-bs", *_common(topdir, macro_files, True),
-            "--define", f"_sourcedir {sourcedir}", "--define", f"_specdir {sourcedir}", spec]
+def rebuild_args(srpm: str, *, topdir: str, check: bool = True) -> list[str]:
+    """``rpmbuild --rebuild``: install ``srpm`` under ``topdir`` and build its binary packages.
 
-
-def rebuild_args(srpm: str, *, topdir: str, macro_files: Sequence[str], check: bool = True) -> list[str]:
-    """``rpmbuild --rebuild``: install ``srpm`` under ``topdir`` and build its binary packages."""
-    return [PROGRAM, "--rebuild", *_common(topdir, macro_files, check), srpm]
+    No ``--nodeps``: rpmbuild checks the BuildRequires against the root's own rpm database.
+    """
+    return [PROGRAM, "--rebuild", "--define", f"_topdir {topdir}", *([] if check else ["--nocheck"]), srpm]
 
 
 def binary_args(spec: str, *, topdir: str, defines: Mapping[str, str] | None = None) -> list[str]:
@@ -90,12 +84,3 @@ def build_errors(log: str) -> list[str]:
                 block.append(line)
             return block
     return []
-
-
-def elf_provides(paths: Iterable[Path]) -> list[str]:
-    """What rpm would record as ``Provides`` for these ELF files (``libc.so.6(GLIBC_2.34)(64bit)``...)."""
-    if not Path(ELFDEPS).exists():
-        raise RpmbuildError(f"{ELFDEPS} is missing (it comes with rpmbuild)", hint="apt-get install rpm")
-    files = "".join(f"{path}\n" for path in paths)
-    proc = process.run([ELFDEPS, "--provides"], input=files, name="elfdeps --provides", error=RpmbuildError)
-    return sorted(set(proc.stdout.split()))

@@ -1,5 +1,8 @@
 """The versions of the host programs a build runs, as provenance records them.
 
+Only the programs that run on the build host itself: the compiler and rpmbuild run inside the
+buildroot, and the buildroot's exact packages are recorded with every build instead.
+
 Each program answers ``--version``; the first line is kept and the version number taken from it
 (``gcc (Debian 12.2.0-14) 12.2.0`` -> ``12.2.0``). A program that is missing is simply absent.
 """
@@ -12,7 +15,7 @@ from functools import cache
 
 from tributary.tools import process
 
-PROGRAMS = ("rpmbuild", "gcc", "bwrap", "make", "dnf", "createrepo_c")
+PROGRAMS = ("bwrap", "dnf", "createrepo_c")
 _VERSION = re.compile(r"\d+(?:\.\d+)+")
 
 
