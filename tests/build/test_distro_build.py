@@ -15,6 +15,7 @@ from support import copy_example_distro
 
 from tributary.build.cache import BuildCache
 from tributary.build.distro import build_distribution
+from tributary.build.records import Outcome, read_record
 from tributary.build.scheduler import State
 from tributary.config import load_project
 from tributary.repo.sign import make_throwaway_key
@@ -176,3 +177,25 @@ def test_a_build_cycle_is_reported_with_its_members(tmp_path, example_upstream, 
     result = trib(*distro.args("--config-file", str(distro.root / "stage1.toml"), "build", "-a"))
     assert result.code == 2
     assert "build dependency cycle: chicken -> egg -> chicken" in result.err
+
+
+def test_every_build_leaves_a_record_failed_and_skipped_too(tmp_path, example_upstream, trib, trib_cache) -> None:
+    distro = example(tmp_path, example_upstream.root)
+    comp = distro.root / "base/comps/libgreet/libgreet.comp.toml"
+    comp.write_text(comp.read_text() + '\n[[components.libgreet.overlays]]\ntype = "spec-prepend-lines"\n'
+                    'section = "%build"\nlines = ["exit 3"]\ndescription = "break it"\n')
+    stage1 = ["--config-file", str(distro.root / "stage1.toml")]
+    assert trib(*distro.args(*stage1, "build", "greet", "greet-data")).code == 1
+    project = load_project(distro.root, extra_files=[distro.mirror, distro.root / "stage1.toml"])
+    libgreet = read_record(project.work_dir, "libgreet")
+    greet = read_record(project.work_dir, "greet")
+    data = read_record(project.work_dir, "greet-data")
+    assert libgreet is not None and greet is not None and data is not None
+    assert libgreet.outcome == Outcome.FAILED and libgreet.log == project.log_dir / "libgreet.log"
+    assert libgreet.error is not None and "exit status" in libgreet.error
+    assert greet.outcome == Outcome.SKIPPED and greet.blocked_by == ("libgreet",) and greet.log is None
+    assert data.outcome == Outcome.BUILT and any(path.name.startswith("greet-data-") for path in data.outputs)
+    assert read_record(project.work_dir, "motd-greeter") is None  # not asked for, never built
+    assert trib(*distro.args(*stage1, "build", "greet-data")).code == 0
+    again = read_record(project.work_dir, "greet-data")
+    assert again is not None and again.outcome == Outcome.CACHED and again.outputs == data.outputs

@@ -32,6 +32,7 @@ from tributary.build.component import BuildOutputs, RootPlan, build_component, b
 from tributary.build.graph import BuildGraph, ComponentDeps, build_graph, capability_name
 from tributary.build.imports import Imported, import_packages, wanted_imports
 from tributary.build.mockbuild import build_with_mock
+from tributary.build.records import BuildRecord, Outcome, now, write_records
 from tributary.build.requires import build_requires, provides
 from tributary.build.scheduler import Job, State, run_builds
 from tributary.config import Project
@@ -201,6 +202,7 @@ def build_distribution(
 
     # A dependency's result must be known before its dependents start: the scheduler guarantees it.
     jobs_table = run_builds(build_plan.graph, build_plan.selection, build, jobs=jobs, on_change=on_change)
+    write_records(project.work_dir, (_record(project, job) for job in jobs_table.values()))
     if names_to_import := wanted_imports(project):
         try:
             build_plan.imports = _import(project, build_plan, names_to_import, cache, produced_cache, outputs)
@@ -218,6 +220,20 @@ def _import(project: Project, build_plan: BuildPlan, names: list[str], cache: Bu
     return import_packages(project, names, repos=build_plan.repos,
                            produced=_produced(sorted(current), produced_cache, outputs.rpm_dir),
                            releasever=definition.releasever, arch=definition.arch, rpm_dir=outputs.rpm_dir)
+
+
+_OUTCOMES = {State.DONE: Outcome.BUILT, State.CACHED: Outcome.CACHED, State.FAILED: Outcome.FAILED,
+             State.SKIPPED: Outcome.SKIPPED}
+
+
+def _record(project: Project, job: Job) -> BuildRecord:
+    """What the job's outcome leaves for later stages and the website (``tributary.build.records``)."""
+    outcome = _OUTCOMES[job.state]
+    log = project.log_dir / f"{job.name}.log"
+    ran = outcome in (Outcome.BUILT, Outcome.FAILED)
+    outputs = tuple(sorted(job.result)) if isinstance(job.result, list) else ()
+    return BuildRecord(job.name, outcome, job.seconds, now(), log=log if ran and log.is_file() else None,
+                       error=job.error, blocked_by=tuple(job.blocked_by), outputs=outputs)
 
 
 def _mock_config(project: Project) -> Path:
