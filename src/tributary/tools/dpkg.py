@@ -69,7 +69,7 @@ def architecture() -> str:
 
 
 def installed() -> list[InstalledPackage]:
-    """Every package whose state is "installed" (``ii``), sorted by name then architecture."""
+    """Every installed package (``ii``, or with triggers pending), sorted by name then architecture."""
     proc = process.run([_program("dpkg-query"), "--show", f"--showformat={_FORMAT}"], timeout=TIMEOUT)
     records: list[str] = []
     for line in proc.stdout.splitlines():
@@ -80,7 +80,9 @@ def installed() -> list[InstalledPackage]:
     packages = []
     for record in records:
         fields = dict(zip(_FIELDS, record.split("\t", len(_FIELDS) - 1), strict=True))
-        if not fields["db:Status-Abbrev"].startswith("ii"):
+        # The second letter is the package's state: installed, or installed with triggers pending or
+        # awaited (while apt runs elsewhere on the host, libc-bin often is): its files are all there.
+        if fields["db:Status-Abbrev"][1:2] not in ("i", "t", "W"):
             continue
         packages.append(InstalledPackage(
             name=fields["Package"],
