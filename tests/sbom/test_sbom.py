@@ -155,6 +155,15 @@ def test_signed_provenance_verifies_and_a_tampered_rpm_does_not(published, trib,
     materials = {d["name"]: d for d in statement["predicate"]["buildDefinition"]["resolvedDependencies"]}
     assert materials["upstream:greet"]["digest"]["gitCommit"] == pinned_commit(project)
     assert "config-fingerprint" in materials and "source:greet-1.1.tar.gz" in materials
+    # The buildroot: its repositories by repomd checksum, and every package installed in it.
+    stage0 = materials["buildroot-repository:tribex-stage0"]
+    assert stage0["uri"].startswith("file://") and len(stage0["digest"]["sha256"]) == 64
+    installed = [name for name in materials if name.startswith("buildroot-package:")]
+    assert "buildroot-package:tribex-rpm-config-1.0-1.tribex10.noarch" in installed
+    assert any(name.startswith("buildroot-package:gcc-") for name in installed)
+    assert materials["buildroot-package:tribex-rpm-config-1.0-1.tribex10.noarch"]["uri"] == \
+        "pkg:rpm/tribex-rpm-config@1.0-1.tribex10?arch=noarch"
+    assert statement["predicate"]["buildDefinition"]["internalParameters"]["buildroot"]
 
     public = tmp_path / "key.asc"
     public.write_bytes(signing_key.public_key())
