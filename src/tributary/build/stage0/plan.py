@@ -26,7 +26,9 @@ from tributary.tools import dpkg
 
 # Top-level directories that are links into /usr on a merged-/usr system (Debian 12 and 13, Fedora).
 MERGED = ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
-LICENSE = "Redistributable, see /usr/share/doc/*/copyright"
+# An SPDX reference (valid in SBOMs) to the licence text Debian keeps for every package it ships,
+# /usr/share/doc/<package>/copyright: stage-0 packages carry the host's files under their terms.
+LICENSE = "LicenseRef-Debian-copyright"
 _RPM_VERSION_UNSAFE = re.compile(r"[^A-Za-z0-9._+~^]")
 
 

@@ -44,7 +44,7 @@ from tributary.fsutil import atomic_write, replace_directory
 from tributary.tools import dpkg, gpg, rpm, rpmsign
 from tributary.tools.createrepo import write_repodata
 
-FORMAT = 1
+FORMAT = 2
 """Bump when a change here makes different RPMs from the same host: it is part of the cache key."""
 KEY_FILE = "RPM-GPG-KEY-stage0"
 KEYRING = "gnupg"
