@@ -1,30 +1,66 @@
-"""The registry: every overlay type has a handler, and spec handlers round-trip the file faithfully."""
+"""The registry: every overlay type the committed schema lists has exactly one handler, and spec
+handlers round-trip the file faithfully."""
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from overlay_kit import SPEC_NAME, make_tree, overlay
 
-from tributary.config.model import OVERLAY_FIELDS, OverlayType
 from tributary.errors import OverlayError
 from tributary.overlays import (
-    OVERLAY_HANDLERS,
-    SPEC_EDITS,
+    OVERLAY_MODELS,
     ComponentTree,
+    Overlay,
+    OverlayType,
+    SpecOverlay,
     apply_overlay,
     apply_spec_overlay,
 )
+from tributary.overlays.base import type_name
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
-def test_every_overlay_type_has_a_handler() -> None:
-    assert set(OVERLAY_HANDLERS) == {kind.value for kind in OverlayType} == set(OVERLAY_FIELDS)
+def schema_overlay_types(node: Any) -> set[str]:
+    """Every tag of the union on ``type`` that a JSON Schema validates overlays with."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        discriminator = node.get("discriminator")
+        if isinstance(discriminator, dict) and discriminator.get("propertyName") == "type":
+            found |= set(discriminator["mapping"])
+        for value in node.values():
+            found |= schema_overlay_types(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= schema_overlay_types(value)
+    return found
+
+
+def overlay_classes(base: type[Overlay] = Overlay) -> list[type[Overlay]]:
+    return [cls for sub in base.__subclasses__() for cls in (sub, *overlay_classes(sub))]
+
+
+def test_every_overlay_type_in_the_committed_schema_has_exactly_one_handler() -> None:
+    listed = schema_overlay_types(json.loads((SCHEMAS / "azldev.schema.json").read_text()))
+    assert listed == schema_overlay_types(json.loads((SCHEMAS / "overlay-file.schema.json").read_text()))
+    assert len(listed) >= 17
+    defining = Counter(name for cls in overlay_classes() if (name := type_name(cls)) is not None)
+    assert {name: defining[name] for name in listed} == dict.fromkeys(listed, 1)
+    assert set(defining) == listed == set(OVERLAY_MODELS) == set(OverlayType)
+    for name in listed:
+        handler = OVERLAY_MODELS[name]
+        own = handler.edit is not SpecOverlay.edit if issubclass(handler, SpecOverlay) else handler.apply is not Overlay.apply
+        assert own, f"{name}: {handler.__qualname__} neither edits the spec nor applies itself"
 
 
 def test_every_spec_type_and_both_patch_types_have_a_pure_spec_edit() -> None:
     expected = {kind.value for kind in OverlayType if kind.value.startswith(("spec-", "patch-"))}
-    assert set(SPEC_EDITS) == expected
+    assert {name for name, model in OVERLAY_MODELS.items() if issubclass(model, SpecOverlay)} == expected
 
 
 def test_apply_spec_overlay_is_pure() -> None:

@@ -43,7 +43,7 @@ def overlay_number(root: Path, component: str, **fields: str) -> int:
     """The 1-based number of the component's configured overlay with these field values."""
     project = load_project(root, extra_files=[root.parent / "mirror.toml"])
     overlays = project.resolve(component).config.overlays
-    found = [i + 1 for i, o in enumerate(overlays) if all(getattr(o, k) == v for k, v in fields.items())]
+    found = [i + 1 for i, o in enumerate(overlays) if all(getattr(o, k, None) == v for k, v in fields.items())]
     assert len(found) == 1, f"{component}: {fields} matches overlays {found}"
     return found[0]
 

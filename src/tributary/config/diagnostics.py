@@ -48,9 +48,17 @@ def from_validation(
 ) -> ConfigError:
     """Convert every problem pydantic found in one file into one error of several one-line messages."""
     messages: list[ConfigError] = []
-    for item in error.errors(include_url=False):
-        loc = tuple(prefix) + tuple(k for k in item["loc"] if not _is_internal_loc(k))
+    problems = error.errors(include_url=False)
+    # A table with an unknown key and a missing one most likely has the missing key misspelt: the
+    # unknown key's message (with its suggestion) is the one to read.
+    misspelt = {item["loc"][:-1] for item in problems if item["type"] == "extra_forbidden"}
+    for item in problems:
+        if item["type"] == "missing" and item["loc"][:-1] in misspelt:
+            continue
         model_loc = tuple(k for k in item["loc"] if not _is_internal_loc(k))
+        if item["type"] == "union_tag_invalid":  # the wrong value is the discriminator's: point at it
+            model_loc += (str(item.get("ctx", {}).get("discriminator", "")).strip("'"),)
+        loc = tuple(prefix) + _without_tags(root_model, model_loc)
         messages.append(located(path, loc, _describe(item, model_loc, root_model, loc)))
     if len(messages) == 1:
         return messages[0]
@@ -62,9 +70,31 @@ def _is_internal_loc(key: Any) -> bool:
     return isinstance(key, str) and ("[" in key or key.startswith("function-"))
 
 
+def _without_tags(model: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``loc`` without the union tags pydantic puts in the path of a discriminated union's member
+    (``overlays.0.spec-add-tag.tag``): the TOML has no such key."""
+    kept: list[Any] = []
+    current = model
+    for key in loc:
+        member = _union_member(current, key)
+        if member is not None:
+            current = member
+            continue
+        kept.append(key)
+        current = _step(current, key) if current is not None else None
+    return tuple(kept)
+
+
 def _describe(item: ErrorDetails, loc: tuple[Any, ...], root_model: type[BaseModel], full: tuple[Any, ...]) -> str:
     kind = item["type"]
     where = dotted(full)
+    if kind == "union_tag_invalid":  # a discriminated union's tag names no member
+        choices = [part.strip(" '") for part in str(item.get("ctx", {}).get("expected_tags", "")).split(",")]
+        value = str(item.get("ctx", {}).get("tag", ""))
+        return f"{where}: {value!r} is not one of {', '.join(map(repr, choices))}" + did_you_mean(value, choices)
+    if kind == "union_tag_not_found":
+        field = str(item.get("ctx", {}).get("discriminator", "")).strip("'")
+        return f"{where or 'the top level'}: missing required key {field!r}"
     if kind == "extra_forbidden":
         key = str(loc[-1])
         allowed = _allowed_keys(root_model, loc[:-1])
@@ -102,7 +132,26 @@ def _allowed_keys(model: Any, loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
+def _union_member(annotation: Any, key: Any) -> Any:
+    """The model of a discriminated union that the tag ``key`` selects; None when ``annotation`` is not
+    such a union or ``key`` is not one of its tags."""
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return None
+    union, *extras = typing.get_args(annotation)
+    field = next((meta.discriminator for meta in extras if isinstance(getattr(meta, "discriminator", None), str)), None)
+    if field is None:
+        return None
+    for member in typing.get_args(union):
+        info = member.model_fields.get(field) if isinstance(member, type) and issubclass(member, BaseModel) else None
+        if info is not None and key in typing.get_args(info.annotation):
+            return member
+    return None
+
+
 def _step(annotation: Any, key: Any) -> Any:
+    member = _union_member(annotation, key)
+    if member is not None:
+        return member
     annotation = _unwrap_optional(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         for name, info in annotation.model_fields.items():

@@ -215,9 +215,9 @@ def load_overlay_file(path: Path, root: Path) -> OverlayFile:
     except ValidationError as exc:
         raise from_validation(exc, path, OverlayFile) from exc
     overlays = []
-    for index, overlay in enumerate(model.overlays):
+    for index, (overlay, table) in enumerate(zip(model.overlays, raw["overlays"], strict=True)):
         update: dict[str, Any] = {"metadata": model.metadata}
-        if overlay.source is not None:
-            update["source"] = _confined(overlay.source, path, root, ("overlays", index, "source"))
+        if "source" in table:
+            update["source"] = _confined(table["source"], path, root, ("overlays", index, "source"))
         overlays.append(overlay.model_copy(update=update))
     return model.model_copy(update={"overlays": overlays})

@@ -10,227 +10,30 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from enum import Enum, StrEnum
-from pathlib import PurePosixPath
+from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from tributary.globbing import match
-
-
-def _kebab(name: str) -> str:
-    return name.replace("_", "-")
-
-
-class Model(BaseModel):
-    """Base for every configuration table: kebab-case keys, unknown keys rejected, immutable."""
-
-    model_config = ConfigDict(
-        alias_generator=_kebab,
-        populate_by_name=True,
-        extra="forbid",
-        frozen=True,
-        use_enum_values=True,
-    )
-
-    def to_json(self) -> dict[str, Any]:
-        """This table as JSON-ready data: camelCase field names, user-chosen keys as written, unset
-        (None) fields left out."""
-        return _json_value(self)
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        out: dict[str, Any] = {}
-        for name, info in type(value).model_fields.items():
-            item = getattr(value, name)
-            if item is None or (name == "unset" and not item):
-                continue
-            out[to_camel((info.alias or name).replace("-", "_").lstrip("$"))] = _json_value(item)
-        return out
-    if isinstance(value, dict):
-        return {key: _json_value(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_value(item) for item in value]
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
+from tributary.overlays import AnyOverlay
+from tributary.overlays import Overlay as Overlay  # re-exported, like the metadata: part of the format
+from tributary.overlays.base import Category as Category
+from tributary.overlays.base import Link as Link
+from tributary.overlays.base import Metadata
+from tributary.overlays.base import UpstreamStatus as UpstreamStatus
+from tributary.tables import Model, kebab
 
 # ---------------------------------------------------------------------------------------------
-# Overlays
-
-
-class OverlayType(StrEnum):
-    SPEC_ADD_TAG = "spec-add-tag"
-    SPEC_INSERT_TAG = "spec-insert-tag"
-    SPEC_SET_TAG = "spec-set-tag"
-    SPEC_UPDATE_TAG = "spec-update-tag"
-    SPEC_REMOVE_TAG = "spec-remove-tag"
-    SPEC_PREPEND_LINES = "spec-prepend-lines"
-    SPEC_APPEND_LINES = "spec-append-lines"
-    SPEC_SEARCH_REPLACE = "spec-search-replace"
-    SPEC_REMOVE_SECTION = "spec-remove-section"
-    SPEC_REMOVE_SUBPACKAGE = "spec-remove-subpackage"
-    PATCH_ADD = "patch-add"
-    PATCH_REMOVE = "patch-remove"
-    FILE_PREPEND_LINES = "file-prepend-lines"
-    FILE_SEARCH_REPLACE = "file-search-replace"
-    FILE_ADD = "file-add"
-    FILE_REMOVE = "file-remove"
-    FILE_RENAME = "file-rename"
-
-
-# For each overlay type: the fields it requires and the optional ones it accepts. Any other field set
-# on the overlay is an error, so a misplaced `section` on a file overlay is caught at load time.
-OVERLAY_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "spec-add-tag": (frozenset({"tag", "value"}), frozenset({"package"})),
-    "spec-insert-tag": (frozenset({"tag", "value"}), frozenset({"package"})),
-    "spec-set-tag": (frozenset({"tag", "value"}), frozenset({"package"})),
-    "spec-update-tag": (frozenset({"tag", "value"}), frozenset({"package"})),
-    "spec-remove-tag": (frozenset({"tag"}), frozenset({"value", "package"})),
-    "spec-prepend-lines": (frozenset({"lines"}), frozenset({"section", "package"})),
-    "spec-append-lines": (frozenset({"lines"}), frozenset({"section", "package"})),
-    "spec-search-replace": (frozenset({"regex"}), frozenset({"replacement", "section", "package"})),
-    "spec-remove-section": (frozenset({"section"}), frozenset({"package"})),
-    "spec-remove-subpackage": (frozenset({"package"}), frozenset()),
-    "patch-add": (frozenset({"source"}), frozenset({"file", "package"})),
-    "patch-remove": (frozenset({"file"}), frozenset()),
-    "file-prepend-lines": (frozenset({"file", "lines"}), frozenset()),
-    "file-search-replace": (frozenset({"file", "regex"}), frozenset({"replacement", "archive"})),
-    "file-add": (frozenset({"file", "source"}), frozenset()),
-    "file-remove": (frozenset({"file"}), frozenset({"archive"})),
-    "file-rename": (frozenset({"file", "replacement"}), frozenset()),
-}
-
-_OVERLAY_PAYLOAD = ("tag", "value", "package", "section", "lines", "regex", "replacement", "file", "source", "archive")
-
-
-class Category(StrEnum):
-    UPSTREAM_BACKPORT = "upstream-backport"
-    PRUNING = "azl-pruning"
-    COMPATIBILITY = "azl-compatibility"
-    TEMP_WORKAROUND = "azl-temp-workaround"
-    BRANDING_POLICY = "azl-branding-policy"
-    DISABLE_FLAKY_TESTS = "azl-disable-flaky-tests"
-    DISABLE_UNSUPPORTED_TESTS = "azl-disable-unsupported-tests"
-    SECURITY_COMPLIANCE = "azl-security-compliance"
-    RELEASE_MANAGEMENT = "azl-release-management"
-    PLATFORM_ADAPTATION = "azl-platform-adaptation"
-
-
-class UpstreamStatus(StrEnum):
-    UPSTREAMED = "upstreamed"
-    UPSTREAMABLE = "upstreamable"
-    NEEDS_UPSTREAM_HOOK = "needs-upstream-hook"
-    INAPPLICABLE = "inapplicable"
-    UNKNOWN = "unknown"
-
-
-_URL = re.compile(r"^https?://[^\s/]+\S*$")
-
-
-class Link(Model):
-    url: str
-
-    @field_validator("url")
-    @classmethod
-    def _absolute_http(cls, value: str) -> str:
-        if not _URL.match(value):
-            raise ValueError(f"{value!r} is not an absolute http(s) URL")
-        return value
-
-
-class Metadata(Model):
-    """Why a change exists and where it stands upstream: documentation only, never fingerprinted."""
-
-    category: Category
-    upstream_status: UpstreamStatus
-    commits: list[Link] = Field(default_factory=list)
-    bugs: list[Link] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _backport_rules(self) -> Metadata:
-        if self.category == Category.UPSTREAM_BACKPORT.value:
-            if not self.commits:
-                raise ValueError("category 'upstream-backport' needs at least one entry in commits")
-            if self.upstream_status not in (UpstreamStatus.UPSTREAMED.value, UpstreamStatus.UPSTREAMABLE.value):
-                raise ValueError("category 'upstream-backport' needs upstream-status 'upstreamed' or 'upstreamable'")
-        return self
-
-
-class Overlay(Model):
-    """One declarative change to a component's spec or files; the type decides which fields apply."""
-
-    type: OverlayType
-    description: str | None = None
-    metadata: Metadata | None = None
-    tag: str | None = None
-    value: str | None = None
-    package: str | None = None
-    section: str | None = None
-    lines: list[str] | None = None
-    regex: str | None = None
-    replacement: str | None = None
-    file: str | None = None
-    source: str | None = None
-    archive: str | None = None
-
-    @model_validator(mode="after")
-    def _fields_fit_type(self) -> Overlay:
-        required, optional = OVERLAY_FIELDS[self.type]
-        given = {name for name in _OVERLAY_PAYLOAD if getattr(self, name) is not None}
-        missing = sorted(required - given)
-        if missing:
-            raise ValueError(f"overlay type {self.type!r} requires {', '.join(missing)}")
-        extra = sorted(given - required - optional)
-        if extra:
-            raise ValueError(f"overlay type {self.type!r} does not take {', '.join(extra)}")
-        if (
-            self.type in ("spec-prepend-lines", "spec-append-lines")
-            and self.package is not None
-            and self.section is None
-        ):
-            raise ValueError(f"overlay type {self.type!r}: package needs section")
-        if self.type == "spec-remove-section" and not self.section:
-            raise ValueError("overlay type 'spec-remove-section': section must not be empty")
-        if self.section is not None and not self.section.startswith("%"):
-            raise ValueError(f"section {self.section!r} must start with '%' (for example '%build')")
-        if self.regex is not None:
-            try:
-                re.compile(self.regex)
-            except re.error as exc:
-                raise ValueError(f"invalid regex {self.regex!r}: {exc}") from None
-        if self.file is not None:
-            _check_overlay_path(self.file, "file")
-        if self.archive is not None:
-            _check_overlay_path(self.archive, "archive")
-        if self.type == "file-rename" and self.replacement is not None and (
-            "/" in self.replacement or self.replacement in ("", ".", "..")
-        ):
-            raise ValueError(f"file-rename replacement {self.replacement!r} must be a plain file name")
-        if self.type in ("file-add", "patch-add") and self.file is not None and self.file.endswith(".spec"):
-            raise ValueError(f"{self.type} must not write a .spec file ({self.file!r})")
-        return self
-
-
-def _check_overlay_path(value: str, field: str) -> None:
-    pure = PurePosixPath(value)
-    if not value or pure.is_absolute() or value.startswith("\\"):
-        raise ValueError(f"{field} {value!r} must be relative to the component's directory")
-    if ".." in pure.parts:
-        raise ValueError(f"{field} {value!r} must not contain '..'")
+# Overlays: each type's model lives in its family's module (tributary.overlays); a field holding an
+# overlay is annotated with AnyOverlay, the discriminated union of them all.
 
 
 class OverlayFile(Model):
     """A per-file overlay document (``overlays/NNNN-*.overlay.toml``): one metadata block, many overlays."""
 
     metadata: Metadata
-    overlays: list[Overlay] = Field(min_length=1)
+    overlays: list[AnyOverlay] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _no_inner_metadata(self) -> OverlayFile:
@@ -307,7 +110,7 @@ class SpecSource(Model):
             raise ValueError("path is only allowed with type = 'local'")
         for field in ("upstream_name", "upstream_commit"):
             if getattr(self, field) is not None and self.type != SpecType.UPSTREAM.value:
-                raise ValueError(f"{_kebab(field)} needs type = 'upstream' in the same table")
+                raise ValueError(f"{kebab(field)} needs type = 'upstream' in the same table")
         return self
 
 
@@ -448,7 +251,7 @@ class ComponentConfig(Model):
 
     spec: SpecSource | None = None
     release: Release | None = None
-    overlays: list[Overlay] = Field(default_factory=list)
+    overlays: list[AnyOverlay] = Field(default_factory=list)
     overlay_files: list[str] | None = None
     build: BuildConfig | None = None
     render: RenderConfig | None = None

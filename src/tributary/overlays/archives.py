@@ -28,12 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, cast
 
-from tributary.config.model import Overlay
 from tributary.errors import OverlayError
 from tributary.fsutil import atomic_output, check_relative, is_inside, resolve_inside
 from tributary.globbing import glob_files
-from tributary.overlays.files import search_replace_files
-from tributary.overlays.targets import required
+from tributary.overlays.base import Overlay
 from tributary.overlays.tree import ComponentTree
 
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bzip2"), (b"\x28\xb5\x2f\xfd", "zstd"))
@@ -73,29 +71,20 @@ def apply_archive_overlays(tree: ComponentTree, archive: str, overlays: Sequence
         entries = _extract(path, compression, extracted, archive)
         work = _content_root(extracted, entries)
         for overlay in overlays:
-            _apply(overlay, work, archive)
+            overlay.apply_in_archive(work, archive)
         _repack(extracted, entries, path, compression)
 
 
-def _apply(overlay: Overlay, work: Path, archive: str) -> None:
-    pattern = required(overlay, "file")
+def archive_files(work: Path, pattern: str, archive: str) -> list[Path]:
+    """The files a glob names inside the extracted archive; an error when it names none."""
     check_relative(pattern, what="file")
     found = glob_files(work, pattern)
     if not found:
         raise OverlayError(f"no file in archive {archive!r} matches {pattern!r}")
-    if overlay.type == "file-remove":
-        for path in found:
-            path.unlink()
-        for path in found:
-            _prune_empty_parents(path.parent, work)
-    elif overlay.type == "file-search-replace":
-        if not search_replace_files(found, overlay):
-            raise OverlayError(f"regex {overlay.regex!r} changed no file in archive {archive!r} matching {pattern!r}")
-    else:
-        raise OverlayError(f"{overlay.type} cannot work inside an archive")
+    return found
 
 
-def _prune_empty_parents(directory: Path, stop: Path) -> None:
+def prune_empty_parents(directory: Path, stop: Path) -> None:
     while directory != stop and directory.is_dir() and not any(directory.iterdir()):
         directory.rmdir()
         directory = directory.parent

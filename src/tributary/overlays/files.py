@@ -14,13 +14,15 @@ import os
 import re
 import stat
 from pathlib import Path
+from typing import ClassVar, Literal
 
-from tributary.config.model import Overlay
 from tributary.errors import OverlayError, PathEscapeError
 from tributary.fsutil import atomic_write, check_relative, resolve_inside
 from tributary.globbing import glob_files, has_magic, unescape
-from tributary.overlays.search_replace import replace_all_literal
-from tributary.overlays.targets import required
+from tributary.overlays.archives import apply_archive_overlays, archive_files, prune_empty_parents
+from tributary.overlays.base import Overlay, check_overlay_path, check_regex
+from tributary.overlays.lines import physical_lines
+from tributary.overlays.search_replace import replace_all_literal, replaced
 from tributary.overlays.tree import ComponentTree, decode, encode, rewrite
 
 SKIPPED_DIRS = frozenset({".git"})
@@ -63,58 +65,201 @@ def destination(tree: ComponentTree, relative: str) -> Path:
     return target
 
 
-def apply_file_prepend_lines(overlay: Overlay, tree: ComponentTree) -> None:
-    head = encode("\n".join(overlay.lines or []) + "\n")
-    for path in overlay_files(tree, required(overlay, "file")):
-        rewrite(path, head + path.read_bytes())
+def matching_files(tree: ComponentTree, pattern: str) -> list[Path]:
+    """The files a glob names, as ``overlay_files`` would see them, without the error when none does."""
+    return [p for p in glob_files(tree.root, pattern, skip_dirs=SKIPPED_DIRS) if not p.name.endswith(SPEC_SUFFIX)]
 
 
-def apply_file_search_replace(overlay: Overlay, tree: ComponentTree) -> None:
-    pattern = required(overlay, "file")
-    if not search_replace_files(overlay_files(tree, pattern), overlay):
-        raise OverlayError(f"regex {overlay.regex!r} changed no file matching {pattern!r}")
+def holds_copy(tree: ComponentTree, relative: str, source: str) -> bool:
+    """Whether ``relative`` is already a regular file with the content of ``source``."""
+    path = tree.root / relative
+    return path.is_file() and not path.is_symlink() and path.read_bytes() == Path(source).read_bytes()
 
 
-def search_replace_files(paths: list[Path], overlay: Overlay) -> int:
-    """Apply the overlay's regex to each whole file (so ``(?m)`` and ``(?s)`` work); return how many
-    files changed. Files the regex leaves alone are skipped silently."""
-    regex = re.compile(required(overlay, "regex"))
-    replacement = overlay.replacement or ""
-    changed = 0
-    for path in paths:
-        text = decode(path.read_bytes())
-        new = replace_all_literal(regex, text, replacement)
-        if new != text:
-            rewrite(path, encode(new))
-            changed += 1
-    return changed
+def add_file(tree: ComponentTree, relative: str, source: str, *, what: str = "source") -> None:
+    """Copy ``source`` to the new file ``relative`` (its mode kept); an error if it exists or escapes."""
+    origin = Path(source)
+    if not origin.is_file():
+        raise OverlayError(f"{what} {source!r} does not exist or is not a file")
+    atomic_write(destination(tree, relative), origin.read_bytes(), mode=stat.S_IMODE(origin.stat().st_mode))
 
 
-def apply_file_add(overlay: Overlay, tree: ComponentTree) -> None:
-    source = Path(required(overlay, "source"))
-    if not source.is_file():
-        raise OverlayError(f"source {str(source)!r} does not exist or is not a file")
-    target = destination(tree, required(overlay, "file"))
-    atomic_write(target, source.read_bytes(), mode=stat.S_IMODE(source.stat().st_mode))
+def check_not_spec(type_name: str, file: str) -> None:
+    if file.endswith(SPEC_SUFFIX):
+        raise ValueError(f"{type_name} must not write a .spec file ({file!r})")
 
 
-def apply_file_remove(overlay: Overlay, tree: ComponentTree) -> None:
-    for path in overlay_files(tree, required(overlay, "file")):
-        os.unlink(path)
+class FilePrependLines(Overlay):
+    """Lines at the top of every file the glob names."""
+
+    type: Literal["file-prepend-lines"]
+    lines: list[str]
+    file: str
+    succeeds_anyway: ClassVar[bool] = True
+
+    def check(self) -> None:
+        check_overlay_path(self.file, "file")
+
+    def apply(self, tree: ComponentTree) -> None:
+        head = encode("\n".join(self.lines) + "\n")
+        for path in overlay_files(tree, self.file):
+            rewrite(path, head + path.read_bytes())
+
+    def aim_met(self, tree: ComponentTree) -> bool:
+        found = matching_files(tree, self.file)
+        block = physical_lines(self.lines)
+        return bool(found) and all(decode(p.read_bytes()).splitlines()[:len(block)] == block for p in found)
+
+    def loose_file(self) -> str | None:
+        return self.file
 
 
-def apply_file_rename(overlay: Overlay, tree: ComponentTree) -> None:
-    pattern = required(overlay, "file")
-    name = required(overlay, "replacement")
-    if "/" in name or name in ("", ".", ".."):
-        raise PathEscapeError(f"file-rename replacement {name!r} must be a plain file name")
-    if name.endswith(SPEC_SUFFIX):
-        raise OverlayError(f"file-rename may not create a .spec file ({name!r})")
-    found = overlay_files(tree, pattern)
-    if len(found) > 1:
-        shown = ", ".join(str(p.relative_to(tree.root)) for p in found[:5])
-        raise OverlayError(f"{pattern!r} matches {len(found)} files ({shown}); file-rename needs exactly one")
-    try:
-        os.replace(found[0], found[0].with_name(name))
-    except OSError as exc:
-        raise OverlayError(f"cannot rename {pattern!r} to {name!r}: {exc.strerror}") from exc
+class FileSearchReplace(Overlay):
+    """A regex applied to each whole file the glob names (so ``(?m)`` and ``(?s)`` work), the
+    replacement taken literally; with ``archive``, to files inside that tarball."""
+
+    type: Literal["file-search-replace"]
+    regex: str
+    replacement: str = ""
+    file: str
+    archive: str | None = None
+
+    def check(self) -> None:
+        check_regex(self.regex)
+        check_overlay_path(self.file, "file")
+        if self.archive is not None:
+            check_overlay_path(self.archive, "archive")
+
+    def apply(self, tree: ComponentTree) -> None:
+        if self.archive is not None:
+            apply_archive_overlays(tree, self.archive, [self])
+        elif not self.replace_in(overlay_files(tree, self.file)):
+            raise OverlayError(f"regex {self.regex!r} changed no file matching {self.file!r}")
+
+    def apply_in_archive(self, work: Path, archive: str) -> None:
+        if not self.replace_in(archive_files(work, self.file, archive)):
+            raise OverlayError(f"regex {self.regex!r} changed no file in archive {archive!r} matching {self.file!r}")
+
+    def replace_in(self, paths: list[Path]) -> int:
+        """Apply the regex to each file; how many changed (files it leaves alone are skipped silently)."""
+        regex = re.compile(self.regex)
+        changed = 0
+        for path in paths:
+            text = decode(path.read_bytes())
+            new = replace_all_literal(regex, text, self.replacement)
+            if new != text:
+                rewrite(path, encode(new))
+                changed += 1
+        return changed
+
+    def aim_met(self, tree: ComponentTree) -> bool:
+        found = matching_files(tree, self.file)
+        return bool(found) and "replacement" in self.model_fields_set and any(
+            replaced(self.regex, self.replacement, decode(p.read_bytes())) for p in found)
+
+    def archive_name(self) -> str | None:
+        return self.archive
+
+    def loose_file(self) -> str | None:
+        return self.file if self.archive is None else None
+
+
+class FileAdd(Overlay):
+    """A new file, copied from ``source`` (a path in the project) to ``file``."""
+
+    type: Literal["file-add"]
+    file: str
+    source: str
+
+    def check(self) -> None:
+        check_overlay_path(self.file, "file")
+        check_not_spec(self.type, self.file)
+
+    def apply(self, tree: ComponentTree) -> None:
+        add_file(tree, self.file, self.source)
+
+    def aim_met(self, tree: ComponentTree) -> bool:
+        return holds_copy(tree, self.file, self.source)
+
+    def loose_file(self) -> str | None:
+        return self.file
+
+    def copied_file(self) -> tuple[str, Path] | None:
+        return self.file, Path(self.source)
+
+
+class FileRemove(Overlay):
+    """Delete every file the glob names; with ``archive``, inside that tarball (emptied directories too)."""
+
+    type: Literal["file-remove"]
+    file: str
+    archive: str | None = None
+
+    def check(self) -> None:
+        check_overlay_path(self.file, "file")
+        if self.archive is not None:
+            check_overlay_path(self.archive, "archive")
+
+    def apply(self, tree: ComponentTree) -> None:
+        if self.archive is not None:
+            apply_archive_overlays(tree, self.archive, [self])
+            return
+        for path in overlay_files(tree, self.file):
+            os.unlink(path)
+
+    def apply_in_archive(self, work: Path, archive: str) -> None:
+        found = archive_files(work, self.file, archive)
+        for path in found:
+            path.unlink()
+        for path in found:
+            prune_empty_parents(path.parent, work)
+
+    def aim_met(self, tree: ComponentTree) -> bool:
+        return not matching_files(tree, self.file)
+
+    def archive_name(self) -> str | None:
+        return self.archive
+
+    def loose_file(self) -> str | None:
+        return self.file if self.archive is None else None
+
+
+class FileRename(Overlay):
+    """Give the one file the glob names a new plain name in the same directory."""
+
+    type: Literal["file-rename"]
+    replacement: str
+    file: str
+
+    def check(self) -> None:
+        check_overlay_path(self.file, "file")
+        if not _plain_name(self.replacement):
+            raise ValueError(f"file-rename replacement {self.replacement!r} must be a plain file name")
+
+    def apply(self, tree: ComponentTree) -> None:
+        name = self.replacement
+        if not _plain_name(name):
+            raise PathEscapeError(f"file-rename replacement {name!r} must be a plain file name")
+        if name.endswith(SPEC_SUFFIX):
+            raise OverlayError(f"file-rename may not create a .spec file ({name!r})")
+        found = overlay_files(tree, self.file)
+        if len(found) > 1:
+            shown = ", ".join(str(p.relative_to(tree.root)) for p in found[:5])
+            raise OverlayError(f"{self.file!r} matches {len(found)} files ({shown}); file-rename needs exactly one")
+        try:
+            os.replace(found[0], found[0].with_name(name))
+        except OSError as exc:
+            raise OverlayError(f"cannot rename {self.file!r} to {name!r}: {exc.strerror}") from exc
+
+    def aim_met(self, tree: ComponentTree) -> bool:
+        if not _plain_name(self.replacement):
+            return False  # the overlay itself rejects it
+        renamed = tree.root / self.replacement
+        return not matching_files(tree, self.file) and renamed.is_file() and not renamed.is_symlink()
+
+    def loose_file(self) -> str | None:
+        return self.file
+
+
+def _plain_name(name: str) -> bool:
+    return "/" not in name and name not in ("", ".", "..")

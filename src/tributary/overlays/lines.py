@@ -10,9 +10,11 @@ written verbatim, so one holding ``\\n`` becomes several lines.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar, Literal
 
-from tributary.config.model import Overlay
+from tributary.overlays.base import SpecOverlay, check_section
 from tributary.overlays.targets import exact_sections
+from tributary.overlays.tree import ComponentTree, read_spec
 from tributary.spec import SpecDocument
 
 
@@ -34,9 +36,59 @@ def append_lines(doc: SpecDocument, lines: Sequence[str], section: str | None, p
         doc.insert_lines(found.end, lines)
 
 
-def spec_prepend_lines(doc: SpecDocument, overlay: Overlay) -> None:
-    prepend_lines(doc, overlay.lines or [], overlay.section, overlay.package or "")
+def physical_lines(lines: Sequence[str]) -> list[str]:
+    """An overlay's ``lines`` as the physical lines they write (an entry holding ``\\n`` is several)."""
+    return [piece for line in lines for piece in line.split("\n")]
 
 
-def spec_append_lines(doc: SpecDocument, overlay: Overlay) -> None:
-    append_lines(doc, overlay.lines or [], overlay.section, overlay.package or "")
+def _block(lines: Sequence[str]) -> list[str]:
+    """The overlay's lines as physical lines, blank ones at either end dropped (they are spacing)."""
+    physical = physical_lines(lines)
+    while physical and not physical[0].strip():
+        physical.pop(0)
+    while physical and not physical[-1].strip():
+        physical.pop()
+    return physical
+
+
+def _contains_block(haystack: Sequence[str], block: Sequence[str]) -> bool:
+    width = len(block)
+    return bool(block) and any(list(haystack[i:i + width]) == list(block) for i in range(len(haystack) - width + 1))
+
+
+class _LinesOverlay(SpecOverlay):
+    """Raw lines at the edges of the matching sections, or of the file without a section."""
+
+    package: str = ""
+    section: str | None = None
+    lines: list[str]
+    succeeds_anyway: ClassVar[bool] = True
+
+    def check(self) -> None:
+        if "package" in self.model_fields_set and self.section is None:
+            raise ValueError(f"overlay type {self.type!r}: package needs section")
+        if self.section is not None:
+            check_section(self.section)
+
+    def aim_met(self, tree: ComponentTree) -> bool:
+        """The block is already there: anywhere in the file, or in every matching section."""
+        doc = read_spec(tree)
+        block = _block(self.lines)
+        if self.section is None:
+            return _contains_block(doc.lines, block)
+        sections = doc.find_sections(self.section, self.package)
+        return bool(sections) and all(_contains_block(doc.lines[s.body_start:s.end], block) for s in sections)
+
+
+class SpecPrependLines(_LinesOverlay):
+    type: Literal["spec-prepend-lines"]
+
+    def edit(self, doc: SpecDocument) -> None:
+        prepend_lines(doc, self.lines, self.section, self.package)
+
+
+class SpecAppendLines(_LinesOverlay):
+    type: Literal["spec-append-lines"]
+
+    def edit(self, doc: SpecDocument) -> None:
+        append_lines(doc, self.lines, self.section, self.package)

@@ -14,16 +14,16 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
-from tributary.config.model import Overlay
 from tributary.errors import OverlayError
 from tributary.fsutil import atomic_write
 from tributary.globbing import compile_glob
-from tributary.overlays.files import destination, overlay_files
+from tributary.overlays.base import SpecOverlay, check_overlay_path
+from tributary.overlays.files import check_not_spec, destination, holds_copy, matching_files, overlay_files
 from tributary.overlays.lines import append_lines
 from tributary.overlays.tags import add_tag
-from tributary.overlays.targets import required
-from tributary.overlays.tree import ComponentTree, edit_spec
+from tributary.overlays.tree import ComponentTree, edit_spec, read_spec
 from tributary.spec import SpecDocument, patch_number
 
 PATCHLIST = "%patchlist"
@@ -63,31 +63,73 @@ def remove_patch_entries(doc: SpecDocument, pattern: str) -> None:
     doc.delete_indices(doomed)
 
 
-def patch_file_name(overlay: Overlay) -> str:
-    """Where the patch goes, relative to the sources directory: ``file``, else the source's name."""
-    return overlay.file or PurePosixPath(required(overlay, "source")).name
+class PatchAdd(SpecOverlay):
+    """A patch file copied in from ``source`` and registered in the spec (``%patchlist`` or ``PatchN``)."""
+
+    type: Literal["patch-add"]
+    package: str = ""
+    file: str | None = None
+    source: str
+
+    def check(self) -> None:
+        if self.file is not None:
+            check_overlay_path(self.file, "file")
+            check_not_spec(self.type, self.file)
+
+    @property
+    def file_name(self) -> str:
+        """Where the patch goes, relative to the sources directory: ``file``, else the source's name."""
+        return self.file or PurePosixPath(self.source).name
+
+    def edit(self, doc: SpecDocument) -> None:
+        add_patch_entry(doc, self.file_name, self.package)
+
+    def apply(self, tree: ComponentTree) -> None:
+        source = Path(self.source)
+        if not source.is_file():
+            raise OverlayError(f"patch source {self.source!r} does not exist or is not a file")
+        target = destination(tree, self.file_name)
+        edit_spec(tree, self.edit)
+        atomic_write(target, source.read_bytes(), mode=stat.S_IMODE(source.stat().st_mode))
+
+    def aim_met(self, tree: ComponentTree) -> bool:
+        return holds_copy(tree, self.file_name, self.source)
+
+    def loose_file(self) -> str | None:
+        return self.file
+
+    def copied_file(self) -> tuple[str, Path] | None:
+        return self.file_name, Path(self.source)
 
 
-def spec_patch_add(doc: SpecDocument, overlay: Overlay) -> None:
-    add_patch_entry(doc, patch_file_name(overlay), overlay.package or "")
+class PatchRemove(SpecOverlay):
+    """Unregister the patches a glob names (``PatchN`` values, ``%patchlist`` entries) and delete their files."""
 
+    type: Literal["patch-remove"]
+    file: str
 
-def spec_patch_remove(doc: SpecDocument, overlay: Overlay) -> None:
-    remove_patch_entries(doc, required(overlay, "file"))
+    def check(self) -> None:
+        check_overlay_path(self.file, "file")
 
+    def edit(self, doc: SpecDocument) -> None:
+        remove_patch_entries(doc, self.file)
 
-def apply_patch_add(overlay: Overlay, tree: ComponentTree) -> None:
-    source = Path(required(overlay, "source"))
-    if not source.is_file():
-        raise OverlayError(f"patch source {str(source)!r} does not exist or is not a file")
-    target = destination(tree, patch_file_name(overlay))
-    edit_spec(tree, lambda doc: spec_patch_add(doc, overlay))
-    atomic_write(target, source.read_bytes(), mode=stat.S_IMODE(source.stat().st_mode))
+    def apply(self, tree: ComponentTree) -> None:
+        files = overlay_files(tree, self.file)
+        edit_spec(tree, self.edit)
+        for path in files:
+            os.unlink(path)
 
+    def aim_met(self, tree: ComponentTree) -> bool:
+        regex = compile_glob(self.file)
+        doc = read_spec(tree)
+        if any(patch_number(tag.name) is not None and regex.match(tag.value) for tag in doc.all_tags()):
+            return False
+        for section in doc.find_sections(PATCHLIST, ""):
+            if any(doc.line(i).strip() and regex.match(doc.line(i).strip())
+                   for i in range(section.body_start, section.end)):
+                return False
+        return not matching_files(tree, self.file)
 
-def apply_patch_remove(overlay: Overlay, tree: ComponentTree) -> None:
-    pattern = required(overlay, "file")
-    files = overlay_files(tree, pattern)
-    edit_spec(tree, lambda doc: spec_patch_remove(doc, overlay))
-    for path in files:
-        os.unlink(path)
+    def loose_file(self) -> str | None:
+        return self.file

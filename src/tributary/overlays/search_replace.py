@@ -10,10 +10,11 @@ when every match is replaced by itself.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
-from tributary.config.model import Overlay
 from tributary.errors import OverlayError
-from tributary.overlays.targets import required
+from tributary.overlays.base import SpecOverlay, check_regex, check_section
+from tributary.overlays.tree import ComponentTree, read_spec
 from tributary.spec import Section, SpecDocument
 
 
@@ -41,7 +42,7 @@ def replace_all_literal(pattern: re.Pattern[str], text: str, replacement: str) -
     return "".join(out)
 
 
-def search_replace(doc: SpecDocument, regex: str, replacement: str, section: str | None, package: str | None) -> None:
+def search_replace(doc: SpecDocument, regex: str, replacement: str, section: str | None, package: str) -> None:
     pattern = re.compile(regex)
     scope = [
         s
@@ -71,7 +72,7 @@ def _no_change_message(
     scope: list[Section],
     matched: bool,
     section: str | None,
-    package: str | None,
+    package: str,
 ) -> str:
     where = f"section {section}" if section else "any section"
     if package:
@@ -86,5 +87,47 @@ def _no_change_message(
     return message
 
 
-def spec_search_replace(doc: SpecDocument, overlay: Overlay) -> None:
-    search_replace(doc, required(overlay, "regex"), overlay.replacement or "", overlay.section, overlay.package)
+def replacement_pattern(regex: str, replacement: str) -> re.Pattern[str]:
+    """The replacement as the regex would leave it: starting a line if the regex is anchored with ``^``,
+    ending one if with ``$``, so a longer line that merely contains it does not count."""
+    head = "^" if regex.startswith("^") else ""
+    tail = "$" if regex.endswith("$") and not regex.endswith("\\$") else ""
+    return re.compile(head + re.escape(replacement) + tail, re.MULTILINE)
+
+
+def replaced(regex: str, replacement: str, text: str) -> bool:
+    """Whether ``text`` reads as the regex overlay left it: the replacement there, or for a deletion
+    (empty replacement) no match left."""
+    if replacement:
+        return replacement_pattern(regex, replacement).search(text) is not None
+    return re.compile(regex, re.MULTILINE).search(text) is None
+
+
+class SpecSearchReplace(SpecOverlay):
+    """A regex applied line by line in the matching sections, the replacement taken literally."""
+
+    type: Literal["spec-search-replace"]
+    package: str = ""
+    section: str | None = None
+    regex: str
+    replacement: str = ""
+
+    def check(self) -> None:
+        if self.section is not None:
+            check_section(self.section)
+        check_regex(self.regex)
+
+    def edit(self, doc: SpecDocument) -> None:
+        search_replace(doc, self.regex, self.replacement, self.section, self.package)
+
+    def aim_met(self, tree: ComponentTree) -> bool:
+        doc = read_spec(tree)
+        scope = [s for s in doc.sections if (self.section is None or s.name == self.section)
+                 and (not self.package or s.package == self.package)]
+        if not scope:
+            return False
+        if self.replacement:
+            return any(replaced(self.regex, self.replacement, "\n".join(doc.lines[s.body_start:s.end]))
+                       for s in scope)
+        pattern = re.compile(self.regex)
+        return not any(pattern.search(doc.line(i)) for s in scope for i in range(s.body_start, s.end))

@@ -10,9 +10,12 @@ when nothing but blank lines, comments and other ``%if``/``%endif`` lines would 
 
 from __future__ import annotations
 
-from tributary.config.model import Overlay
+from typing import Literal
+
 from tributary.errors import OverlayError
-from tributary.overlays.targets import exact_sections, required
+from tributary.overlays.base import SpecOverlay, check_section
+from tributary.overlays.targets import exact_sections
+from tributary.overlays.tree import ComponentTree, read_spec
 from tributary.spec import Conditionals, Directive, Section, SpecDocument, directive_of
 
 _ADVICE = "adjust the conditionals first (for example with spec-search-replace)"
@@ -69,13 +72,36 @@ def _has_content(doc: SpecDocument, start: int, end: int) -> bool:
     return False
 
 
-def spec_remove_section(doc: SpecDocument, overlay: Overlay) -> None:
-    remove_sections(doc, exact_sections(doc, required(overlay, "section"), overlay.package or ""))
+class SpecRemoveSection(SpecOverlay):
+    """Delete every section named ``section`` of ``package`` (empty: the main package)."""
+
+    type: Literal["spec-remove-section"]
+    package: str = ""
+    section: str
+
+    def check(self) -> None:
+        if not self.section:
+            raise ValueError("overlay type 'spec-remove-section': section must not be empty")
+        check_section(self.section)
+
+    def edit(self, doc: SpecDocument) -> None:
+        remove_sections(doc, exact_sections(doc, self.section, self.package))
+
+    def aim_met(self, tree: ComponentTree) -> bool:
+        return not read_spec(tree).find_sections(self.section, self.package)
 
 
-def spec_remove_subpackage(doc: SpecDocument, overlay: Overlay) -> None:
-    package = required(overlay, "package")
-    found = [s for s in doc.sections if s.has_header and s.package == package]
-    if not found:
-        raise OverlayError(f"no section belongs to package {package!r}")
-    remove_sections(doc, found)
+class SpecRemoveSubpackage(SpecOverlay):
+    """Delete every section of the ``%package`` named ``package`` (its header's spelling)."""
+
+    type: Literal["spec-remove-subpackage"]
+    package: str
+
+    def edit(self, doc: SpecDocument) -> None:
+        found = [s for s in doc.sections if s.has_header and s.package == self.package]
+        if not found:
+            raise OverlayError(f"no section belongs to package {self.package!r}")
+        remove_sections(doc, found)
+
+    def aim_met(self, tree: ComponentTree) -> bool:
+        return not any(s.has_header and s.package == self.package for s in read_spec(tree).sections)

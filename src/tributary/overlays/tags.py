@@ -8,10 +8,13 @@ code (not its documentation) does.
 
 from __future__ import annotations
 
-from tributary.config.model import Overlay
+from typing import ClassVar, Literal
+
 from tributary.errors import OverlayError
+from tributary.overlays.base import SpecOverlay
 from tributary.overlays.lines import append_lines
-from tributary.overlays.targets import exact_sections, required, tag_section_name
+from tributary.overlays.targets import exact_sections, tag_section_name
+from tributary.overlays.tree import ComponentTree, read_spec
 from tributary.spec import SpecDocument, Tag, describe_package, format_tag, tag_family
 
 
@@ -74,7 +77,7 @@ def set_tag(doc: SpecDocument, tag: str, value: str, package: str) -> None:
         add_tag(doc, tag, value, package)
 
 
-def remove_tag(doc: SpecDocument, tag: str, value: str | None, package: str) -> None:
+def remove_tag(doc: SpecDocument, tag: str, value: str, package: str) -> None:
     """Delete every matching tag line; with a value, only lines whose whole trimmed value equals it
     (case-insensitively). An error when nothing was removed."""
     found = matching_tags(doc, tag, package)
@@ -87,21 +90,89 @@ def remove_tag(doc: SpecDocument, tag: str, value: str | None, package: str) -> 
     doc.delete_indices(t.index for t in found)
 
 
-def spec_add_tag(doc: SpecDocument, overlay: Overlay) -> None:
-    add_tag(doc, required(overlay, "tag"), required(overlay, "value"), overlay.package or "")
+class TagOverlay(SpecOverlay):
+    """The tag family's fields: ``Tag: value`` in ``package`` (empty: the main package)."""
+
+    tag: str
+    value: str
+    package: str = ""
+
+    def _present(self, tree: ComponentTree) -> bool:
+        wanted = self.value.strip()
+        return any(tag.value.strip() == wanted for tag in matching_tags(read_spec(tree), self.tag, self.package))
+
+    def _already_set(self, tree: ComponentTree) -> bool:
+        """Every tag the overlay would rewrite already has its value (so it would only re-space them)."""
+        wanted = self.value.strip()
+        found = matching_tags(read_spec(tree), self.tag, self.package)
+        return bool(found) and all(tag.value.strip() == wanted for tag in found)
 
 
-def spec_insert_tag(doc: SpecDocument, overlay: Overlay) -> None:
-    insert_tag(doc, required(overlay, "tag"), required(overlay, "value"), overlay.package or "")
+class SpecAddTag(TagOverlay):
+    """Append ``Tag: value`` at the end of the package's section(s), even when the tag exists."""
+
+    type: Literal["spec-add-tag"]
+    succeeds_anyway: ClassVar[bool] = True
+
+    def edit(self, doc: SpecDocument) -> None:
+        add_tag(doc, self.tag, self.value, self.package)
+
+    def aim_met(self, tree: ComponentTree) -> bool:
+        return self._present(tree)
 
 
-def spec_set_tag(doc: SpecDocument, overlay: Overlay) -> None:
-    set_tag(doc, required(overlay, "tag"), required(overlay, "value"), overlay.package or "")
+class SpecInsertTag(TagOverlay):
+    """Insert ``Tag: value`` after the last tag of its family (see ``insert_tag``)."""
+
+    type: Literal["spec-insert-tag"]
+    succeeds_anyway: ClassVar[bool] = True
+
+    def edit(self, doc: SpecDocument) -> None:
+        insert_tag(doc, self.tag, self.value, self.package)
+
+    def aim_met(self, tree: ComponentTree) -> bool:
+        return self._present(tree)
 
 
-def spec_update_tag(doc: SpecDocument, overlay: Overlay) -> None:
-    update_tag(doc, required(overlay, "tag"), required(overlay, "value"), overlay.package or "")
+class SpecSetTag(TagOverlay):
+    """Rewrite the tag where it exists, else add it."""
+
+    type: Literal["spec-set-tag"]
+    succeeds_anyway: ClassVar[bool] = True
+
+    def edit(self, doc: SpecDocument) -> None:
+        set_tag(doc, self.tag, self.value, self.package)
+
+    def aim_met(self, tree: ComponentTree) -> bool:
+        return self._already_set(tree)
 
 
-def spec_remove_tag(doc: SpecDocument, overlay: Overlay) -> None:
-    remove_tag(doc, required(overlay, "tag"), overlay.value, overlay.package or "")
+class SpecUpdateTag(TagOverlay):
+    """Rewrite every matching tag; an error when there is none."""
+
+    type: Literal["spec-update-tag"]
+    succeeds_anyway: ClassVar[bool] = True
+
+    def edit(self, doc: SpecDocument) -> None:
+        update_tag(doc, self.tag, self.value, self.package)
+
+    def aim_met(self, tree: ComponentTree) -> bool:
+        return self._already_set(tree)
+
+
+class SpecRemoveTag(SpecOverlay):
+    """Delete every matching tag line; with a ``value``, only those whose value equals it."""
+
+    type: Literal["spec-remove-tag"]
+    tag: str
+    value: str = ""
+    package: str = ""
+
+    def edit(self, doc: SpecDocument) -> None:
+        remove_tag(doc, self.tag, self.value, self.package)
+
+    def aim_met(self, tree: ComponentTree) -> bool:
+        found = matching_tags(read_spec(tree), self.tag, self.package)
+        if self.value:
+            found = [tag for tag in found if tag.value.lower() == self.value.lower()]
+        return not found

@@ -7,18 +7,9 @@ uses; this module holds the exact-match rule and the wording shared by the messa
 
 from __future__ import annotations
 
-from tributary.config.model import Overlay
 from tributary.errors import OverlayError
 from tributary.spec import Section, SpecDocument, describe_package
 from tributary.spec.sections import PACKAGE
-
-
-def required(overlay: Overlay, field: str) -> str:
-    """A string field the overlay's type requires (the config model has already checked it is set)."""
-    value = getattr(overlay, field)
-    if value is None:
-        raise OverlayError(f"{overlay.type} needs {field}")
-    return str(value)
 
 
 def tag_section_name(package: str) -> str:

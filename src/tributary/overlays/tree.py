@@ -49,6 +49,11 @@ def rewrite(path: Path, data: bytes) -> None:
     atomic_write(path, data, mode=stat.S_IMODE(path.stat().st_mode))
 
 
+def read_spec(tree: ComponentTree) -> SpecDocument:
+    """The component's spec, parsed."""
+    return parse(decode(tree.spec_path.read_bytes()))
+
+
 def edit_spec(tree: ComponentTree, edit: Callable[[SpecDocument], None]) -> None:
     """Parse the component's spec, apply ``edit`` and write the result back atomically."""
     path = tree.spec_path

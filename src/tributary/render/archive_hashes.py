@@ -34,7 +34,7 @@ def check_archive_pairing(project: Project, component: ResolvedComponent) -> Non
     source file is edited by an archive overlay, and no overlay edits a tarball both as a loose file
     and inside it. (That such an entry replaces upstream's, with a reason, the configuration model
     already requires.)"""
-    edited = {overlay.archive for overlay in component.config.overlays if overlay.archive}
+    edited = {archive for overlay in component.config.overlays if (archive := overlay.archive_name())}
     for index, item in enumerate(component.config.source_files):
         if item.origin.type != OriginType.OVERLAY.value:
             continue
@@ -43,9 +43,9 @@ def check_archive_pairing(project: Project, component: ResolvedComponent) -> Non
                               "but no archive overlay edits it", where=_where(component, index),
                               hint=f'add an overlay with archive = "{item.filename}", or remove this entry')
     for index, overlay in enumerate(component.config.overlays):
-        if not overlay.archive and overlay.file in edited:
+        if overlay.loose_file() in edited:
             raise ConfigError(f"component {component.name!r}: overlay #{index + 1} ({overlay.type}) targets "
-                              f"{overlay.file!r} as a file, while archive overlays edit inside it",
+                              f"{overlay.loose_file()!r} as a file, while archive overlays edit inside it",
                               where=project.overlay_location(component.name, index),
                               hint="edit the tarball through archive overlays only")
 

@@ -98,7 +98,8 @@ class RenderCache:
             "name": component.name,
             "config": config_hash,
             "sources": tree_signature(spec.parent) if spec is not None else upstream,
-            "overlaySources": [_file_signature(Path(o.source)) for o in component.config.overlays if o.source],
+            "overlaySources": [_file_signature(copied[1]) for o in component.config.overlays
+                               if (copied := o.copied_file()) is not None],
             "lock": [
                 _file_signature(self.project.lock_dir / f"{component.name}.lock"),
                 self._last_lock_commit(component.name),

@@ -86,7 +86,7 @@ def apply_overlays(
         atomic_write(dest / macros_file_name(component.name), macros_file_text(macros))
     tree = ComponentTree(root=dest, spec_name=spec_name)
     for overlay, index in full_overlay_list(component.name, component.config, bool(macros)):
-        if overlay.archive:
+        if overlay.archive_name():
             continue  # edits inside a tarball: tarballs never enter the rendered tree (see apply_archive_edits)
         if step is not None:
             step(overlay, index, tree)
@@ -105,8 +105,9 @@ def apply_archive_edits(project: Project, component: ResolvedComponent, dest: Pa
     """
     by_archive: dict[str, list[tuple[Overlay, int]]] = {}
     for index, overlay in enumerate(component.config.overlays):
-        if overlay.archive:
-            by_archive.setdefault(overlay.archive, []).append((overlay, index))
+        archive = overlay.archive_name()
+        if archive:
+            by_archive.setdefault(archive, []).append((overlay, index))
     tree = ComponentTree(root=dest, spec_name=f"{component.name}.spec")
     for archive, entries in by_archive.items():
         try:
@@ -117,7 +118,7 @@ def apply_archive_edits(project: Project, component: ResolvedComponent, dest: Pa
     return sorted(by_archive)
 
 
-def _overlay_context(project: Project, component: ResolvedComponent, overlay, index: int | None) -> str:
+def _overlay_context(project: Project, component: ResolvedComponent, overlay: Overlay, index: int | None) -> str:
     """``component 'x': overlay #3 (spec-search-replace, "why") at file:line: `` for an error."""
     label = f'{overlay.type}, "{overlay.description}"' if overlay.description else overlay.type
     if index is None:

@@ -31,7 +31,6 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +38,10 @@ from tributary.config import Project, ResolvedComponent
 from tributary.config.model import Overlay, parse_snapshot
 from tributary.config.project import UpstreamRef
 from tributary.errors import ConfigError, TribError
-from tributary.globbing import compile_glob, glob_files
 from tributary.overlays import ComponentTree, apply_overlay
 from tributary.overlays.archives import apply_archive_overlays
-from tributary.overlays.files import SKIPPED_DIRS, SPEC_SUFFIX
-from tributary.overlays.patches import PATCHLIST, patch_file_name
-from tributary.overlays.tags import matching_tags
 from tributary.overlays.tree import decode
 from tributary.render.render import apply_overlays, snapshot
-from tributary.spec import SpecDocument, parse, patch_number
 from tributary.upstream.checkout import checkout_upstream, resolve_upstream
 from tributary.upstream.commit import choose_commit
 from tributary.upstream.distgit import Mirror, cache_dir, dist_git_source
@@ -69,13 +63,6 @@ ERROR = "error"  # the component could not be checked (no such commit, branch or
 FAILING = frozenset({BREAKS, ERROR})
 
 CONTEXT_LINES = 3
-
-# Overlays that still succeed when upstream already has what they aim at (add-tag duplicates the tag,
-# set/update-tag rewrite it with tributary's spacing), so "no-op" is judged by whether that result was
-# there before they ran.
-_SUCCEED_ANYWAY = frozenset({"spec-add-tag", "spec-insert-tag", "spec-set-tag", "spec-update-tag", "spec-prepend-lines",
-                             "spec-append-lines", "file-prepend-lines"})
-
 
 @dataclass(frozen=True)
 class Target:
@@ -359,7 +346,7 @@ def _target_results(project: Project, component: ResolvedComponent, moved: Resol
         if index is None and outcome != FAILS:
             return  # tributary's own overlays are reported only when they break
         result = OverlayResult(
-            index + 1 if index is not None else None, _kind(overlay), overlay.description, outcome, message
+            index + 1 if index is not None else None, overlay.type, overlay.description, outcome, message
         )
         if outcome != APPLIES and index is not None:
             result = dataclasses.replace(result, location=str(project.overlay_location(component.name, index)))
@@ -382,8 +369,8 @@ def _archive_results(project: Project, component: ResolvedComponent, moved: Reso
                      dest: Path) -> list[OverlayResult]:
     """Overlays that edit inside tarballs, against the target's tarballs (from the lookaside cache when
     they are there), each in configuration order on the tarball as the ones before it left it."""
-    archived = [(index, overlay, overlay.archive) for index, overlay in enumerate(component.config.overlays)
-                if overlay.archive]
+    archived = [(index, overlay, archive) for index, overlay in enumerate(component.config.overlays)
+                if (archive := overlay.archive_name())]
     if not archived:
         return []
     problem = None
@@ -401,15 +388,11 @@ def _archive_results(project: Project, component: ResolvedComponent, moved: Reso
                 outcome, message = APPLIES, None
             except TribError as error:
                 message = error.message
-        result = OverlayResult(index + 1, _kind(overlay), overlay.description, outcome, message)
+        result = OverlayResult(index + 1, overlay.type, overlay.description, outcome, message)
         if outcome != APPLIES:
             result = dataclasses.replace(result, location=str(project.overlay_location(component.name, index)))
         results.append(result)
     return results
-
-
-def _kind(overlay: Overlay) -> str:
-    return overlay.type.value if isinstance(overlay.type, Enum) else str(overlay.type)
 
 
 def _try(overlay: Overlay, tree: ComponentTree, *, ours: bool) -> tuple[str, str | None]:
@@ -424,7 +407,7 @@ def _try(overlay: Overlay, tree: ComponentTree, *, ours: bool) -> tuple[str, str
         return FAILS, error.message
     if snapshot(tree.root) == before:
         return NO_OP, "upstream took the change (the overlay changes nothing)"
-    if present and overlay.type in _SUCCEED_ANYWAY:
+    if present and overlay.succeeds_anyway:
         return NO_OP, "upstream took the change (the overlay now duplicates what upstream carries)"
     return APPLIES, None
 
@@ -433,177 +416,13 @@ def _try(overlay: Overlay, tree: ComponentTree, *, ours: bool) -> tuple[str, str
 
 
 def _aim_met(overlay: Overlay, tree: ComponentTree) -> bool:
-    """Whether the state the overlay exists to reach already holds, before it runs. Guessing wrong
-    in doubt means "fails", never a false "no-op": a no-op invites deleting the overlay."""
+    """Whether the state the overlay exists to reach already holds, before it runs (each type says what
+    that state is). Guessing wrong in doubt means "fails", never a false "no-op": a no-op invites
+    deleting the overlay."""
     try:
-        check = _AIMS.get(overlay.type)
-        return bool(check and overlay.archive is None and check(overlay, tree))
+        return overlay.archive_name() is None and overlay.aim_met(tree)
     except (TribError, OSError, re.error):
         return False
-
-
-def _doc(tree: ComponentTree) -> SpecDocument:
-    return parse(decode(tree.spec_path.read_bytes()))
-
-
-def _tag_present(overlay: Overlay, tree: ComponentTree) -> bool:
-    wanted = (overlay.value or "").strip()
-    return any(
-        tag.value.strip() == wanted for tag in matching_tags(_doc(tree), overlay.tag or "", overlay.package or "")
-    )
-
-
-def _tag_set(overlay: Overlay, tree: ComponentTree) -> bool:
-    """Every tag the overlay would rewrite already has its value (so it would only re-space them)."""
-    wanted = (overlay.value or "").strip()
-    found = matching_tags(_doc(tree), overlay.tag or "", overlay.package or "")
-    return bool(found) and all(tag.value.strip() == wanted for tag in found)
-
-
-def _tag_absent(overlay: Overlay, tree: ComponentTree) -> bool:
-    found = matching_tags(_doc(tree), overlay.tag or "", overlay.package or "")
-    if overlay.value:
-        found = [tag for tag in found if tag.value.lower() == overlay.value.lower()]
-    return not found
-
-
-def _block(lines: Sequence[str]) -> list[str]:
-    """The overlay's lines as physical lines, blank ones at either end dropped (they are spacing)."""
-    physical = [piece for line in lines for piece in line.split("\n")]
-    while physical and not physical[0].strip():
-        physical.pop(0)
-    while physical and not physical[-1].strip():
-        physical.pop()
-    return physical
-
-
-def _contains_block(haystack: Sequence[str], block: Sequence[str]) -> bool:
-    width = len(block)
-    return bool(block) and any(list(haystack[i:i + width]) == list(block) for i in range(len(haystack) - width + 1))
-
-
-def _lines_present(overlay: Overlay, tree: ComponentTree) -> bool:
-    doc = _doc(tree)
-    block = _block(overlay.lines or [])
-    if overlay.section is None:
-        return _contains_block(doc.lines, block)
-    sections = doc.find_sections(overlay.section, overlay.package or "")
-    return bool(sections) and all(_contains_block(doc.lines[s.body_start:s.end], block) for s in sections)
-
-
-def _replacement_pattern(overlay: Overlay) -> re.Pattern[str]:
-    """The replacement as the regex would leave it: starting a line if the regex is anchored with ``^``,
-    ending one if with ``$``, so a longer line that merely contains it does not count."""
-    regex = overlay.regex or ""
-    head = "^" if regex.startswith("^") else ""
-    tail = "$" if regex.endswith("$") and not regex.endswith("\\$") else ""
-    return re.compile(head + re.escape(overlay.replacement or "") + tail, re.MULTILINE)
-
-
-def _replaced(overlay: Overlay, text: str) -> bool:
-    if overlay.replacement:
-        return _replacement_pattern(overlay).search(text) is not None
-    return re.compile(overlay.regex or "", re.MULTILINE).search(text) is None  # a deletion: gone already
-
-
-def _search_replace_done(overlay: Overlay, tree: ComponentTree) -> bool:
-    doc = _doc(tree)
-    scope = [s for s in doc.sections if (overlay.section is None or s.name == overlay.section)
-             and (not overlay.package or s.package == overlay.package)]
-    if not scope:
-        return False
-    if overlay.replacement:
-        return any(_replaced(overlay, "\n".join(doc.lines[s.body_start:s.end])) for s in scope)
-    pattern = re.compile(overlay.regex or "")
-    return not any(pattern.search(doc.line(i)) for s in scope for i in range(s.body_start, s.end))
-
-
-def _section_absent(overlay: Overlay, tree: ComponentTree) -> bool:
-    return not _doc(tree).find_sections(overlay.section or "", overlay.package or "")
-
-
-def _subpackage_absent(overlay: Overlay, tree: ComponentTree) -> bool:
-    return not any(s.has_header and s.package == overlay.package for s in _doc(tree).sections)
-
-
-def _files(tree: ComponentTree, pattern: str) -> list[Path]:
-    return [p for p in glob_files(tree.root, pattern, skip_dirs=SKIPPED_DIRS) if not p.name.endswith(SPEC_SUFFIX)]
-
-
-def _same_file(tree: ComponentTree, relative: str, source: str | None) -> bool:
-    path = tree.root / relative
-    return (source is not None and path.is_file() and not path.is_symlink()
-            and path.read_bytes() == Path(source).read_bytes())
-
-
-def _file_added(overlay: Overlay, tree: ComponentTree) -> bool:
-    return _same_file(tree, overlay.file or "", overlay.source)
-
-
-def _patch_added(overlay: Overlay, tree: ComponentTree) -> bool:
-    return _same_file(tree, patch_file_name(overlay), overlay.source)
-
-
-def _patch_removed(overlay: Overlay, tree: ComponentTree) -> bool:
-    pattern = overlay.file or ""
-    regex = compile_glob(pattern)
-    doc = _doc(tree)
-    if any(patch_number(tag.name) is not None and regex.match(tag.value) for tag in doc.all_tags()):
-        return False
-    for section in doc.find_sections(PATCHLIST, ""):
-        if any(
-            doc.line(i).strip() and regex.match(doc.line(i).strip()) for i in range(section.body_start, section.end)
-        ):
-            return False
-    return not _files(tree, pattern)
-
-
-def _file_removed(overlay: Overlay, tree: ComponentTree) -> bool:
-    return not _files(tree, overlay.file or "")
-
-
-def _file_renamed(overlay: Overlay, tree: ComponentTree) -> bool:
-    name = overlay.replacement or ""
-    if "/" in name or name in ("", ".", ".."):
-        return False  # not a plain name: the overlay itself rejects it
-    renamed = tree.root / name
-    return not _files(tree, overlay.file or "") and renamed.is_file() and not renamed.is_symlink()
-
-
-def _file_prepended(overlay: Overlay, tree: ComponentTree) -> bool:
-    found = _files(tree, overlay.file or "")
-    block = [piece for line in overlay.lines or [] for piece in line.split("\n")]
-    return bool(found) and all(decode(p.read_bytes()).splitlines()[:len(block)] == block for p in found)
-
-
-def _file_replaced(overlay: Overlay, tree: ComponentTree) -> bool:
-    found = _files(tree, overlay.file or "")
-    return (
-        bool(found)
-        and overlay.replacement is not None
-        and any(_replaced(overlay, decode(p.read_bytes())) for p in found)
-    )
-
-
-_AIMS: dict[str, Callable[[Overlay, ComponentTree], bool]] = {
-    "spec-add-tag": _tag_present,
-    "spec-insert-tag": _tag_present,
-    "spec-set-tag": _tag_set,
-    "spec-update-tag": _tag_set,
-    "spec-remove-tag": _tag_absent,
-    "spec-prepend-lines": _lines_present,
-    "spec-append-lines": _lines_present,
-    "spec-search-replace": _search_replace_done,
-    "spec-remove-section": _section_absent,
-    "spec-remove-subpackage": _subpackage_absent,
-    "patch-add": _patch_added,
-    "patch-remove": _patch_removed,
-    "file-add": _file_added,
-    "file-remove": _file_removed,
-    "file-rename": _file_renamed,
-    "file-prepend-lines": _file_prepended,
-    "file-search-replace": _file_replaced,
-}
 
 
 # --- Markdown -------------------------------------------------------------------------------------------

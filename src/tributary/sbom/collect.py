@@ -21,7 +21,8 @@ from tributary.build.cache import BuildCache
 from tributary.config import Project, ResolvedComponent
 from tributary.errors import ConfigError, TribError
 from tributary.image.rootfs import InstalledPackage, RootfsResult
-from tributary.overlays.patches import patch_file_name
+from tributary.overlays.patches import PatchAdd
+from tributary.overlays.tags import TagOverlay
 from tributary.render.changes import ComponentChanges, component_changes
 from tributary.repo.channels import component_for, header_text, read_header
 from tributary.repo.publish import repo_root
@@ -180,7 +181,8 @@ def _upstream(component: ResolvedComponent, commit: str | None, srpm: RpmPackage
         where = dist_git_source(component)
     except ConfigError:
         return None
-    changes_version = any((o.tag or "").lower() == _VERSION_TAG for o in component.config.overlays)
+    overlays = component.config.overlays
+    changes_version = any(isinstance(o, TagOverlay) and o.tag.lower() == _VERSION_TAG for o in overlays)
     version = srpm.version if srpm is not None and not changes_version else None
     return UpstreamOrigin(component.upstream.distro, component.upstream.version, where.package, redact(where.url),
                           where.branch, commit, version)
@@ -211,10 +213,10 @@ def _patches(component: ResolvedComponent) -> tuple[LocalPatch, ...]:
     """Patch files the distribution adds: each ``patch-add`` overlay's, and a full fork's own ``*.patch``."""
     found: list[LocalPatch] = []
     for index, overlay in enumerate(component.config.overlays):
-        if overlay.type != "patch-add":
+        if not isinstance(overlay, PatchAdd):
             continue
-        filename = patch_file_name(overlay)
-        candidates = [component.rendered_dir / filename, Path(overlay.source or "")]
+        filename = overlay.file_name
+        candidates = [component.rendered_dir / filename, Path(overlay.source)]
         path = next((p for p in candidates if p.is_file()), None)
         if path is not None:
             found.append(_patch(path, filename, index + 1))

@@ -125,9 +125,10 @@ def input_fingerprint(
         ("release-ver", release_ver(project, component)),
     ]
     for index, overlay in enumerate(component.config.overlays):
-        if overlay.source:
-            path = Path(overlay.source)
-            fields.append((f"overlay:{index}", f"{overlay.file or path.name}:{file_sha256(path)}"))
+        copied = overlay.copied_file()
+        if copied is not None:
+            name, path = copied
+            fields.append((f"overlay:{index}", f"{name}:{file_sha256(path)}"))
     return _digest(fields)
 
 
