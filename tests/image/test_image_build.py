@@ -20,6 +20,8 @@ import pytest
 from support import Published, copy_example_distro
 
 from tributary.config import load_project
+from tributary.image.distroless import RPM_MANIFEST_PATH
+from tributary.image.errors import ConfigScriptError, ImageError
 from tributary.image.manifest import Artifact, write_manifest
 from tributary.image.oci import (
     OciResult,
@@ -27,14 +29,8 @@ from tributary.image.oci import (
     write_docker_archive,
     write_oci,
 )
-from tributary.image.rootfs import (
-    RPM_MANIFEST_PATH,
-    ConfigScriptError,
-    ImageError,
-    RootfsResult,
-    build_rootfs,
-    query_packages,
-)
+from tributary.image.rootfs import RootfsResult, build_rootfs
+from tributary.image.rpmdb import query_packages
 from tributary.image.spec import ContainerConfig, ImageSpec, User
 from tributary.image.wsl import WslResult, write_wsl
 from tributary.repo.publish import built_rpms, publish, repo_root

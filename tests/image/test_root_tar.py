@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tributary.image.errors import ImageError
 from tributary.image.oci import write_gzip_root_tar, write_root_tar
-from tributary.image.rootfs import ImageError
 from tributary.tools import skopeo
 
 EPOCH = 1767225600  # 2026-01-01

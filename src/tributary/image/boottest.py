@@ -25,7 +25,7 @@ from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
-from tributary.image.rootfs import ImageError
+from tributary.image.errors import ImageError
 from tributary.tools import qemu
 
 # What the initramfs must be able to load to see a virtio disk and mount ext4 (built-in ones are skipped).

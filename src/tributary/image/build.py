@@ -17,6 +17,7 @@ from tributary.config import Project
 from tributary.fsutil import resolve_inside, staged_directory
 from tributary.image.definition import DescriptionResult, load_image
 from tributary.image.disk import DISK_FORMATS, write_disks
+from tributary.image.errors import ImageError
 from tributary.image.manifest import Artifact, write_manifest
 from tributary.image.oci import (
     OciResult,
@@ -24,7 +25,7 @@ from tributary.image.oci import (
     write_docker_archive,
     write_oci,
 )
-from tributary.image.rootfs import ImageError, RootfsResult, build_rootfs
+from tributary.image.rootfs import RootfsResult, build_rootfs
 from tributary.image.spec import FORMATS
 from tributary.image.wsl import write_wsl
 

@@ -26,7 +26,7 @@ from tributary.image.boottest import (
 )
 from tributary.image.definition import load_image
 from tributary.image.disk import DISK_FORMATS, MIB
-from tributary.image.rootfs import ImageError
+from tributary.image.errors import ImageError
 from tributary.image.vhd import COOKIE, FIXED, FOOTER_SIZE, read_footer
 from tributary.tools import bwrap, process, qemu_img, skopeo
 

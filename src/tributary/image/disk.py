@@ -27,7 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tributary.image.rootfs import ImageError, RootfsResult
+from tributary.image.errors import ImageError
+from tributary.image.rootfs import RootfsResult
 from tributary.image.spec import ImageSpec
 from tributary.image.vhd import fix_identity
 from tributary.tools import dosfstools, e2fsprogs, mtools, qemu_img, sfdisk

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tributary.image.disk import ROOT_X86_64_TYPE, SECTOR
-from tributary.image.rootfs import ImageError
+from tributary.image.errors import ImageError
 from tributary.tools import e2fsprogs, qemu_img
 from tributary.tools.e2fsprogs import Listed
 

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tributary.fsutil import atomic_write
-from tributary.image.rootfs import ImageError, RootfsResult, os_release_name
+from tributary.image.errors import ImageError
+from tributary.image.rootfs import RootfsResult
+from tributary.image.rootpaths import os_release_name
 from tributary.image.spec import FORMATS, ImageSpec
 from tributary.upstream.fingerprint import file_sha256
 

@@ -39,7 +39,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from tributary.fsutil import atomic_write, staged_directory
-from tributary.image.rootfs import ImageError, InstalledPackage, os_release_name
+from tributary.image.errors import ImageError
+from tributary.image.rootfs import InstalledPackage
+from tributary.image.rootpaths import os_release_name
 from tributary.image.spec import ImageSpec
 from tributary.tools import skopeo
 

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tributary.image.rootfs import ImageError
+from tributary.image.errors import ImageError
 
 FOOTER_SIZE = 512
 COOKIE = b"conectix"

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tributary.fsutil import atomic_output
+from tributary.image.errors import ImageError
 from tributary.image.oci import write_gzip_root_tar
-from tributary.image.rootfs import ImageError, resolve_in_root
+from tributary.image.rootpaths import resolve_in_root
 from tributary.image.spec import ImageSpec
 
 DISTRIBUTION_CONF = "etc/wsl-distribution.conf"
