@@ -19,8 +19,8 @@ from tributary.audit.image import (
     check_setid,
     check_sysctl,
     check_world_writable,
-    open_tar,
 )
+from tributary.audit.imagetree import open_tar
 from tributary.audit.policy import apply_policy
 from tributary.config.model import AUDIT_IMAGE_CHECKS, AuditConfig
 from tributary.tools.rpm import InstalledRpm
@@ -184,7 +184,7 @@ def layer(path: Path, entries: list[tuple[str, str | None]]) -> Path:
 
 
 def layered(tmp_path: Path, *layers: list[tuple[str, str | None]]):
-    from tributary.audit.image import ImageTree
+    from tributary.audit.imagetree import ImageTree
 
     tree = ImageTree("layers")
     for index, entries in enumerate(layers):
@@ -193,7 +193,7 @@ def layered(tmp_path: Path, *layers: list[tuple[str, str | None]]):
 
 
 def test_root_level_dotfiles_keep_their_names(tmp_path) -> None:
-    from tributary.audit.image import _normal
+    from tributary.audit.imagetree import _normal
 
     assert _normal("./.dockerenv") == "/.dockerenv"
     assert _normal("./.wh.opt") == "/.wh.opt"

@@ -13,9 +13,9 @@ from tributary.repo.channels import (
     channel_of,
     is_debuginfo,
     plan_channels,
-    read_rpm,
     srpm_channel_of,
 )
+from tributary.rpmfile import read_rpm
 
 
 def load(tmp_path: Path, text: str):

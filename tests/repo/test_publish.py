@@ -14,6 +14,7 @@ import pytest
 from tributary.repo.errors import RepoError
 from tributary.repo.publish import built_rpms, publish, swap_in
 from tributary.repo.sign import SigningKey
+from tributary.rpmfile import RpmFileError
 from tributary.tools.rpmsign import RpmsignError
 
 BASE = ("hello", "libhello", "hello-devel", "hello-debuginfo", "hello-tools")
@@ -197,7 +198,7 @@ def test_swap_in_replaces_a_directory_whole(tmp_path):
 def test_a_file_that_is_no_rpm_is_named_in_the_error(project, tmp_path):
     bogus = tmp_path / "bogus-1-1.noarch.rpm"
     bogus.write_text("not an rpm\n")
-    with pytest.raises(RepoError, match="cannot read the RPM header") as caught:
+    with pytest.raises(RpmFileError, match="cannot read the RPM header") as caught:
         publish(project, [bogus], signing=None)
     assert str(bogus) in str(caught.value)
     assert not (project.output_dir / "repo").exists() or not any((project.output_dir / "repo").glob("rpm-*"))

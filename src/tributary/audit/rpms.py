@@ -17,18 +17,15 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import rpm
-
 from tributary.audit.elf import audit_elf, is_elf
 from tributary.audit.policy import apply_policy
 from tributary.audit.report import Finding, Report
 from tributary.build.cache import BuildCache
 from tributary.config import Project
 from tributary.errors import TribError
-from tributary.repo.channels import is_debuginfo, read_rpm
+from tributary.repo.channels import is_debuginfo
+from tributary.rpmfile import payload, read_rpm
 
-# rpm's payload compressor names -> the rpmio type that decompresses them.
-_RPMIO = {"gzip": "gzdio", "bzip2": "bzdio", "xz": "xzdio", "lzma": "lzdio", "zstd": "zstdio"}
 DEBUG_DIR = "/usr/lib/debug/"
 
 
@@ -48,29 +45,13 @@ def elf_files(rpm_path: Path) -> Iterator[PayloadFile]:
 
     Each file's first four bytes are read to tell ELF from anything else; only an ELF file is read
     whole, so a large data file costs nothing but its decompression."""
-    ts = rpm.TransactionSet()
-    ts.setVSFlags(rpm._RPMVSF_NOSIGNATURES | rpm._RPMVSF_NODIGESTS)
-    handles: list[rpm.fd] = []
-    try:
-        fd = rpm.fd.open(str(rpm_path))
-        handles.append(fd)
-        header = ts.hdrFromFdno(fd)
-        compressor = header[rpm.RPMTAG_PAYLOADCOMPRESSOR] or "gzip"
-        compressor = compressor.decode() if isinstance(compressor, bytes) else compressor
-        payload = rpm.fd(fd, "r", flags=_RPMIO.get(compressor, f"{compressor}dio"))
-        handles.append(payload)
-        archive = rpm.files(header).archive(payload)
+    with payload(rpm_path) as (_, archive):
         for entry in archive:
             if not stat.S_ISREG(entry.mode) or not archive.hascontent() or entry.name.startswith(DEBUG_DIR):
                 continue
             head = archive.read(4)
             if is_elf(head):
                 yield PayloadFile(entry.name, entry.mode, head + archive.read())
-    except (OSError, rpm.error) as error:
-        raise AuditError(f"cannot read the RPM payload: {error}", where=str(rpm_path)) from error
-    finally:
-        for handle in reversed(handles):
-            handle.close()
 
 
 def audit_rpm_files(rpms: Sequence[Path]) -> list[Finding]:

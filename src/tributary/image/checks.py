@@ -10,7 +10,6 @@ os-release NAME and the fstab root that manifest.json says it has (see ``boottes
 
 from __future__ import annotations
 
-import json
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -26,7 +25,8 @@ from tributary.image.boottest import (
 )
 from tributary.image.definition import load_image
 from tributary.image.disk import DISK_FORMATS, MIB
-from tributary.image.errors import ImageError
+from tributary.image.manifest import ImageManifest, Output, read_manifest
+from tributary.image.oci import read_layout
 from tributary.image.vhd import COOKIE, FIXED, FOOTER_SIZE, read_footer
 from tributary.tools import bwrap, process, qemu_img, skopeo
 
@@ -48,38 +48,32 @@ def test_image(project: Project, name: str, *, kernel: Path | None = None, boot_
     """Check every output of a built image; ``kernel`` (an unpacked kernel package) boots the disks.
     ``on_step`` hears which output is being checked."""
     spec = load_image(project, name).spec
-    out_dir = project.output_dir / "images" / name
-    manifest_path = out_dir / "manifest.json"
-    if not manifest_path.is_file():
-        raise ImageError(
-            f"image {name!r} is not built ({manifest_path} is missing)", hint=f"run 'trib image build {name}'"
-        )
-    manifest = json.loads(manifest_path.read_text())
+    manifest = read_manifest(project.output_dir / "images" / name, name)
     results: list[CheckResult] = []
-    for entry in manifest["formats"]:
-        artifact = out_dir / entry["file"]
-        on_step(f"checking the {entry['format']} output" + (" (booting it)" if entry["format"] in DISK_FORMATS else ""))
-        if entry["format"] == "oci":
+    for entry in manifest.outputs:
+        artifact = entry.path
+        on_step(f"checking the {entry.format} output" + (" (booting it)" if entry.format in DISK_FORMATS else ""))
+        if entry.format == "oci":
             results += _check_oci(
-                artifact, entry["digest"], spec.container.tag, [*spec.container.entrypoint, *spec.container.cmd]
+                artifact, entry.digest or "", spec.container.tag, [*spec.container.entrypoint, *spec.container.cmd]
             )
-        elif entry["format"] == "wsl":
+        elif entry.format == "wsl":
             results.append(_check_wsl(artifact))
-        elif entry["format"] == "docker-archive":
+        elif entry.format == "docker-archive":
             found = skopeo.inspect(skopeo.docker_archive_reference(artifact))
             results.append(
                 CheckResult(
                     "docker-archive readable", bool(found.get("Layers")), f"{len(found.get('Layers', []))} layer(s)"
                 )
             )
-        elif entry["format"] in DISK_FORMATS:
+        elif entry.format in DISK_FORMATS:
             results += _check_disk(artifact, entry)
             results.append(_check_boot(project, name, artifact, entry, manifest, kernel, boot_timeout))
     return results
 
 
-def _check_disk(path: Path, entry: dict) -> list[CheckResult]:
-    image_format, size = entry["format"], entry.get("virtualSize")
+def _check_disk(path: Path, entry: Output) -> list[CheckResult]:
+    image_format, size = entry.format, entry.details.get("virtualSize")
     if not isinstance(size, int):
         return [CheckResult(f"qemu-img reads the {image_format} disk", False,
                             "manifest.json records no virtualSize for this disk: rebuild the image")]
@@ -113,24 +107,25 @@ def _check_disk(path: Path, entry: dict) -> list[CheckResult]:
     return results
 
 
-def _check_boot(project: Project, name: str, path: Path, entry: dict, manifest: dict, kernel: Path | None,
-                timeout: float) -> CheckResult:
-    check = f"boots the {entry['format']} disk"
-    if "rootUuid" not in entry:
+def _check_boot(project: Project, name: str, path: Path, entry: Output, manifest: ImageManifest,
+                kernel: Path | None, timeout: float) -> CheckResult:
+    check = f"boots the {entry.format} disk"
+    root_uuid = entry.details.get("rootUuid")
+    if not isinstance(root_uuid, str):
         return CheckResult(check, False, "manifest.json records no rootUuid for this disk: rebuild the image")
     if kernel is None:
         return CheckResult(check, False, "no kernel to boot with: pass --kernel DIR (an unpacked kernel package) "
                                          "or set TRIB_TEST_KERNEL")
-    result = boot_check(path, entry["format"], root_uuid=entry["rootUuid"], kernel=find_kernel(kernel),
+    result = boot_check(path, entry.format, root_uuid=root_uuid, kernel=find_kernel(kernel),
                         work=project.work_dir / "images" / name / "boot", timeout=timeout)
-    expected_root = f"UUID={entry['rootUuid']}"
+    expected_root = f"UUID={root_uuid}"
     problems = list(result.failures)
     if result.timed_out:
         problems.append(f"no power-off within {timeout:g} s")
     elif not result.finished:
         problems.append("the check did not run to its end")
-    if result.os_release_name != manifest.get("osReleaseName"):
-        problems.append(f"os-release NAME {result.os_release_name!r}, expected {manifest.get('osReleaseName')!r}")
+    if result.os_release_name != manifest.os_release_name:
+        problems.append(f"os-release NAME {result.os_release_name!r}, expected {manifest.os_release_name!r}")
     if result.fstab_root != expected_root:
         problems.append(f"fstab root {result.fstab_root!r}, expected {expected_root}")
     if problems:
@@ -144,12 +139,10 @@ def _check_oci(layout: Path, digest: str, tag: str, command: list[str]) -> list[
                            f"skopeo {inspected.get('Digest')}, manifest.json {digest}")]
     if not command:
         return [*results, CheckResult("container command", True, "the image names no command: nothing to run")]
-    index = json.loads((layout / "index.json").read_text())
-    image_manifest = json.loads(_blob(layout, index["manifests"][0]["digest"]).read_text())
     with tempfile.TemporaryDirectory(prefix="trib-image-test-") as scratch:
         root = Path(scratch)
-        for layer in image_manifest["layers"]:
-            with tarfile.open(_blob(layout, layer["digest"])) as archive:
+        for layer in read_layout(layout).layers:
+            with tarfile.open(layer) as archive:
                 if hasattr(tarfile, "tar_filter"):
                     archive.extractall(root, filter="tar")
                 else:  # Python before 3.11.4 (Debian 12's 3.11.2) has no extraction filters
@@ -180,11 +173,6 @@ def _check_oci(layout: Path, digest: str, tag: str, command: list[str]) -> list[
     said = process.last_line(process.decoded(run.stdout))
     detail = f"{' '.join(command)} -> exit {run.returncode}" + (f": {said}" if said else "")
     return [*results, CheckResult("container command runs", run.returncode == 0, detail)]
-
-
-def _blob(layout: Path, digest: str) -> Path:
-    algorithm, value = digest.split(":", 1)
-    return layout / "blobs" / algorithm / value
 
 
 def _check_wsl(path: Path) -> CheckResult:

@@ -7,7 +7,8 @@ of the published channels (and an SBOM made without opening the image).
 
 For the OCI layout, which is a directory, ``size`` is the sum of its files and ``sha256`` is the
 image's manifest digest (what ``skopeo inspect`` and registries call the image's digest).
-Keys are camelCase like every JSON tributary writes; the file is replaced atomically.
+Keys are camelCase like every JSON tributary writes; the file is replaced atomically. Later stages
+(``image test``, the audit, SBOMs) read it with ``read_manifest``, the one reader of the file.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tributary.fsutil import atomic_write
 from tributary.image.errors import ImageError
@@ -101,3 +103,76 @@ def write_manifest(out_dir: Path, spec: ImageSpec, rootfs: RootfsResult, artifac
     target = Path(out_dir) / MANIFEST_NAME
     atomic_write(target, json.dumps(data, indent=2, sort_keys=False) + "\n", mode=0o644)
     return target
+
+
+# --- reading it back ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output as the manifest records it; ``details`` holds a disk's layout (``virtualSize``,
+    ``rootUuid``, ``partitions``...)."""
+
+    format: str
+    path: Path
+    """Where the output is (the manifest's relative ``file`` resolved against the image's directory)."""
+    sha256: str
+    digest: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ManifestPackage:
+    nevra: str
+    sha256: str | None
+    license: str
+    channel: str | None
+
+
+@dataclass(frozen=True)
+class ImageManifest:
+    """``images/<name>/manifest.json``, read."""
+
+    path: Path
+    image: str
+    version: str
+    os_release_name: str | None
+    source_date_epoch: int
+    releasever: str
+    channels: tuple[str, ...]
+    outputs: tuple[Output, ...]
+    packages: tuple[ManifestPackage, ...]
+
+    def output(self, image_format: str) -> Output | None:
+        return next((found for found in self.outputs if found.format == image_format), None)
+
+
+def read_manifest(out_dir: Path, name: str) -> ImageManifest:
+    """The manifest of the image built into ``out_dir`` (``<output-dir>/images/<name>``); an ImageError
+    when the image is not built or the file is not a manifest, naming the file."""
+    path = Path(out_dir) / MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError as error:
+        raise ImageError(f"image {name!r} is not built ({path} is missing)",
+                         hint=f"run 'trib image build {name}'") from error
+    except (OSError, ValueError) as error:
+        raise ImageError(f"not an image manifest: {error}", where=str(path)) from error
+    try:
+        outputs = tuple(
+            Output(str(entry["format"]), path.parent / str(entry["file"]), str(entry.get("sha256", "")),
+                   entry.get("digest"),
+                   {key: value for key, value in entry.items() if key not in _OUTPUT_KEYS})
+            for entry in data["formats"])
+        packages = tuple(
+            ManifestPackage(str(entry.get("nevra", "")), entry.get("sha256") or None, str(entry.get("license") or ""),
+                            entry.get("channel") or None)
+            for entry in data.get("packages", []))
+        return ImageManifest(path, str(data.get("image") or name), str(data.get("version") or ""),
+                             data.get("osReleaseName"), int(data.get("sourceDateEpoch") or 0),
+                             str(data.get("releasever") or ""), tuple(data.get("channels") or ()), outputs, packages)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ImageError(f"not an image manifest: {error!r} is wrong or missing", where=str(path)) from error
+
+
+_OUTPUT_KEYS = frozenset({"format", "file", "size", "sha256", "digest"})

@@ -383,6 +383,36 @@ def _write_blob(blobs: Path, data: bytes) -> str:
     return f"sha256:{digest}"
 
 
+# --- reading a layout -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OciLayout:
+    """An OCI image layout's first image, read: its manifest digest and layer blobs, bottom first."""
+
+    path: Path
+    manifest_digest: str
+    layers: tuple[Path, ...]
+
+    def blob(self, digest: str) -> Path:
+        algorithm, _, value = digest.partition(":")
+        return self.path / "blobs" / algorithm / value
+
+
+def read_layout(layout: Path) -> OciLayout:
+    """The one reader of the layouts ``write_oci`` makes (``index.json`` -> manifest -> layers); an
+    ImageError naming the layout when it is not one."""
+    read = OciLayout(Path(layout), "", ())
+    try:
+        index = json.loads((read.path / "index.json").read_text())
+        digest = str(index["manifests"][0]["digest"])
+        manifest = json.loads(read.blob(digest).read_text())
+        layers = tuple(read.blob(str(layer["digest"])) for layer in manifest["layers"])
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
+        raise ImageError(f"not a readable OCI layout: {error}", where=str(layout)) from error
+    return OciLayout(read.path, digest, layers)
+
+
 # --- skopeo ---------------------------------------------------------------------------------------------
 
 

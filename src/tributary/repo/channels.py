@@ -20,13 +20,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import rpm
-
 from tributary.build.imports import recorded_imports
 from tributary.config.model import PublishSettings
 from tributary.config.project import Project
-from tributary.repo.errors import RepoError
-from tributary.tools.rpm import nevra
+from tributary.rpmfile import RpmHeader, read_rpm
 
 NOT_PUBLISHED = "none"
 
@@ -81,80 +78,12 @@ def srpm_channel_of(project: Project, component_name: str) -> str | None:
     return _published(channel)
 
 
-@dataclass(frozen=True)
-class RpmFile:
-    """What channel assignment and publishing need from an RPM's header, read once."""
-
-    path: Path
-    name: str
-    epoch: int | None
-    version: str
-    release: str
-    arch: str  # "src" for a source RPM (rpm's header says the build arch there)
-    source_name: str  # the source package's name (the RPM's own name for a source RPM)
-    build_time: int
-
-    @property
-    def nevra(self) -> str:
-        return nevra(self.name, self.epoch, self.version, self.release, self.arch)
-
-    @property
-    def is_source(self) -> bool:
-        return self.arch == "src"
-
-
-def read_header(path: Path) -> rpm.hdr:
-    """The header of the RPM at ``path``, unverified (rpm -K checks signatures); RepoError if unreadable.
-
-    Shared with the SBOM stage, which reads more of it (License, file list, header digest).
-    """
-    ts = rpm.TransactionSet()
-    ts.setVSFlags(rpm._RPMVSF_NOSIGNATURES | rpm._RPMVSF_NODIGESTS)
-    try:
-        with open(path, "rb") as handle:
-            return ts.hdrFromFdno(handle.fileno())
-    except (OSError, rpm.error) as error:
-        raise RepoError(f"cannot read the RPM header: {error}", where=str(path)) from error
-
-
-def read_rpm(path: Path) -> RpmFile:
-    """The header fields of ``path``; signatures and digests are not checked here (rpm -K does that)."""
-    header = read_header(path)
-    source_rpm = header_text(header[rpm.RPMTAG_SOURCERPM])
-    is_source = not source_rpm
-    arch = "src" if is_source else header_text(header[rpm.RPMTAG_ARCH])
-    name = header_text(header[rpm.RPMTAG_NAME])
-    return RpmFile(
-        path=Path(path),
-        name=name,
-        epoch=header[rpm.RPMTAG_EPOCH],
-        version=header_text(header[rpm.RPMTAG_VERSION]),
-        release=header_text(header[rpm.RPMTAG_RELEASE]),
-        arch=arch,
-        source_name=name if is_source else _source_name(source_rpm),
-        build_time=int(header[rpm.RPMTAG_BUILDTIME] or 0),
-    )
-
-
-def header_text(value: object) -> str:
-    """An rpm header value as text: tags come back as bytes or str depending on rpm's Python bindings."""
-    if value is None:
-        return ""
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-
-
-def _source_name(source_rpm: str) -> str:
-    """``hello-1.0-1.fc43.src.rpm`` -> ``hello``: strip the suffix, then version and release."""
-    stem = re.sub(r"\.(?:no)?src\.rpm$", "", source_rpm)
-    return stem.rsplit("-", 2)[0]
-
-
 @dataclass
 class ChannelPlan:
     """Every RPM given to ``plan_channels``, sorted into channels or set aside with the reason."""
 
-    channels: dict[str, list[RpmFile]] = field(default_factory=dict)
-    unpublished: list[tuple[RpmFile, str]] = field(default_factory=list)
+    channels: dict[str, list[RpmHeader]] = field(default_factory=dict)
+    unpublished: list[tuple[RpmHeader, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -180,13 +109,13 @@ def component_for(project: Project, source_name: str, sources: Mapping[str, str]
     return None
 
 
-def plan_channels(project: Project, rpms: Iterable[Path | RpmFile], *,
+def plan_channels(project: Project, rpms: Iterable[Path | RpmHeader], *,
                   sources: Mapping[str, str] | None = None) -> ChannelPlan:
     """Read each RPM's header and sort it into its channel (sorted by file name within a channel)."""
     plan = ChannelPlan()
     imported = {item.path for item in recorded_imports(project)}
     for item in rpms:
-        info = item if isinstance(item, RpmFile) else read_rpm(Path(item))
+        info = item if isinstance(item, RpmHeader) else read_rpm(Path(item))
         component = component_for(project, info.source_name, sources)
         if component is None and info.path in imported:
             # Imported by the build from the buildroot's repositories (build.imports): described by

@@ -32,9 +32,10 @@ from pathlib import Path
 
 from tributary.config.project import Project
 from tributary.fsutil import atomic_write, replace_directory
-from tributary.repo.channels import RpmFile, plan_channels
+from tributary.repo.channels import plan_channels
 from tributary.repo.errors import RepoError
 from tributary.repo.sign import SigningKey
+from tributary.rpmfile import RpmHeader
 from tributary.tools import gpg, rpmsign
 from tributary.tools.createrepo import write_repodata
 from tributary.upstream.fingerprint import file_sha256
@@ -141,7 +142,7 @@ def _check_channel_name(channel: str) -> None:
         raise RepoError(f"channel name {channel!r} cannot name a directory under repo/")
 
 
-def _publish_channel(root: Path, channel: str, rpms: list[RpmFile], *, signing: SigningKey | None,
+def _publish_channel(root: Path, channel: str, rpms: list[RpmHeader], *, signing: SigningKey | None,
                      baseurl: str | None, name: str, compression: str, epoch: int | None) -> ChannelResult:
     target = root / channel
     for stale in root.glob(f".{channel}.new-*"):
@@ -184,7 +185,7 @@ def _publish_channel(root: Path, channel: str, rpms: list[RpmFile], *, signing: 
     )
 
 
-def _copy_packages(rpms: list[RpmFile], stage: Path) -> list[str]:
+def _copy_packages(rpms: list[RpmHeader], stage: Path) -> list[str]:
     """Copy each RPM to ``Packages/<first letter>/``; the same file twice is one, two different ones an error."""
     hrefs: dict[str, Path] = {}
     for info in rpms:

@@ -15,8 +15,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-import rpm
-
 from tributary.build.cache import BuildCache
 from tributary.config import Project, ResolvedComponent
 from tributary.errors import ConfigError, TribError
@@ -24,8 +22,9 @@ from tributary.image.rootfs import InstalledPackage, RootfsResult
 from tributary.overlays.patches import PatchAdd
 from tributary.overlays.tags import TagOverlay
 from tributary.render.changes import ComponentChanges, component_changes
-from tributary.repo.channels import component_for, header_text, read_header
+from tributary.repo.channels import component_for
 from tributary.repo.publish import repo_root
+from tributary.rpmfile import read_rpm
 from tributary.sbom import hashes
 from tributary.sbom.licenses import License, parse_license
 from tributary.sbom.model import (
@@ -71,23 +70,22 @@ def _slug(text: str) -> str:
 
 def read_package(path: Path, *, channel: str | None = None) -> RpmPackage:
     """An RPM file's identity, license, file count and sha256 (signatures are not checked here)."""
-    header = read_header(path)
-    source_rpm = header_text(header[rpm.RPMTAG_SOURCERPM])
+    header = read_rpm(path)
     return RpmPackage(
-        name=header_text(header[rpm.RPMTAG_NAME]),
-        epoch=int(header[rpm.RPMTAG_EPOCH] or 0),
-        version=header_text(header[rpm.RPMTAG_VERSION]),
-        release=header_text(header[rpm.RPMTAG_RELEASE]),
-        arch=header_text(header[rpm.RPMTAG_ARCH]) if source_rpm else "src",
+        name=header.name,
+        epoch=header.epoch or 0,
+        version=header.version,
+        release=header.release,
+        arch=header.arch,
         filename=Path(path).name,
         sha256=file_sha256(Path(path)),
-        license=parse_license(header_text(header[rpm.RPMTAG_LICENSE])),
-        source_rpm=source_rpm,
-        file_count=len(header[rpm.RPMTAG_BASENAMES] or []),
-        size=int(header[rpm.RPMTAG_SIZE] or 0),
-        build_time=int(header[rpm.RPMTAG_BUILDTIME] or 0),
+        license=parse_license(header.license),
+        source_rpm=header.source_rpm,
+        file_count=header.file_count,
+        size=header.size,
+        build_time=header.build_time,
         channel=channel,
-        header_sha256=header_text(header[rpm.RPMTAG_SHA256HEADER]) or None,
+        header_sha256=header.header_sha256,
     )
 
 

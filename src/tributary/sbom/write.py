@@ -7,7 +7,6 @@ bytes the image carries at ``EMBED_DIR``. Every file is written atomically.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from tributary.build.cache import BuildCache
 from tributary.config import Project
 from tributary.errors import TribError
 from tributary.fsutil import atomic_write
+from tributary.image.manifest import ManifestPackage, read_manifest
 from tributary.image.rootfs import InstalledPackage, RootfsResult
 from tributary.repo.sign import SigningKey
 from tributary.sbom import EMBED_DIR, cyclonedx, provenance, spdx
@@ -161,28 +161,20 @@ def image_from_manifest(project: Project, name: str, *, formats: Sequence[str]) 
     The manifest lists each package by NEVRA with the sha256 of its RPM and the channel; the RPM in
     the channel gives the rest, so this matches what the image build embedded.
     """
-    path = project.output_dir / "images" / name / "manifest.json"
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError as error:
-        raise TribError(
-            f"image {name!r} is not built: no {path}", hint=f"run 'trib image build {name}' first"
-        ) from error
-    except ValueError as error:
-        raise TribError(f"{path}: not JSON ({error})") from error
-    packages = tuple(_manifest_package(entry) for entry in data.get("packages", []))
-    rootfs = RootfsResult(path.parent, name, packages, int(data.get("sourceDateEpoch") or 0),
-                          str(data.get("releasever") or ""), tuple(data.get("channels") or ()))
-    return collect_image(project, rootfs, version=str(data.get("version") or ""), kind=image_kind(formats))
+    manifest = read_manifest(project.output_dir / "images" / name, name)
+    packages = tuple(_manifest_package(entry) for entry in manifest.packages)
+    rootfs = RootfsResult(manifest.path.parent, name, packages, manifest.source_date_epoch, manifest.releasever,
+                          manifest.channels)
+    return collect_image(project, rootfs, version=manifest.version, kind=image_kind(formats))
 
 
-def _manifest_package(entry: Mapping[str, object]) -> InstalledPackage:
-    nevra = str(entry.get("nevra", ""))
+def _manifest_package(entry: ManifestPackage) -> InstalledPackage:
+    nevra = entry.nevra
     rest, _, arch = nevra.rpartition(".")
     name, version, release = (rest.rsplit("-", 2) + ["", ""])[:3]
     epoch = 0
     if ":" in version:
         epoch_text, version = version.split(":", 1)
         epoch = int(epoch_text) if epoch_text.isdigit() else 0
-    return InstalledPackage(name, epoch, version, release, arch, str(entry.get("license") or ""), 0, 0, 0, "", "",
-                            str(entry.get("sha256") or "") or None, str(entry.get("channel") or "") or None)
+    return InstalledPackage(name, epoch, version, release, arch, entry.license, 0, 0, 0, "", "", entry.sha256,
+                            entry.channel)
