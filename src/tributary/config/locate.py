@@ -10,10 +10,28 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from tributary.errors import Location
 
 Key = str | int
 KeyPath = tuple[Key, ...]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a table was written: the file and the key path inside it (line found lazily)."""
+
+    path: Path
+    keys: tuple[Any, ...]
+
+    def location(self, *sub: Any) -> Location:
+        return Location(self.path, find_line(self.path, (*self.keys, *sub)))
+
+    def __str__(self) -> str:
+        return str(self.location())
 
 
 def find_line(path: Path, keys: Sequence[Key]) -> int | None:
