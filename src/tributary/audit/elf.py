@@ -42,10 +42,12 @@ from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import NoteSection, SymbolTableSection
 
+from tributary.audit.report import Status
+
 ELF_MAGIC = b"\x7fELF"
 ELF_CHECKS = ("pie", "relro", "stack-protector", "fortify", "nx-stack", "cet", "rpath")
 
-PASS, FAIL, NA = "pass", "fail", "n/a"
+PASS, FAIL, NA = Status.PASS, Status.FAIL, Status.NA
 
 SYSTEM_LIBRARY_DIRS = ("/usr/lib64", "/usr/lib", "/lib64", "/lib")
 
@@ -80,7 +82,7 @@ class Verdict:
     """One check on one file: ``pass``, ``fail`` or ``n/a``, and the evidence for it."""
 
     check: str
-    status: str
+    status: Status
     evidence: str
 
 

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 from tributary.audit.imagetree import RPMDB_DIRS, ImageTree, installed_packages, open_image
 from tributary.audit.policy import apply_policy
-from tributary.audit.report import Finding, Report
+from tributary.audit.report import Finding, Report, Status
 from tributary.config import Project
 from tributary.config.model import AuditConfig
 from tributary.globbing import match
@@ -66,33 +66,39 @@ def check_selinux(tree: ImageTree, packages: list[InstalledRpm] | None, policy_p
     raw = tree.read(SELINUX_CONFIG)
     if raw is None:
         config: dict[str, str] = {}
-        first = Finding("selinux-config", SELINUX_CONFIG, "fail", f"no {SELINUX_CONFIG}: SELinux is not configured")
+        first = Finding(
+            "selinux-config", SELINUX_CONFIG, Status.FAIL, f"no {SELINUX_CONFIG}: SELinux is not configured"
+        )
     else:
         config = _key_values(raw.decode(errors="replace"))
         mode, kind = config.get("SELINUX", ""), config.get("SELINUXTYPE", "")
         if mode != "enforcing":
-            first = Finding("selinux-config", SELINUX_CONFIG, "fail", f"SELINUX={mode or '(unset)'}, not enforcing")
+            first = Finding(
+                "selinux-config", SELINUX_CONFIG, Status.FAIL, f"SELINUX={mode or '(unset)'}, not enforcing"
+            )
         elif not kind:
-            first = Finding("selinux-config", SELINUX_CONFIG, "fail", "SELINUX=enforcing but no SELINUXTYPE")
+            first = Finding("selinux-config", SELINUX_CONFIG, Status.FAIL, "SELINUX=enforcing but no SELINUXTYPE")
         else:
-            first = Finding("selinux-config", SELINUX_CONFIG, "pass", f"SELINUX=enforcing, SELINUXTYPE={kind}")
+            first = Finding("selinux-config", SELINUX_CONFIG, Status.PASS, f"SELINUX=enforcing, SELINUXTYPE={kind}")
     if policy_package is None:
-        second = Finding("selinux-policy", "", "n/a", "the audit policy names no SELinux policy package for this image")
+        second = Finding(
+            "selinux-policy", "", Status.NA, "the audit policy names no SELinux policy package for this image"
+        )
     else:
         names = {p.name for p in packages or []}
         kind = config.get("SELINUXTYPE", "")
         policy_dir = f"/etc/selinux/{kind}" if kind else ""
         if policy_package not in names:
-            second = Finding("selinux-policy", "", "fail", f"policy package {policy_package} is not installed")
+            second = Finding("selinux-policy", "", Status.FAIL, f"policy package {policy_package} is not installed")
         elif not policy_dir or tree.resolve(policy_dir) is None:
             second = Finding(
                 "selinux-policy",
                 "",
-                "fail",
+                Status.FAIL,
                 f"{policy_package} is installed but {policy_dir or 'the SELINUXTYPE directory'} is missing",
             )
         else:
-            second = Finding("selinux-policy", "", "pass", f"{policy_package} installed, {policy_dir} present")
+            second = Finding("selinux-policy", "", Status.PASS, f"{policy_package} installed, {policy_dir} present")
     return [first, second]
 
 
@@ -128,8 +134,8 @@ def check_sysctl(tree: ImageTree) -> list[Finding]:
         else:
             good.append(where)
     if problems:
-        return [Finding("sysctl", "", "fail", "; ".join(problems))]
-    return [Finding("sysctl", "", "pass", f"all {len(REQUIRED_SYSCTLS)} set in {', '.join(sorted(set(good)))}")]
+        return [Finding("sysctl", "", Status.FAIL, "; ".join(problems))]
+    return [Finding("sysctl", "", Status.PASS, f"all {len(REQUIRED_SYSCTLS)} set in {', '.join(sorted(set(good)))}")]
 
 
 def check_setid(tree: ImageTree, allow: list[str]) -> list[Finding]:
@@ -141,11 +147,13 @@ def check_setid(tree: ImageTree, allow: list[str]) -> list[Finding]:
         allowed = next((pattern for pattern in allow if match(pattern, path)), None)
         if allowed:
             findings.append(
-                Finding("setuid", path, "pass", f"{bits} {oct(info.mode & 0o7777)}, allowed by {allowed!r}")
+                Finding("setuid", path, Status.PASS, f"{bits} {oct(info.mode & 0o7777)}, allowed by {allowed!r}")
             )
         else:
-            findings.append(Finding("setuid", path, "fail", f"{bits} {oct(info.mode & 0o7777)}, not in setuid-allow"))
-    return findings or [Finding("setuid", "", "pass", "no set-user-ID or set-group-ID files")]
+            findings.append(
+                Finding("setuid", path, Status.FAIL, f"{bits} {oct(info.mode & 0o7777)}, not in setuid-allow")
+            )
+    return findings or [Finding("setuid", "", Status.PASS, "no set-user-ID or set-group-ID files")]
 
 
 def check_world_writable(tree: ImageTree) -> list[Finding]:
@@ -156,9 +164,11 @@ def check_world_writable(tree: ImageTree) -> list[Finding]:
         if info.isdir() and info.mode & stat.S_ISVTX:
             continue  # /tmp-like: anyone may create, only owners may remove
         kind = "directory without the sticky bit" if info.isdir() else "file"
-        findings.append(Finding("world-writable", path, "fail", f"world-writable {kind} ({oct(info.mode & 0o7777)})"))
+        findings.append(
+            Finding("world-writable", path, Status.FAIL, f"world-writable {kind} ({oct(info.mode & 0o7777)})")
+        )
     return findings or [
-        Finding("world-writable", "", "pass", "no world-writable files; writable directories are sticky")
+        Finding("world-writable", "", Status.PASS, "no world-writable files; writable directories are sticky")
     ]
 
 
@@ -195,10 +205,10 @@ def check_fips(tree: ImageTree) -> list[Finding]:
             else:
                 evidence.append(f"OpenSSL FIPS provider {modules[0]}, {how} in {config}")
     if problems:
-        return [Finding("fips", "", "fail", "; ".join(problems))]
+        return [Finding("fips", "", Status.FAIL, "; ".join(problems))]
     if not evidence:
-        return [Finding("fips", "", "n/a", "no crypto policy and no OpenSSL 3 in the image")]
-    return [Finding("fips", "", "pass", "; ".join(evidence))]
+        return [Finding("fips", "", Status.NA, "no crypto policy and no OpenSSL 3 in the image")]
+    return [Finding("fips", "", Status.PASS, "; ".join(evidence))]
 
 
 _ACTIVATED = ("1", "yes", "true", "on")
@@ -279,13 +289,13 @@ def check_sbom(tree: ImageTree, name: str, packages: list[InstalledRpm] | None) 
             wanted = f"{EMBED_DIR}/{others[0]}"
             content = tree.read(wanted)
     if content is None:
-        return [Finding("sbom-rpmdb", wanted, "fail", f"image has no embedded SBOM at {wanted}")]
+        return [Finding("sbom-rpmdb", wanted, Status.FAIL, f"image has no embedded SBOM at {wanted}")]
     if packages is None:
-        return [Finding("sbom-rpmdb", wanted, "fail", f"image has no rpm database ({' or '.join(RPMDB_DIRS)})")]
+        return [Finding("sbom-rpmdb", wanted, Status.FAIL, f"image has no rpm database ({' or '.join(RPMDB_DIRS)})")]
     try:
         listed = sbom_packages(json.loads(content))
     except (ValueError, AttributeError, TypeError) as error:
-        return [Finding("sbom-rpmdb", wanted, "fail", f"the SBOM is not SPDX JSON: {error}")]
+        return [Finding("sbom-rpmdb", wanted, Status.FAIL, f"the SBOM is not SPDX JSON: {error}")]
     installed = set(packages)
     missing = sorted(installed - listed)
     extra = sorted(listed - installed)
@@ -295,8 +305,8 @@ def check_sbom(tree: ImageTree, name: str, packages: list[InstalledRpm] | None) 
             parts.append("installed but not in the SBOM: " + ", ".join(p.nevra for p in missing))
         if extra:
             parts.append("in the SBOM but not installed: " + ", ".join(p.nevra for p in extra))
-        return [Finding("sbom-rpmdb", wanted, "fail", "; ".join(parts))]
-    return [Finding("sbom-rpmdb", wanted, "pass", f"the rpmdb's {len(installed)} packages, exactly")]
+        return [Finding("sbom-rpmdb", wanted, Status.FAIL, "; ".join(parts))]
+    return [Finding("sbom-rpmdb", wanted, Status.PASS, f"the rpmdb's {len(installed)} packages, exactly")]
 
 
 def audit_tree(tree: ImageTree, name: str, policy: AuditConfig) -> list[Finding]:

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
 
-from tributary.audit.report import Finding
+from tributary.audit.report import Finding, Status
 from tributary.config.model import AUDIT_CHECKS, AuditConfig, AuditWaiver
 from tributary.globbing import match
 
@@ -47,17 +47,17 @@ def apply_policy(findings: Iterable[Finding], policy: AuditConfig, *, today: dat
     required = required_checks(policy)
     out = []
     for finding in findings:
-        if finding.status != "fail":
+        if finding.status != Status.FAIL:
             out.append(finding)
             continue
         matching = [w for w in policy.waivers if waiver_matches(w, finding, image=image)]
         live = [w for w in matching if w.expires is None or today < w.expires]
         if live:
-            out.append(replace(finding, status="waived", waiver=live[0].reason))
+            out.append(replace(finding, status=Status.WAIVED, waiver=live[0].reason))
             continue
         note = ""
         if matching and (expired := matching[0].expires) is not None:
             note = f"expired {expired.isoformat()}: {matching[0].reason}"
         # A check the policy does not require only warns; an expired waiver cannot make it fail.
-        out.append(replace(finding, status="fail" if finding.check in required else "warn", waiver=note))
+        out.append(replace(finding, status=Status.FAIL if finding.check in required else Status.WARN, waiver=note))
     return out

@@ -12,6 +12,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,23 @@ from tributary.errors import TribError
 
 REPORT_VERSION = 1
 
-# pass: the check holds; n/a: it does not apply to this subject; fail: a required check does not hold
-# (the release fails); warn: a check the policy does not require does not hold; waived: a failure the
-# policy accepts, with its reason.
-STATUSES = ("pass", "n/a", "warn", "waived", "fail")
-_GOOD = frozenset({"pass", "n/a"})
+class Status(StrEnum):
+    """A finding's verdict, from best to worst."""
+
+    PASS = "pass"
+    """The check holds."""
+    NA = "n/a"
+    """The check does not apply to this subject."""
+    WARN = "warn"
+    """A check the policy does not require does not hold."""
+    WAIVED = "waived"
+    """A failure the policy accepts, with its reason."""
+    FAIL = "fail"
+    """A required check does not hold: the release fails."""
+
+
+STATUSES = tuple(Status)
+_GOOD = frozenset({Status.PASS, Status.NA})
 
 
 @dataclass(frozen=True)
@@ -31,7 +44,7 @@ class Finding:
     check: str
     subject: str
     """The file (path inside the RPM or image), or ``""`` for a check on the whole image."""
-    status: str
+    status: Status
     evidence: str
     package: str = ""
     """The RPM's name (ELF checks), or the package that owns the file when known."""
@@ -65,7 +78,7 @@ class Report:
 
     @property
     def violations(self) -> list[Finding]:
-        return [finding for finding in self.findings if finding.status == "fail"]
+        return [finding for finding in self.findings if finding.status == Status.FAIL]
 
     @property
     def failed(self) -> bool:
@@ -94,7 +107,7 @@ class Report:
 
 
 def finding_from_json(data: dict[str, Any]) -> Finding:
-    return Finding(check=str(data["check"]), subject=str(data.get("subject", "")), status=str(data["status"]),
+    return Finding(check=str(data["check"]), subject=str(data.get("subject", "")), status=Status(data["status"]),
                    evidence=str(data.get("evidence", "")), package=str(data.get("package", "")),
                    rpm=str(data.get("rpm", "")), waiver=str(data.get("waiver", "")))
 
@@ -143,7 +156,7 @@ def rows(report: Report, *, all_findings: bool = False) -> list[dict[str, str]]:
 def per_file(report: Report) -> list[dict[str, str]]:
     """One row per audited file, one column per check (the shape of a checksec table)."""
     files: dict[tuple[str, str], dict[str, str]] = {}
-    marks = {"pass": "ok", "n/a": "-", "warn": "WARN", "waived": "waived", "fail": "FAIL"}
+    marks = {Status.PASS: "ok", Status.NA: "-", Status.WARN: "WARN", Status.WAIVED: "waived", Status.FAIL: "FAIL"}
     for finding in report.findings:
         row = files.setdefault((finding.package, finding.subject), {"package": finding.package,
                                                                     "file": finding.subject})

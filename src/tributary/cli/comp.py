@@ -124,7 +124,7 @@ def render(
       trib comp render -a --check        # CI gate: exit 1 when the rendered tree is stale
     """
     from tributary.cli.progress import progress_bar
-    from tributary.render.render import render_many, stale_directories
+    from tributary.render.render import RenderStatus, render_many, stale_directories
 
     project = common.project(ctx)
     state = common.settings(ctx)
@@ -140,7 +140,8 @@ def render(
     stale = stale_directories(project) if all_components else []
     rows = [o.to_json() for o in outcomes]
     for path in stale:
-        rows.append({"component": path.name, "outputDir": str(path), "status": "stale", "changed": True, "error": None})
+        rows.append({"component": path.name, "outputDir": str(path), "status": RenderStatus.STALE, "changed": True,
+                     "error": None})
         if clean_stale and not check:
             import shutil
 
@@ -148,7 +149,7 @@ def render(
     shown = rows if not state.quiet or state.output.value == "json" else [r for r in rows if r["changed"] or r["error"]]
     emit_rows(state, shown, [Column("component", "Component"), Column("status", "Status"), Column("changed", "Changed"),
                              Column("error", "Error")])
-    failed = [o for o in outcomes if o.status == "error"]
+    failed = [o for o in outcomes if o.status == RenderStatus.ERROR]
     for outcome in failed:
         print(f"error: {outcome.error}", file=sys.stderr)
     drift = [r for r in rows if r["changed"]] if check else []

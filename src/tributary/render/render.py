@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from tributary.config import Project, ResolvedComponent
@@ -36,13 +37,20 @@ FAILED_TEXT = "tributary could not render this component; run 'trib comp render 
 ALWAYS_KEPT = frozenset({"sources"})
 
 
+class RenderStatus(StrEnum):
+    OK = "ok"
+    ERROR = "error"
+    STALE = "stale"
+    """A rendered directory no component owns any more (``--clean-stale`` removes it)."""
+
+
 @dataclass(frozen=True)
 class RenderOutcome:
     """One row of ``comp render``'s report."""
 
     component: str
     output_dir: Path
-    status: str  # ok | error
+    status: RenderStatus
     changed: bool
     error: str | None = None
 
@@ -180,7 +188,7 @@ def render_one(project: Project, name: str, *, check: bool) -> RenderOutcome:
         changed = snapshot(scratch) != snapshot(target)
         if changed and not check:
             replace_directory(scratch, target)
-        status = "error" if failure else "ok"
+        status = RenderStatus.ERROR if failure else RenderStatus.OK
         return RenderOutcome(name, target, status, changed, failure)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -247,7 +255,7 @@ def render_many(
         for name in names:
             component = project.resolve(name)
             if cache is not None and cache.is_fresh(component):
-                outcomes.append(RenderOutcome(name, component.rendered_dir, "ok", False))
+                outcomes.append(RenderOutcome(name, component.rendered_dir, RenderStatus.OK, False))
                 if progress:
                     progress(outcomes[-1])
             else:

@@ -31,6 +31,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -48,19 +49,27 @@ from tributary.upstream.distgit import Mirror, cache_dir, dist_git_source
 from tributary.upstream.source_files import fetch_component_files
 from tributary.upstream.sources import current_lock
 
-# Per overlay.
-APPLIES = "applies"
-NO_OP = "no-op"
-FAILS = "fails"
 
-# Per component.
-UNCHANGED = "unchanged"  # the target is the commit already in use
-CLEAN = "clean"  # every overlay applies
-NO_OPS = "no-ops"  # some overlay became a no-op, none fails
-BREAKS = "breaks"  # some overlay fails
-LOCAL = "local"  # a local spec: no upstream to move
-ERROR = "error"  # the component could not be checked (no such commit, branch or spec upstream)
-FAILING = frozenset({BREAKS, ERROR})
+class OverlayOutcome(StrEnum):
+    """What one overlay does on the target upstream."""
+
+    APPLIES = "applies"
+    NO_OP = "no-op"
+    FAILS = "fails"
+
+
+class CheckStatus(StrEnum):
+    """What moving to the target means for one component."""
+
+    UNCHANGED = "unchanged"  # the target is the commit already in use
+    CLEAN = "clean"  # every overlay applies
+    NO_OPS = "no-ops"  # some overlay became a no-op, none fails
+    BREAKS = "breaks"  # some overlay fails
+    LOCAL = "local"  # a local spec: no upstream to move
+    ERROR = "error"  # the component could not be checked (no such commit, branch or spec upstream)
+
+
+FAILING = frozenset({CheckStatus.BREAKS, CheckStatus.ERROR})
 
 CONTEXT_LINES = 3
 
@@ -95,7 +104,7 @@ class OverlayResult:
     number: int | None
     type: str
     description: str | None
-    result: str
+    result: OverlayOutcome
     message: str | None = None
     location: str | None = None
     nearby_file: str | None = None
@@ -119,7 +128,7 @@ class ComponentCheck:
     """One component: which commit it uses, which it would move to, and how its overlays fare there."""
 
     component: str
-    status: str
+    status: CheckStatus
     current_commit: str | None = None
     target_commit: str | None = None
     target_branch: str | None = None
@@ -129,10 +138,10 @@ class ComponentCheck:
 
     @property
     def affected(self) -> bool:
-        return self.status in (NO_OPS, BREAKS, ERROR)
+        return self.status in (CheckStatus.NO_OPS, CheckStatus.BREAKS, CheckStatus.ERROR)
 
-    def counts(self) -> dict[str, int]:
-        found = {APPLIES: 0, NO_OP: 0, FAILS: 0}
+    def counts(self) -> dict[OverlayOutcome, int]:
+        found = dict.fromkeys(OverlayOutcome, 0)
         for overlay in self.overlays:
             found[overlay.result] += 1
         return found
@@ -215,8 +224,9 @@ def check_component(project: Project, component: ResolvedComponent, target: Targ
     name = component.name
     if component.spec_type != "upstream":
         if component.spec_type == "local":
-            return ComponentCheck(name, LOCAL)
-        return ComponentCheck(name, ERROR, error=f"component {name!r} has no spec source (spec.type is empty)")
+            return ComponentCheck(name, CheckStatus.LOCAL)
+        return ComponentCheck(name, CheckStatus.ERROR,
+                              error=f"component {name!r} has no spec source (spec.type is empty)")
     spec = component.config.spec
     pin = spec.upstream_commit if spec else None
     try:
@@ -229,8 +239,8 @@ def check_component(project: Project, component: ResolvedComponent, target: Targ
         current = resolve_upstream(project, component, locked=lock.upstream_commit if lock else None,
                                    refresh=False if same_branch else None).commit
     except TribError as error:
-        return ComponentCheck(name, ERROR, pinned_commit=pin, error=str(error))
-    row = ComponentCheck(name, UNCHANGED, current, goal, branch, pin)
+        return ComponentCheck(name, CheckStatus.ERROR, pinned_commit=pin, error=str(error))
+    row = ComponentCheck(name, CheckStatus.UNCHANGED, current, goal, branch, pin)
     if current == goal:
         return row
     work = scratch / name
@@ -238,15 +248,15 @@ def check_component(project: Project, component: ResolvedComponent, target: Targ
         footprints = _current_footprints(project, component, current, work / "current")
         overlays = _target_results(project, component, moved, goal, work / "target", footprints)
     except TribError as error:
-        return dataclasses.replace(row, status=ERROR, error=str(error))
+        return dataclasses.replace(row, status=CheckStatus.ERROR, error=str(error))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if any(o.result == FAILS for o in overlays):
-        status = BREAKS
-    elif any(o.result == NO_OP for o in overlays):
-        status = NO_OPS
+    if any(o.result == OverlayOutcome.FAILS for o in overlays):
+        status = CheckStatus.BREAKS
+    elif any(o.result == OverlayOutcome.NO_OP for o in overlays):
+        status = CheckStatus.NO_OPS
     else:
-        status = CLEAN
+        status = CheckStatus.CLEAN
     return dataclasses.replace(row, status=status, overlays=tuple(overlays))
 
 
@@ -343,14 +353,14 @@ def _target_results(project: Project, component: ResolvedComponent, moved: Resol
         footprint = footprints[position] if position < len(footprints) else None
         position += 1
         outcome, message = _try(overlay, tree, ours=index is None)
-        if index is None and outcome != FAILS:
+        if index is None and outcome != OverlayOutcome.FAILS:
             return  # tributary's own overlays are reported only when they break
         result = OverlayResult(
             index + 1 if index is not None else None, overlay.type, overlay.description, outcome, message
         )
-        if outcome != APPLIES and index is not None:
+        if outcome != OverlayOutcome.APPLIES and index is not None:
             result = dataclasses.replace(result, location=str(project.overlay_location(component.name, index)))
-        if outcome == FAILS and footprint is not None and footprint.path in pristine:
+        if outcome == OverlayOutcome.FAILS and footprint is not None and footprint.path in pristine:
             result = dataclasses.replace(
                 result,
                 nearby_file=footprint.path,
@@ -381,21 +391,21 @@ def _archive_results(project: Project, component: ResolvedComponent, moved: Reso
     tree = ComponentTree(root=dest, spec_name=f"{component.name}.spec")
     results = []
     for index, overlay, archive in archived:
-        outcome, message = FAILS, problem
+        outcome, message = OverlayOutcome.FAILS, problem
         if problem is None:
             try:
                 apply_archive_overlays(tree, archive, [overlay])
-                outcome, message = APPLIES, None
+                outcome, message = OverlayOutcome.APPLIES, None
             except TribError as error:
                 message = error.message
         result = OverlayResult(index + 1, overlay.type, overlay.description, outcome, message)
-        if outcome != APPLIES:
+        if outcome != OverlayOutcome.APPLIES:
             result = dataclasses.replace(result, location=str(project.overlay_location(component.name, index)))
         results.append(result)
     return results
 
 
-def _try(overlay: Overlay, tree: ComponentTree, *, ours: bool) -> tuple[str, str | None]:
+def _try(overlay: Overlay, tree: ComponentTree, *, ours: bool) -> tuple[OverlayOutcome, str | None]:
     """Apply one overlay and classify the outcome (the tree is left as the overlay leaves it)."""
     before = snapshot(tree.root)
     present = False if ours else _aim_met(overlay, tree)
@@ -403,13 +413,13 @@ def _try(overlay: Overlay, tree: ComponentTree, *, ours: bool) -> tuple[str, str
         apply_overlay(overlay, tree)
     except TribError as error:
         if present:
-            return NO_OP, f"upstream took the change ({error.message})"
-        return FAILS, error.message
+            return OverlayOutcome.NO_OP, f"upstream took the change ({error.message})"
+        return OverlayOutcome.FAILS, error.message
     if snapshot(tree.root) == before:
-        return NO_OP, "upstream took the change (the overlay changes nothing)"
+        return OverlayOutcome.NO_OP, "upstream took the change (the overlay changes nothing)"
     if present and overlay.succeeds_anyway:
-        return NO_OP, "upstream took the change (the overlay now duplicates what upstream carries)"
-    return APPLIES, None
+        return OverlayOutcome.NO_OP, "upstream took the change (the overlay now duplicates what upstream carries)"
+    return OverlayOutcome.APPLIES, None
 
 
 # --- has upstream already got what the overlay aims at? ---------------------------------------------------
@@ -434,7 +444,7 @@ def _short(commit: str | None) -> str:
 
 def summary(check: ComponentCheck) -> str:
     """``applies: 5, no-op: 1, fails: 1`` for a component whose overlays were checked, else empty."""
-    if check.status not in (CLEAN, NO_OPS, BREAKS):
+    if check.status not in (CheckStatus.CLEAN, CheckStatus.NO_OPS, CheckStatus.BREAKS):
         return ""
     return ", ".join(f"{result}: {count}" for result, count in check.counts().items())
 
@@ -445,7 +455,7 @@ def to_markdown(checks: Sequence[ComponentCheck], target: Target) -> str:
     broken = sum(1 for c in checks if c.status in FAILING)
     out.append(
         f"{len(checks)} component(s) checked: {broken} break or could not be checked, "
-        f"{sum(1 for c in checks if c.status == NO_OPS)} carry overlays upstream made pointless."
+        f"{sum(1 for c in checks if c.status == CheckStatus.NO_OPS)} carry overlays upstream made pointless."
     )
     out += [
         "",
@@ -467,7 +477,7 @@ def to_markdown(checks: Sequence[ComponentCheck], target: Target) -> str:
         if check.error:
             out += ["", f"Could not be checked: {_md(check.error)}"]
         for overlay in check.overlays:
-            if overlay.result == APPLIES:
+            if overlay.result == OverlayOutcome.APPLIES:
                 continue
             label = f"overlay #{overlay.number}" if overlay.number is not None else "tributary's own overlay"
             out += ["", f"### {label} ({overlay.type}): {overlay.result}", ""]

@@ -10,19 +10,25 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from enum import StrEnum
 
 from tributary.config import Project
 from tributary.errors import CheckFailed, ConfigError
 from tributary.tools import git
 from tributary.upstream.lock import Lock, lock_path, parse_lock
 
-ADDED, CHANGED, UNCHANGED, DELETED = "added", "changed", "unchanged", "deleted"
+
+class ChangeType(StrEnum):
+    ADDED = "added"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    DELETED = "deleted"
 
 
 @dataclass(frozen=True)
 class ChangedRow:
     component: str
-    change_type: str
+    change_type: ChangeType
     sources_change: bool
 
     def to_json(self) -> dict[str, object]:
@@ -55,13 +61,13 @@ def components_changed(
         if old is None and new is None:
             continue
         if old is None:
-            kind = ADDED
+            kind = ChangeType.ADDED
         elif new is None:
-            kind = DELETED
+            kind = ChangeType.DELETED
         elif old.input_fingerprint != new.input_fingerprint or old.upstream_commit != new.upstream_commit:
-            kind = CHANGED
+            kind = ChangeType.CHANGED
         else:
-            kind = UNCHANGED
+            kind = ChangeType.UNCHANGED
             if sources_change:
                 raise CheckFailed(
                     f"component {name!r}: its rendered sources file changed between {from_ref} and {to_ref} but its "
@@ -69,7 +75,7 @@ def components_changed(
                     hint="render it again with 'trib comp render', "
                     "or run 'trib comp update' if an input really changed",
                 )
-        if kind != UNCHANGED or include_unchanged:
+        if kind != ChangeType.UNCHANGED or include_unchanged:
             rows.append(ChangedRow(name, kind, sources_change))
     return rows
 
