@@ -4,12 +4,11 @@ The two formats each allow a fixed list (SPDX 2.3 ``checksums[].algorithm``, Cyc
 ``hash-alg``), and name the same algorithm differently (``SHA3-256`` in both, but ``SHA256`` against
 ``SHA-256``); neither has SHA3-224 or BLAKE2s, and CycloneDX has no SHA-224. A BLAKE2b name carries the
 digest size, which hashlib's ``blake2b`` leaves to the digest's length. A hash a format cannot name
-is left out of that format and reported (``unlisted``), never written under a made-up name.
+is left out of that format (CycloneDX records it as a ``tributary:unlisted-hash`` property), never
+written under a made-up name.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 SPDX = "SPDX"
 CYCLONEDX = "CycloneDX"
@@ -48,8 +47,3 @@ def algorithm(hash_type: str, digest: str, fmt: str) -> str | None:
         return f"BLAKE2b-{bits}" if bits in _BLAKE2B_BITS and len(digest) * 4 == bits else None
     names = _NAMES.get(key)
     return names[index] if names else None
-
-
-def unlisted(hashes: Iterable[tuple[str, str]], fmt: str) -> list[str]:
-    """``type:digest`` of each of ``hashes`` (``(hash_type, digest)`` pairs) that ``fmt`` has no name for."""
-    return [f"{hash_type}:{digest}" for hash_type, digest in hashes if algorithm(hash_type, digest, fmt) is None]

@@ -153,11 +153,6 @@ def is_ancestor(git_dir: Path, commit: str, revision: str) -> bool:
     return run(["merge-base", "--is-ancestor", commit, revision], git_dir=git_dir, ok=(0, 1)).returncode == 0
 
 
-def commit_time(git_dir: Path, commit: str) -> int:
-    """The committer date of ``commit`` as a Unix time."""
-    return int(run(["show", "-s", "--format=%ct", commit, "--"], git_dir=git_dir).stdout.decode().strip())
-
-
 def ls_tree(git_dir: Path, commit: str) -> list[TreeEntry]:
     """Every file of ``commit``'s tree (recursively), NUL-separated so any file name survives."""
     out = run(["ls-tree", "-r", "-z", "--full-tree", commit], git_dir=git_dir).stdout

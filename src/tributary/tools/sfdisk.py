@@ -8,7 +8,6 @@ caller so two runs write the same bytes.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from tributary.tools import process
 
@@ -19,15 +18,6 @@ def write_table(image: Path, script: str) -> None:
     """Partition ``image`` (an existing file of the final size) as ``script`` describes."""
     program = process.require(PROGRAM, package="fdisk", purpose="to partition disk images")
     process.run([program, "--quiet", "--no-reread", "--no-tell-kernel", str(image)], input=script)
-
-
-def read_table(image: Path) -> dict[str, Any]:
-    """The partition table as sfdisk reports it (``sfdisk -J``): label, id, and each partition."""
-    program = process.require(PROGRAM, package="fdisk", purpose="to read disk images")
-    table = process.json_object(process.run([program, "--json", str(image)])).get("partitiontable")
-    if not isinstance(table, dict):
-        raise process.ToolError(f"sfdisk --json found no partition table in {image}")
-    return table
 
 
 def verify(image: Path) -> None:
