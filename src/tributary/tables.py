@@ -28,6 +28,7 @@ class Model(BaseModel):
         extra="forbid",
         frozen=True,
         use_enum_values=True,
+        defer_build=True,
     )
 
     def to_json(self) -> dict[str, Any]:

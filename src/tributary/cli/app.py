@@ -7,29 +7,34 @@ a failed check; a traceback only with ``-v``.
 from __future__ import annotations
 
 import sys
-import traceback
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tributary import __version__
-from tributary.cli import (
-    audit,
-    build,
-    buildroot,
-    comp,
-    config_cmd,
-    distro,
-    image,
-    repo,
-    report,
-    upstream,
-)
-from tributary.cli import sbom as sbom_cmd
 from tributary.cli.common import settings as get_settings
+from tributary.cli.lazy import Lazy, lazy_group
 from tributary.cli.output import OutputFormat
 from tributary.errors import TribError
+
+# Every command, imported only when it runs (see cli.lazy). Adding a command group is one line here.
+COMMANDS = {
+    "lint": Lazy("tributary.cli.report:lint"),
+    "build": Lazy("tributary.cli.build:build"),
+    "sbom": Lazy("tributary.cli.sbom:sbom"),
+    "verify": Lazy("tributary.cli.sbom:verify"),
+    "comp": Lazy("tributary.cli.comp:app"),
+    "component": Lazy("tributary.cli.comp:app", hidden=True),
+    "distro": Lazy("tributary.cli.distro:app"),
+    "image": Lazy("tributary.cli.image:app"),
+    "config": Lazy("tributary.cli.config_cmd:app"),
+    "report": Lazy("tributary.cli.report:app"),
+    "repo": Lazy("tributary.cli.repo:app"),
+    "upstream": Lazy("tributary.cli.upstream:app"),
+    "audit": Lazy("tributary.cli.audit:app"),
+    "buildroot": Lazy("tributary.cli.buildroot:app"),
+}
 
 app = typer.Typer(
     name="trib",
@@ -41,24 +46,11 @@ app = typer.Typer(
         "  trib comp query curl -v\n\n"
         "  trib -O json distro list"
     ),
+    cls=lazy_group(COMMANDS),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(comp.app, name="comp")
-app.add_typer(comp.app, name="component", hidden=True)
-app.add_typer(distro.app, name="distro")
-app.add_typer(image.app, name="image")
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(report.app, name="report")
-app.add_typer(repo.app, name="repo")
-app.add_typer(upstream.app, name="upstream")
-app.add_typer(audit.app, name="audit")
-app.add_typer(buildroot.app, name="buildroot")
-app.command("lint")(report.lint)
-app.command("build")(build.build)
-app.command("sbom")(sbom_cmd.sbom)
-app.command("verify")(sbom_cmd.verify)
 
 
 def _version(value: bool) -> None:
@@ -135,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except TribError as error:
         if verbose:
+            import traceback  # only here: it costs a tenth of `trib --version`
+
             traceback.print_exc()
         for line in str(error).splitlines():
             print(f"error: {line}", file=sys.stderr)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from tributary.cli.output import Settings
-from tributary.config import Project, load_project
+
+if TYPE_CHECKING:
+    from tributary.config import Project
 
 
 def settings(ctx: typer.Context) -> Settings:
@@ -20,13 +23,13 @@ def settings(ctx: typer.Context) -> Settings:
 
 def project(ctx: typer.Context) -> Project:
     """Load the project once per invocation: from -C DIR, else the nearest azldev.toml above here."""
+    from tributary.config import load_project
+
     state = settings(ctx)
-    cached = getattr(state, "_project", None)
-    if cached is None:
+    if state.project is None:
         start = Path(state.project_dir) if state.project_dir else None
-        cached = load_project(start, extra_files=[Path(f) for f in state.config_files])
-        state._project = cached  # type: ignore[attr-defined]
-    return cached
+        state.project = load_project(start, extra_files=[Path(f) for f in state.config_files])
+    return state.project
 
 
 def signing_key(sign_key: str | None, gnupghome: Path | None):

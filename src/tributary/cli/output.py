@@ -1,7 +1,8 @@
 """Rendering of command results: a table on a terminal, JSON (camelCase) for scripts, or Markdown.
 
 Commands hand over plain data (rows of dicts with camelCase keys, or one dict) and a column list; this
-module is the only place that knows the three output formats.
+module is the only place that knows the output formats. rich is imported only to draw a table: a
+command that prints JSON does not pay for it.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tributary.config import Project
 
 
 class OutputFormat(StrEnum):
@@ -41,13 +44,19 @@ class Settings:
     quiet: bool = False
     verbose: bool = False
     color: str = "auto"
+    project: Project | None = None
+    """The project, once a command has loaded it (``common.project``)."""
 
     @property
     def console(self) -> Console:
+        from rich.console import Console
+
         return Console(no_color=self.color == "never", force_terminal=self.color == "always" or None, highlight=False)
 
     @property
     def err_console(self) -> Console:
+        from rich.console import Console
+
         return Console(stderr=True, no_color=self.color == "never", highlight=False)
 
 
@@ -64,7 +73,7 @@ def emit_rows(
     An empty table prints ``empty`` (to stderr) instead of a frame with no rows.
     """
     if settings.output == OutputFormat.json:
-        _print_json(list(rows))
+        _print_json_rows(rows)
         return
     if settings.output == OutputFormat.markdown:
         print(markdown_table(rows, columns))
@@ -75,6 +84,8 @@ def emit_rows(
     if not rows:
         settings.err_console.print(empty, markup=False)
         return
+    from rich.table import Table
+
     table = Table(title=title, show_lines=False, header_style="bold")
     for column in columns:
         table.add_column(column.title, overflow="fold")
@@ -118,6 +129,16 @@ def html_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], *, tit
 
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def _print_json_rows(rows: Sequence[dict[str, Any]]) -> None:
+    """A JSON array with one record per line: as readable to a person scanning it and to ``jq`` as the
+    indented form, and written by json's C encoder, which thousands of rows need (it cannot indent)."""
+    if not rows:
+        sys.stdout.write("[]\n")
+        return
+    encode = json.JSONEncoder(default=str).encode
+    sys.stdout.write("[\n" + ",\n".join(encode(row) for row in rows) + "\n]\n")
 
 
 def _cell(value: Any) -> str:
