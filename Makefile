@@ -16,11 +16,12 @@ export TRIB_TEST_KERNEL ?= $(CURDIR)/$(TEST_KERNEL)/current
 # Checked with mypy --strict on top of the whole package's default settings.
 STRICT_PACKAGES := src/tributary/spec src/tributary/overlays src/tributary/tools
 
-.PHONY: help setup apt venv kernel demo test lint ruff mypy bench clean
+.PHONY: help setup apt venv kernel demo test test-fast lint ruff mypy bench clean
 
 help:
 	@echo "make demo   set up, then run the whole pipeline on examples/distro"
 	@echo "make test   set up, then run every test"
+	@echo "make test-fast  only the pure tests: nothing that builds, boots, serves or makes git repositories"
 	@echo "make lint   ruff and mypy (rules in pyproject.toml); CI runs it before the tests"
 	@echo "make setup  install apt packages and the .venv (idempotent)"
 	@echo "make bench  run the benchmarks in benchmarks/"
@@ -49,6 +50,11 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# Pure tests only: nothing that builds packages or images, boots, serves or makes git repositories
+# (markers in pyproject.toml, applied in tests/conftest.py).
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "not builds and not boots and not serves and not git"
 
 lint: ruff mypy
 

@@ -34,6 +34,36 @@ if os.environ.get("CI") == "true":
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 
+# The kinds of slow test (markers registered in pyproject.toml): ``make test-fast`` leaves them out.
+# A test is marked by the fixtures it uses and by where it lives, so a new test is sorted without
+# anyone remembering to mark it; a test that builds, boots or serves some other way carries the marker
+# itself.
+MARKS_BY_FIXTURE = {
+    "published": "builds",  # the example distribution built with rpmbuild and published
+    "rpms": "builds",  # tests/repo: packages made with rpmbuild
+    "dnf_install": "builds",  # a root installed by dnf
+    "built": "builds",  # tests/examples: every example package built
+    "smoke_root": "builds",  # tests/examples: a root installed from them
+    "disks": "builds",  # tests/image: the example VM's disks
+    "test_kernel": "boots",  # qemu boots an image
+    "http_server": "serves",  # an HTTP server on 127.0.0.1
+    "example_upstream": "git",  # the Example Upstream's dist-git repositories
+    "upstream": "git",  # a copy of them
+}
+MARKS_BY_PATH = {
+    "tests/build/test_component_build.py": "builds",  # these run the build stage itself
+    "tests/build/test_distro_build.py": "builds",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        relative = Path(str(item.path)).relative_to(REPO).as_posix()
+        wanted = {mark for fixture, mark in MARKS_BY_FIXTURE.items() if fixture in getattr(item, "fixturenames", ())}
+        wanted |= {mark for prefix, mark in MARKS_BY_PATH.items() if relative.startswith(prefix)}
+        for mark in sorted(wanted):
+            item.add_marker(mark)
+
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:
     """Write ``{relative path: text}`` below ``root`` (text is dedented) and return root."""

@@ -295,6 +295,7 @@ def test_console_parsing_reports_failures_and_panics() -> None:
     assert finished.ok and finished.fstab_root == "UUID=x"
 
 
+@pytest.mark.builds
 def test_many_small_files_get_the_inodes_they_need(tmp_path: Path) -> None:
     """mkfs's default of one inode per 16 KiB runs out long before the blocks do for tiny files."""
     tree = tmp_path / "tree"
@@ -352,6 +353,7 @@ def test_the_cli_refuses_a_disk_too_small_and_writes_nothing(published: Publishe
     assert not (project.output_dir / "images" / "tiny").exists()
 
 
+@pytest.mark.builds
 def test_a_disk_root_reads_back_as_a_tar_with_set_id_bits_and_owners(tmp_path: Path) -> None:
     """What the audit reads: the root partition of the disk file, modes from debugfs' listing."""
     tree = tmp_path / "tree"
