@@ -9,7 +9,6 @@ own module.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,6 +53,8 @@ class LazyGroup(TyperGroup):
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name = args[0] if args else ""
         if name and not name.startswith("-") and name not in self.list_commands(ctx):
+            import difflib
+
             matches = difflib.get_close_matches(name, self.list_commands(ctx))
             if matches:  # typer suggests only among the commands already imported
                 ctx.fail(f"No such command {name!r}. Did you mean {', '.join(map(repr, matches))}?")

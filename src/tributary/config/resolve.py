@@ -62,7 +62,7 @@ class ResolvedComponent:
     @property
     def rendered_dir(self) -> Path:
         """``<rendered-specs-dir>/<first letter, lowercased>/<name>``, as azldev lays it out."""
-        return self.rendered_specs_dir / self.name[0].lower() / self.name
+        return self.rendered_specs_dir.joinpath(self.name[0].lower(), self.name)
 
     @property
     def spec_type(self) -> str:

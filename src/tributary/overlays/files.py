@@ -114,18 +114,14 @@ class FilePrependLines(Overlay):
         return self.file
 
 
-class FileSearchReplace(Overlay):
-    """A regex applied to each whole file the glob names (so ``(?m)`` and ``(?s)`` work), the
-    replacement taken literally; with ``archive``, to files inside that tarball."""
+class _LooseOrArchived(Overlay):
+    """The types that edit the loose files a glob names, or with ``archive`` the files inside that
+    tarball (see ``tributary.overlays.archives``)."""
 
-    type: Literal["file-search-replace"]
-    regex: str
-    replacement: str = ""
     file: str
     archive: str | None = None
 
     def check(self) -> None:
-        check_regex(self.regex)
         check_overlay_path(self.file, "file")
         if self.archive is not None:
             check_overlay_path(self.archive, "archive")
@@ -133,7 +129,33 @@ class FileSearchReplace(Overlay):
     def apply(self, tree: ComponentTree) -> None:
         if self.archive is not None:
             apply_archive_overlays(tree, self.archive, [self])
-        elif not self.replace_in(overlay_files(tree, self.file)):
+        else:
+            self.apply_loose(tree)
+
+    def apply_loose(self, tree: ComponentTree) -> None:
+        raise OverlayError(f"{self.type} does not edit loose files")
+
+    def archive_name(self) -> str | None:
+        return self.archive
+
+    def loose_file(self) -> str | None:
+        return self.file if self.archive is None else None
+
+
+class FileSearchReplace(_LooseOrArchived):
+    """A regex applied to each whole file the glob names (so ``(?m)`` and ``(?s)`` work), the
+    replacement taken literally; with ``archive``, to files inside that tarball."""
+
+    type: Literal["file-search-replace"]
+    regex: str
+    replacement: str = ""
+
+    def check(self) -> None:
+        check_regex(self.regex)
+        super().check()
+
+    def apply_loose(self, tree: ComponentTree) -> None:
+        if not self.replace_in(overlay_files(tree, self.file)):
             raise OverlayError(f"regex {self.regex!r} changed no file matching {self.file!r}")
 
     def apply_in_archive(self, work: Path, archive: str) -> None:
@@ -156,12 +178,6 @@ class FileSearchReplace(Overlay):
         found = matching_files(tree, self.file)
         return bool(found) and "replacement" in self.model_fields_set and any(
             replaced(self.regex, self.replacement, decode(p.read_bytes())) for p in found)
-
-    def archive_name(self) -> str | None:
-        return self.archive
-
-    def loose_file(self) -> str | None:
-        return self.file if self.archive is None else None
 
 
 class FileAdd(Overlay):
@@ -188,22 +204,12 @@ class FileAdd(Overlay):
         return self.file, Path(self.source)
 
 
-class FileRemove(Overlay):
+class FileRemove(_LooseOrArchived):
     """Delete every file the glob names; with ``archive``, inside that tarball (emptied directories too)."""
 
     type: Literal["file-remove"]
-    file: str
-    archive: str | None = None
 
-    def check(self) -> None:
-        check_overlay_path(self.file, "file")
-        if self.archive is not None:
-            check_overlay_path(self.archive, "archive")
-
-    def apply(self, tree: ComponentTree) -> None:
-        if self.archive is not None:
-            apply_archive_overlays(tree, self.archive, [self])
-            return
+    def apply_loose(self, tree: ComponentTree) -> None:
         for path in overlay_files(tree, self.file):
             os.unlink(path)
 
@@ -216,12 +222,6 @@ class FileRemove(Overlay):
 
     def aim_met(self, tree: ComponentTree) -> bool:
         return not matching_files(tree, self.file)
-
-    def archive_name(self) -> str | None:
-        return self.archive
-
-    def loose_file(self) -> str | None:
-        return self.file if self.archive is None else None
 
 
 class FileRename(Overlay):

@@ -8,6 +8,7 @@ code (not its documentation) does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar, Literal
 
 from tributary.errors import OverlayError
@@ -90,74 +91,61 @@ def remove_tag(doc: SpecDocument, tag: str, value: str, package: str) -> None:
     doc.delete_indices(t.index for t in found)
 
 
+TagEdit = Callable[[SpecDocument, str, str, str], None]
+
+
 class TagOverlay(SpecOverlay):
-    """The tag family's fields: ``Tag: value`` in ``package`` (empty: the main package)."""
+    """The tag family's fields, ``Tag: value`` in ``package`` (empty: the main package); each type names
+    its edit (``tag_edit``) and whether it adds a line or rewrites existing ones (``rewrites``)."""
 
     tag: str
     value: str
     package: str = ""
+    tag_edit: ClassVar[TagEdit]
+    rewrites: ClassVar[bool] = False
+    succeeds_anyway: ClassVar[bool] = True
 
-    def _present(self, tree: ComponentTree) -> bool:
-        wanted = self.value.strip()
-        return any(tag.value.strip() == wanted for tag in matching_tags(read_spec(tree), self.tag, self.package))
+    def edit(self, doc: SpecDocument) -> None:
+        type(self).tag_edit(doc, self.tag, self.value, self.package)
 
-    def _already_set(self, tree: ComponentTree) -> bool:
-        """Every tag the overlay would rewrite already has its value (so it would only re-space them)."""
+    def aim_met(self, tree: ComponentTree) -> bool:
+        """An added tag is there with its value already; rewritten tags all have it already (so the
+        overlay would only re-space them)."""
         wanted = self.value.strip()
         found = matching_tags(read_spec(tree), self.tag, self.package)
-        return bool(found) and all(tag.value.strip() == wanted for tag in found)
+        if self.rewrites:
+            return bool(found) and all(tag.value.strip() == wanted for tag in found)
+        return any(tag.value.strip() == wanted for tag in found)
 
 
 class SpecAddTag(TagOverlay):
     """Append ``Tag: value`` at the end of the package's section(s), even when the tag exists."""
 
     type: Literal["spec-add-tag"]
-    succeeds_anyway: ClassVar[bool] = True
-
-    def edit(self, doc: SpecDocument) -> None:
-        add_tag(doc, self.tag, self.value, self.package)
-
-    def aim_met(self, tree: ComponentTree) -> bool:
-        return self._present(tree)
+    tag_edit: ClassVar[TagEdit] = add_tag
 
 
 class SpecInsertTag(TagOverlay):
     """Insert ``Tag: value`` after the last tag of its family (see ``insert_tag``)."""
 
     type: Literal["spec-insert-tag"]
-    succeeds_anyway: ClassVar[bool] = True
-
-    def edit(self, doc: SpecDocument) -> None:
-        insert_tag(doc, self.tag, self.value, self.package)
-
-    def aim_met(self, tree: ComponentTree) -> bool:
-        return self._present(tree)
+    tag_edit: ClassVar[TagEdit] = insert_tag
 
 
 class SpecSetTag(TagOverlay):
     """Rewrite the tag where it exists, else add it."""
 
     type: Literal["spec-set-tag"]
-    succeeds_anyway: ClassVar[bool] = True
-
-    def edit(self, doc: SpecDocument) -> None:
-        set_tag(doc, self.tag, self.value, self.package)
-
-    def aim_met(self, tree: ComponentTree) -> bool:
-        return self._already_set(tree)
+    tag_edit: ClassVar[TagEdit] = set_tag
+    rewrites: ClassVar[bool] = True
 
 
 class SpecUpdateTag(TagOverlay):
     """Rewrite every matching tag; an error when there is none."""
 
     type: Literal["spec-update-tag"]
-    succeeds_anyway: ClassVar[bool] = True
-
-    def edit(self, doc: SpecDocument) -> None:
-        update_tag(doc, self.tag, self.value, self.package)
-
-    def aim_met(self, tree: ComponentTree) -> bool:
-        return self._already_set(tree)
+    tag_edit: ClassVar[TagEdit] = update_tag
+    rewrites: ClassVar[bool] = True
 
 
 class SpecRemoveTag(SpecOverlay):
