@@ -56,7 +56,7 @@ def list_components(
                 "groups": list(component.groups),
                 "overlays": len(component.config.overlays),
                 "releaseCalculation": component.release_calculation,
-                "renderedSpecDir": str(component.rendered_dir),
+                "renderedSpecDir": component.rendered_dir_text,
             }
         )
     columns = [

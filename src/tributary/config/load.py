@@ -17,18 +17,7 @@ from tributary.config import merge
 from tributary.config.diagnostics import did_you_mean, located
 from tributary.config.loader import ROOT_FILE, LoadedFile, find_project_root, load_files
 from tributary.config.locate import Origin, find_line
-from tributary.config.model import (
-    AuditConfig,
-    ComponentGroup,
-    Distro,
-    Image,
-    PackageConfig,
-    PackageGroup,
-    ProjectSection,
-    Resources,
-    TestSuite,
-    Tools,
-)
+from tributary.config.model import AuditConfig, ConfigFile, PackageConfig, ProjectSection, Resources, Tools
 from tributary.config.project import Project
 from tributary.errors import ConfigError, Location
 from tributary.globbing import glob_files, match, split_absolute
@@ -86,28 +75,42 @@ def _merge_files(root: Path, files: list[LoadedFile]) -> Project:
                 unions[key][name] = table
                 origins[key][name] = Origin(loaded.path, (key, name))
     try:
-        return Project(
-            root=root,
-            files=files,
-            settings=ProjectSection.model_validate(override["project"]),
-            distros={n: Distro.model_validate(t) for n, t in distros.items()},
-            resources=Resources.model_validate(resources),
-            default_component_config=default_component,
-            default_package_config=PackageConfig.model_validate(override["default-package-config"]),
-            tools=Tools.model_validate(override["tools"]),
-            component_tables=unions["components"],
-            component_origins=origins["components"],
-            groups={n: ComponentGroup.model_validate(t) for n, t in unions["component-groups"].items()},
-            group_tables=unions["component-groups"],
-            group_origins=origins["component-groups"],
-            images={n: Image.model_validate(t) for n, t in unions["images"].items()},
-            image_origins=origins["images"],
-            package_groups={n: PackageGroup.model_validate(t) for n, t in unions["package-groups"].items()},
-            test_suites={n: TestSuite.model_validate(t) for n, t in unions["test-suites"].items()},
-            audit=AuditConfig.model_validate(audit),
-        )
+        # One validation of the merged tables through the validator the files were read with (building
+        # a validator per table class would cost more than the tables themselves).
+        merged = ConfigFile.model_validate({
+            "project": override["project"],
+            "distros": distros,
+            "resources": resources,
+            "default-package-config": override["default-package-config"],
+            "tools": override["tools"],
+            "component-groups": unions["component-groups"],
+            "images": unions["images"],
+            "package-groups": unions["package-groups"],
+            "test-suites": unions["test-suites"],
+            "audit": audit,
+        })
     except ValidationError as exc:  # pragma: no cover - every file was validated on its own already
         raise ConfigError(f"merged configuration is invalid: {exc}") from exc
+    return Project(
+        root=root,
+        files=files,
+        settings=merged.project or ProjectSection(),
+        distros=merged.distros,
+        resources=merged.resources or Resources(),
+        default_component_config=default_component,
+        default_package_config=merged.default_package_config or PackageConfig(),
+        tools=merged.tools or Tools(),
+        component_tables=unions["components"],
+        component_origins=origins["components"],
+        groups=merged.component_groups,
+        group_tables=unions["component-groups"],
+        group_origins=origins["component-groups"],
+        images=merged.images,
+        image_origins=origins["images"],
+        package_groups=merged.package_groups,
+        test_suites=merged.test_suites,
+        audit=merged.audit or AuditConfig(),
+    )
 
 
 def _merge_audit(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:

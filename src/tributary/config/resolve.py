@@ -10,6 +10,7 @@ parsing its files.
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,7 +63,12 @@ class ResolvedComponent:
     @property
     def rendered_dir(self) -> Path:
         """``<rendered-specs-dir>/<first letter, lowercased>/<name>``, as azldev lays it out."""
-        return self.rendered_specs_dir.joinpath(self.name[0].lower(), self.name)
+        return Path(self.rendered_dir_text)
+
+    @property
+    def rendered_dir_text(self) -> str:
+        """``rendered_dir`` as text, for listing thousands of components (a ``Path`` costs more)."""
+        return os.path.join(self.rendered_specs_dir, self.name[0].lower(), self.name)
 
     @property
     def spec_type(self) -> str:
