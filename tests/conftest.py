@@ -45,6 +45,7 @@ MARKS_BY_FIXTURE = {
     "built": "builds",  # tests/examples: every example package built
     "smoke_root": "builds",  # tests/examples: a root installed from them
     "disks": "builds",  # tests/image: the example VM's disks
+    "stage0_repo": "builds",  # tests/build: the bootstrap repository made from the host's packages
     "test_kernel": "boots",  # qemu boots an image
     "http_server": "serves",  # an HTTP server on 127.0.0.1
     "example_upstream": "git",  # the Example Upstream's dist-git repositories
