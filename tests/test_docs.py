@@ -25,15 +25,22 @@ _HTML_TARGET = re.compile(r"""\b(?:href|src)\s*=\s*["']([^"']+)["']""", re.IGNOR
 _HTML_ANCHOR = re.compile(r"""<a\s[^>]*\b(?:name|id)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 
 
+# Outside a git checkout (an unpacked source archive), what is never part of the repository.
+NOT_COMMITTED = {"build", "out", "specs", "node_modules", "__pycache__"}
+
+
 def markdown_files(root: Path) -> list[Path]:
-    """The Markdown files git would commit: tracked ones and new ones not ignored."""
+    """The Markdown files git would commit: tracked ones and new ones not ignored; outside a git
+    checkout, every one not in a hidden or generated directory."""
     listed = subprocess.run(
         ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.md"],
-        check=True,
         capture_output=True,
         timeout=60,
-    ).stdout.decode()
-    return sorted({root / name for name in listed.split("\0") if name and (root / name).is_file()})
+    )
+    if listed.returncode != 0:
+        return sorted(path for path in root.rglob("*.md") if not any(
+            part.startswith(".") or part in NOT_COMMITTED for part in path.relative_to(root).parts[:-1]))
+    return sorted({root / name for name in listed.stdout.decode().split("\0") if name and (root / name).is_file()})
 
 
 def github_slug(text: str) -> str:
