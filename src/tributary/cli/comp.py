@@ -44,15 +44,22 @@ def list_components(
     """
     project = common.project(ctx)
     rows = []
+    # Thousands of bare components share one resolved configuration: describe each configuration once.
+    described: dict[int, dict[str, object]] = {}
     for name in selected(ctx, names, all_components, group):
         component = project.resolve(name)
-        upstream = component.upstream
-        rows.append(
-            {
-                "name": name,
+        config = described.get(id(component.config))
+        if config is None:
+            upstream = component.upstream
+            config = described[id(component.config)] = {
                 "specType": component.spec_type or "-",
                 "upstream": f"{upstream.distro} {upstream.version}" if upstream else "",
                 "pinnedCommit": (component.config.spec.upstream_commit if component.config.spec else None) or "",
+            }
+        rows.append(
+            {
+                "name": name,
+                **config,
                 "groups": list(component.groups),
                 "overlays": len(component.config.overlays),
                 "releaseCalculation": component.release_calculation,

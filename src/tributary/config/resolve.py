@@ -10,7 +10,6 @@ parsing its files.
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,7 +67,7 @@ class ResolvedComponent:
     @property
     def rendered_dir_text(self) -> str:
         """``rendered_dir`` as text, for listing thousands of components (a ``Path`` costs more)."""
-        return os.path.join(self.rendered_specs_dir, self.name[0].lower(), self.name)
+        return f"{self.rendered_specs_dir}/{self.name[0].lower()}/{self.name}"
 
     @property
     def spec_type(self) -> str:

@@ -112,6 +112,7 @@ class Overlay(Model):
     (it duplicates or re-spaces it), so "no-op" is judged by ``aim_met`` before it runs."""
     _accepted: ClassVar[frozenset[str]] = frozenset()
     _required: ClassVar[frozenset[str]] = frozenset()
+    _type_name: ClassVar[str | None] = None
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -123,6 +124,7 @@ class Overlay(Model):
             raise TypeError(f"overlay type {name!r} is defined twice: {_REGISTERED[name].__qualname__} and "
                             f"{cls.__qualname__}")
         payload = {kebab(field): info for field, info in cls.model_fields.items() if field not in _COMMON}
+        cls._type_name = name
         cls._accepted = frozenset(payload)
         cls._required = frozenset(key for key, info in payload.items() if info.is_required())
         _PAYLOAD.update(payload)
@@ -135,7 +137,7 @@ class Overlay(Model):
     @classmethod
     def _fields_fit_type(cls, data: Any) -> Any:
         """Say which fields the type needs or refuses, in the words of the type rather than pydantic's."""
-        name = type_name(cls)
+        name = cls._type_name
         if name is None or not isinstance(data, dict):
             return data
         given = {str(key).replace("_", "-") for key, value in data.items() if value is not None} - _COMMON
