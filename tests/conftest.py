@@ -54,6 +54,7 @@ MARKS_BY_FIXTURE = {
 MARKS_BY_PATH = {
     "tests/build/test_component_build.py": "builds",  # these run the build stage itself
     "tests/build/test_distro_build.py": "builds",
+    "tests/examples/test_upstream.py": "git",  # each test makes the Example Upstream's repositories
 }
 
 
