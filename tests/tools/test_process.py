@@ -18,9 +18,8 @@ from tributary.tools import process
 
 SOURCE = Path(tributary.__file__).parent
 
-# Modules that may still import subprocess: the runner itself, and the build sandbox until the build
-# stage is moved onto tools.bwrap.run_logged.
-SUBPROCESS_ALLOWED = {"tools/process.py", "build/sandbox.py"}
+# The one module that may import subprocess: the runner itself.
+SUBPROCESS_ALLOWED = {"tools/process.py"}
 
 
 def _alive(pid: int) -> bool:
