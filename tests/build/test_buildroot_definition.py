@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import textwrap
 from pathlib import Path
@@ -208,3 +209,17 @@ def test_the_toml_form_names_a_wrong_key_and_its_line(tmp_path: Path) -> None:
 def test_macros_are_written_as_mock_writes_rpmmacros() -> None:
     assert macros_text({"%vendor": "Example", "dist": ".ex1", "%multi": "a\nb"}) == (
         "%dist .ex1\n%multi a\\\nb\n%vendor Example\n")
+
+
+def test_trib_buildroot_show_reads_the_example_mock_config(trib, trib_cache) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "distro"
+    result = trib("-C", str(example), "-O", "json", "buildroot", "show")
+    assert result.code == 0, result.err
+    shown = json.loads(result.out)
+    assert shown["name"] == f"tribex-1.0-stage2-{ARCH}" and shown["source"].endswith("tribex-1.0-stage2-x86_64.cfg")
+    assert shown["packages"][-1] == "tribex-rpm-config" and shown["macros"]["%dist"] == ".tribex10"
+    assert [repo["id"] for repo in shown["repos"]] == ["tribex-stage0", "tribex-stage1"]
+    assert shown["repos"][0]["baseurl"].startswith(f"file://{trib_cache}/stage0/")
+    assert any("tribex-1.0.tpl:" in item and "plugin_conf" in item for item in shown["unsupported"])
+    stage1 = trib("-C", str(example), "--config-file", str(example / "stage1.toml"), "-O", "json", "buildroot", "show")
+    assert [repo["id"] for repo in json.loads(stage1.out)["repos"]] == ["tribex-stage0"]

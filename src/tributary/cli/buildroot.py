@@ -73,3 +73,48 @@ def _work_dir(ctx: typer.Context) -> Path | None:
             return None
     return common.project(ctx).work_dir
 
+
+
+@app.command("show")
+def show(ctx: typer.Context) -> None:
+    """The buildroot definition the project builds in, as tributary reads it, and what it does not apply.
+
+    Read from the target distro version's mock config (mock-config-<arch>), tributary's TOML form,
+    or the default buildroot when none is named. Templates are rendered; naming tributary_stage0
+    makes this host's stage-0 repository. Options of the definition that are not applied are listed
+    with the file and line that set them.
+
+    Examples:
+
+      trib -C examples/distro buildroot show
+
+      trib -C examples/distro --config-file examples/distro/stage1.toml -O json buildroot show
+    """
+    from tributary.build.buildroot.choose import project_buildroot
+    from tributary.build.distro import Stage0Url
+
+    project = common.project(ctx)
+    definition = project_buildroot(project, stage0_url=Stage0Url(project))
+    emit_object(common.settings(ctx), definition.to_json())
+
+
+@app.command("clean")
+def clean(
+    ctx: typer.Context,
+    keep: Annotated[int, typer.Option("--keep", min=0, help="Roots to keep, the most recently used first.")] = 0,
+) -> None:
+    """Remove cached roots (all, or all but the --keep most recently used); the stage-0 repository stays.
+
+    Roots are made again when a build needs them. A root another build is making is waited for.
+
+    Examples:
+
+      trib buildroot clean
+
+      trib buildroot clean --keep 10
+    """
+    from tributary.build.buildroot.choose import cache_root
+    from tributary.build.buildroot.roots import RootCache
+
+    removed = RootCache(cache_root(common.project(ctx)) / "roots").prune(keep)
+    emit_object(common.settings(ctx), {"removed": removed, "kept": keep})
