@@ -165,18 +165,24 @@ def test_a_failed_build_skips_what_needs_it_and_shows_the_log(tmp_path, example_
     assert (distro.root / "build/logs/stage1/libgreet.log").is_file()
 
 
-def test_a_build_cycle_is_reported_with_its_members(tmp_path, example_upstream, trib, trib_cache) -> None:
+def test_a_build_cycle_blocks_only_its_members_and_what_needs_them(tmp_path, example_upstream, trib,
+                                                                    trib_cache) -> None:
     distro = example(tmp_path, example_upstream.root)
-    for name, needs in (("egg", "chicken"), ("chicken", "egg")):
+    for name, needs in (("egg", "chicken"), ("chicken", "egg"), ("omelette", "egg")):
         (distro.root / f"base/comps/{name}").mkdir()
         (distro.root / f"base/comps/{name}/{name}.comp.toml").write_text(
             f'[components.{name}]\nspec = {{ type = "local", path = "{name}.spec", reason = "test" }}\n')
         (distro.root / f"base/comps/{name}/{name}.spec").write_text(
             f"Name: {name}\nVersion: 1\nRelease: 1%{{?dist}}\nSummary: s\nLicense: MIT\nBuildRequires: {needs}\n"
             f"BuildArch: noarch\n\n%description\nd\n\n%files\n\n%changelog\n* Mon Jan 05 2026 A <a@b.c> - 1-1\n- x\n")
-    result = trib(*distro.args("--config-file", str(distro.root / "stage1.toml"), "build", "-a"))
-    assert result.code == 2
-    assert "build dependency cycle: chicken -> egg -> chicken" in result.err
+    result = trib(*distro.args("--config-file", str(distro.root / "stage1.toml"), "-O", "json", "build",
+                               "egg", "omelette", "greet-data"))
+    assert result.code == 1
+    states = {row["component"]: row for row in json.loads(result.out)}
+    assert states["egg"]["state"] == "failed" and states["chicken"]["state"] == "failed"
+    assert states["omelette"]["state"] == "skipped" and states["omelette"]["blockedBy"] == ["chicken", "egg"]
+    assert states["greet-data"]["state"] == "done"  # unrelated components still build
+    assert result.err.count("error: build dependency cycle: chicken -> egg -> chicken") == 2  # one per member
 
 
 def test_every_build_leaves_a_record_failed_and_skipped_too(tmp_path, example_upstream, trib, trib_cache) -> None:

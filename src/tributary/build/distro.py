@@ -29,7 +29,7 @@ from tributary.build.buildroot.repos import PinnedRepo, file_checksum, indexed_r
 from tributary.build.buildroot.roots import RootCache, RootRecipe
 from tributary.build.cache import BuildCache
 from tributary.build.component import BuildOutputs, RootPlan, build_component, buildroot_record
-from tributary.build.graph import BuildGraph, ComponentDeps, build_graph, capability_name
+from tributary.build.graph import BuildGraph, ComponentDeps, CycleError, build_graph, capability_name, find_cycles
 from tributary.build.imports import Imported, import_packages, wanted_imports
 from tributary.build.mockbuild import build_with_mock
 from tributary.build.records import BuildRecord, Outcome, now, write_records
@@ -201,7 +201,10 @@ def build_distribution(
         return State.DONE, outputs_made
 
     # A dependency's result must be known before its dependents start: the scheduler guarantees it.
-    jobs_table = run_builds(build_plan.graph, build_plan.selection, build, jobs=jobs, on_change=on_change)
+    runnable, blocked = _outside_cycles(build_plan)
+    jobs_table = run_builds(runnable, [name for name in build_plan.selection if name not in blocked], build, jobs=jobs,
+                            on_change=on_change)
+    jobs_table |= blocked
     write_records(project.work_dir, (_record(project, job) for job in jobs_table.values()))
     if names_to_import := wanted_imports(project):
         try:
@@ -220,6 +223,33 @@ def _import(project: Project, build_plan: BuildPlan, names: list[str], cache: Bu
     return import_packages(project, names, repos=build_plan.repos,
                            produced=_produced(sorted(current), produced_cache, outputs.rpm_dir),
                            releasever=definition.releasever, arch=definition.arch, rpm_dir=outputs.rpm_dir)
+
+
+def _outside_cycles(build_plan: BuildPlan) -> tuple[BuildGraph, dict[str, Job]]:
+    """The graph without its build-dependency cycles, and the jobs a cycle blocks.
+
+    A cycle's members fail, naming the cycle; what needs them, directly or not, is skipped; every other
+    component builds. Only the selected components get a job.
+    """
+    graph = build_plan.graph
+    cycles = find_cycles(graph.needs)
+    if not cycles:
+        return graph, {}
+    selected = set(build_plan.selection)
+    blocked: dict[str, Job] = {}
+    for cycle in cycles:
+        error = str(CycleError([cycle]))
+        for member in cycle:
+            if member in selected:
+                blocked[member] = Job(member, State.FAILED, error=error)
+    members = {member for cycle in cycles for member in cycle}
+    for name in sorted(selected - members):
+        needed = sorted(graph.requirements_of(name) & members)
+        if needed:
+            blocked[name] = Job(name, State.SKIPPED, blocked_by=needed)
+    runnable = BuildGraph({name: set(needs) for name, needs in graph.needs.items() if name not in blocked},
+                          graph.external, graph.providers)
+    return runnable, blocked
 
 
 _OUTCOMES = {State.DONE: Outcome.BUILT, State.CACHED: Outcome.CACHED, State.FAILED: Outcome.FAILED,
