@@ -299,7 +299,7 @@ def _open(url: str, path: str | None, timeouts: Timeouts):
             yield handle, os.fstat(handle.fileno()).st_size
         return
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    opener = urllib.request.build_opener(_TimedHTTPHandler(timeouts.read), _TimedHTTPSHandler(timeouts.read))
+    opener = urllib.request.build_opener(_TimedHandler(timeouts.read))
     with opener.open(request, timeout=timeouts.connect) as response:
         length = response.headers.get("Content-Length")
         yield response, int(length) if length and length.isdigit() else None
@@ -315,33 +315,23 @@ class _TimedHTTPConnection(http.client.HTTPConnection):
         self.read_timeout = read_timeout
 
     def connect(self) -> None:
-        super().connect()
+        super().connect()  # HTTPSConnection's, TLS included, for the https class below
         self.sock.settimeout(self.read_timeout)
 
 
-class _TimedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, *args: Any, read_timeout: float, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.read_timeout = read_timeout
-
-    def connect(self) -> None:
-        super().connect()
-        self.sock.settimeout(self.read_timeout)
+class _TimedHTTPSConnection(_TimedHTTPConnection, http.client.HTTPSConnection):
+    pass
 
 
-class _TimedHTTPHandler(urllib.request.HTTPHandler):
+class _TimedHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+    """http and https with the read time-out (it replaces both of urllib's default handlers)."""
+
     def __init__(self, read_timeout: float):
         super().__init__()
         self.read_timeout = read_timeout
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self.do_open(functools.partial(_TimedHTTPConnection, read_timeout=self.read_timeout), req)
-
-
-class _TimedHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, read_timeout: float):
-        super().__init__()
-        self.read_timeout = read_timeout
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self.do_open(functools.partial(_TimedHTTPSConnection, read_timeout=self.read_timeout), req)
