@@ -58,6 +58,7 @@ from render_scale import (
     PACKAGERS,
     Needs,
     Spec,
+    component_toml,
     make_overlays,
     make_spec,
     plan_distribution,
@@ -379,25 +380,29 @@ def generate_upstream(cache: Path, count: int) -> tuple[Path, dict[str, Any]]:
 
 def write_project(root: Path, count: int, facts: dict[str, Any]) -> None:
     packages, plan = plan_packages(count)
+    # One root file: the project, Fedora as the upstream (its real URLs; the benchmark points dist-git at
+    # the loopback server with --config-file, as Azure Linux points at a mirror) and the target distro.
+    snapshot = f"{SNAPSHOT:%Y-%m-%dT%H:%M:%SZ}"
+    (root / "azldev.toml").write_text("\n".join([
+        'includes = ["base/comps/*.toml", "base/comps/**/*.comp.toml"]',
+        "[project]",
+        'description = "synthetic distribution for benchmarks/upstream_scale.py"',
+        'default-distro = { name = "azurelinux", version = "4.0" }',
+        "[distros.fedora]",
+        'default-version = "43"',
+        'dist-git-base-uri = "https://src.fedoraproject.org/rpms/$pkg.git"',
+        'lookaside-base-uri = "https://src.fedoraproject.org/repo/pkgs/$pkg/$filename/$hashtype/$hash/$filename"',
+        f'versions.43 = {{ release-ver = "43", dist-git-branch = "{BRANCH}" }}',
+        "[distros.azurelinux]",
+        'default-version = "4.0"',
+        '[distros.azurelinux.versions."4.0"]',
+        'release-ver = "4.0"',
+        "[distros.azurelinux.versions.\"4.0\".default-component-config.spec]",
+        'type = "upstream"',
+        f'upstream-distro = {{ name = "fedora", version = "43", snapshot = "{snapshot}" }}',
+    ]) + "\n")
     comps = root / "base/comps"
     comps.mkdir(parents=True)
-    (root / "azldev.toml").write_text(
-        'includes = ["distro/*.distro.toml", "base/comps/*.toml", "base/comps/**/*.comp.toml"]\n'
-        '[project]\ndescription = "synthetic distribution for benchmarks/upstream_scale.py"\n'
-        'default-distro = { name = "azurelinux", version = "4.0" }\n'
-    )
-    (root / "distro").mkdir()
-    (root / "distro/fedora.distro.toml").write_text(
-        '[distros.fedora]\ndefault-version = "43"\n'
-        'dist-git-base-uri = "https://src.fedoraproject.org/rpms/$pkg.git"\n'
-        'lookaside-base-uri = "https://src.fedoraproject.org/repo/pkgs/$pkg/$filename/$hashtype/$hash/$filename"\n'
-        f'[distros.fedora.versions.43]\nrelease-ver = "43"\ndist-git-branch = "{BRANCH}"\n'
-    )
-    (root / "distro/azurelinux.distro.toml").write_text(
-        '[distros.azurelinux]\ndefault-version = "4.0"\n[distros.azurelinux.versions."4.0"]\nrelease-ver = "4.0"\n'
-        '[distros.azurelinux.versions."4.0".default-component-config.spec]\ntype = "upstream"\n'
-        f'upstream-distro = {{ name = "fedora", version = "43", snapshot = "{SNAPSHOT:%Y-%m-%dT%H:%M:%SZ}" }}\n'
-    )
     overlays = facts["overlays"]
     lines = []
     for package in packages:
@@ -409,33 +414,12 @@ def write_project(root: Path, count: int, facts: dict[str, Any]) -> None:
                 (directory / relative).parent.mkdir(exist_ok=True)
                 (directory / relative).write_text(content)
             (directory / f"{package.name}.comp.toml").write_text(
-                _component_toml(package.name, entry["overlays"], plan.build_options.get(package.name))
+                component_toml(package.name, entry["overlays"], plan.build_options.get(package.name), False,
+                               local=False)
             )
         else:
             lines.append(f"[components.{toml_string(package.name)}]\n")
     (comps / "components.toml").write_text("".join(lines))
-
-
-def _component_toml(name: str, overlays: list[dict[str, Any]], options: dict[str, Any] | None) -> str:
-    out = [f"[components.{toml_string(name)}]"]
-    if any(o["type"] == "spec-update-tag" and o["tag"] == "Release" for o in overlays):
-        out.append('release = { calculation = "manual" }')
-    if options:
-        build = []
-        for key, value in options.items():
-            if isinstance(value, dict):
-                build.append(f"{key} = {{ " + ", ".join(f"{k} = {toml_string(v)}" for k, v in value.items()) + " }")
-            else:
-                build.append(f"{key} = [" + ", ".join(toml_string(v) for v in value) + "]")
-        out.append("build = { " + ", ".join(build) + " }")
-    for overlay in overlays:
-        out += ["", f"[[components.{toml_string(name)}.overlays]]"]
-        for key, value in overlay.items():
-            if isinstance(value, list):
-                out.append(f"{key} = [" + ", ".join(toml_string(v) for v in value) + "]")
-            else:
-                out.append(f"{key} = {toml_string(value)}")
-    return "\n".join(out) + "\n"
 
 
 # --- serving and measuring ------------------------------------------------------------------------------
