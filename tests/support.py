@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import select
 import shutil
@@ -239,6 +240,14 @@ def run_trib(args: list[str], *, env: dict[str, str] | None = None, timeout: flo
              prefix: tuple[str, ...] = ()) -> tuple[int, str, str]:
     """Run the CLI to its end as a child process: (exit status, stdout, stderr)."""
     return trib_child(args, env=env, prefix=prefix).wait(timeout)
+
+
+def components(distro: ExampleDistro) -> dict[str, dict[str, Any]]:
+    """The distribution's components as ``trib -O json comp list -a`` lists them, by name: tests count
+    and choose components from it rather than from a list that the example outgrows."""
+    code, out, err = run_trib(distro.args("-O", "json", "comp", "list", "-a"))
+    assert code == 0, err
+    return {row["name"]: row for row in json.loads(out)}
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
