@@ -1149,7 +1149,7 @@ def generate(root: Path, count: int) -> dict[str, Any]:
         if overlays or options or name in plan.check_skip_own:
             overlay_types.update(o["type"] for o in overlays)
             (directory / f"{name}.comp.toml").write_text(
-                _component_toml(name, overlays, options, name in plan.check_skip_own)
+                component_toml(name, overlays, options, name in plan.check_skip_own)
             )
             files += 1
     sizes.sort()
@@ -1167,9 +1167,13 @@ def generate(root: Path, count: int) -> dict[str, Any]:
     }
 
 
-def _component_toml(name: str, overlays: list[dict[str, Any]], options: dict[str, Any] | None, check_skip: bool) -> str:
-    out = [f"[components.{toml_string(name)}]",
-           f'spec = {{ type = "local", path = "{name}.spec", reason = "synthetic benchmark component" }}']
+def component_toml(name: str, overlays: list[dict[str, Any]], options: dict[str, Any] | None, check_skip: bool,
+                   *, local: bool = True) -> str:
+    """A component's TOML: its local spec (unless ``local`` is false: the distro's default spec then
+    applies), release calculation, build options and overlays."""
+    out = [f"[components.{toml_string(name)}]"]
+    if local:
+        out.append(f'spec = {{ type = "local", path = "{name}.spec", reason = "synthetic benchmark component" }}')
     if overlays and any(o["type"] == "spec-update-tag" and o["tag"] == "Release" for o in overlays):
         out.append('release = { calculation = "manual" }')
     build: list[str] = []

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import settings as hypothesis_settings
-from support import DistGitDistro, DnfRun, Published, copy_example_distro, dnf_install_into
+from support import DistGitDistro, DnfRun, Published, ServedDistro, copy_example_distro, dnf_install_into
 
 from tributary.build.stage0 import Stage0Repo, ensure_stage0
 from tributary.cli.app import main
@@ -231,6 +231,20 @@ def example_upstream(tmp_path_factory: pytest.TempPathFactory) -> ExampleUpstrea
                           capture_output=True, text=True, check=True)
     summary = json.loads(proc.stdout)
     return ExampleUpstream(out, summary)
+
+
+@pytest.fixture
+def served_distro(tmp_path: Path, example_upstream, http_server) -> Iterator[ServedDistro]:
+    """A git copy of examples/distro reading a copy of the Example Upstream from ``http_server``."""
+    shutil.copytree(example_upstream.root / "git", http_server.root / "git", symlinks=True)
+    shutil.copytree(example_upstream.root / "lookaside", http_server.root / "lookaside", symlinks=True)
+    distro = copy_example_distro(tmp_path, example_upstream.root)
+    distro.mirror.write_text(
+        "[distros.example-upstream]\n"
+        f'dist-git-base-uri = "{http_server.url}/git/$pkg.git"\n'
+        f'lookaside-base-uri = "{http_server.url}/lookaside/$pkg/$filename/$hashtype/$hash/$filename"\n')
+    yield ServedDistro(distro, http_server)
+    http_server.on_request = None
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import select
 import shutil
+import signal
 import subprocess
+import sys
+import threading
+import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +156,157 @@ def dnf_install_into(run: Path, repo_files: list[Path], *packages: str, options:
     for keyring in root.glob("var/cache/dnf/*/pubring"):
         gpg.stop_agent(keyring)
     return DnfRun(proc.returncode, proc.stdout + proc.stderr, root)
+
+
+# --- the CLI as a real child process, what it leaves behind, and an upstream that can hold requests ----
+
+MARKER_VARIABLE = "TRIB_FAULT_TEST_MARKER"
+
+
+def marked_processes(marker: str) -> dict[int, str]:
+    """Every living process (zombies are dead) whose environment carries ``marker``: pid -> command name."""
+    found: dict[int, str] = {}
+    needle = f"{MARKER_VARIABLE}={marker}".encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            environ = Path(f"/proc/{entry}/environ").read_bytes()
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:  # gone meanwhile, or a kernel thread
+            continue
+        if needle in environ.split(b"\0") and "\nState:\tZ" not in status:
+            found[int(entry)] = Path(f"/proc/{entry}/comm").read_text().strip() if Path(f"/proc/{entry}/comm").exists() else "?"
+    return found
+
+
+def wait_until_gone(marker: str, timeout: float, *, which: Callable[[str], bool] = lambda comm: True) -> dict[int, str]:
+    """Wait (on pidfds, no polling sleeps) until no process with ``marker`` chosen by ``which(comm)``
+    is alive, or ``timeout`` seconds passed; return those still alive."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = {pid: comm for pid, comm in marked_processes(marker).items() if which(comm)}
+        left = deadline - time.monotonic()
+        if not alive or left <= 0:
+            return alive
+        descriptors = []
+        for pid in alive:
+            try:
+                descriptors.append(os.pidfd_open(pid))
+            except ProcessLookupError:
+                continue
+        try:
+            if descriptors:  # readable when the process exits; a new scan follows either way
+                select.select(descriptors, [], [], min(left, 1.0))
+        finally:
+            for descriptor in descriptors:
+                os.close(descriptor)
+
+
+@dataclass
+class Child:
+    """``trib`` as a child process with a marker in its environment."""
+
+    process: subprocess.Popen[str]
+    marker: str
+
+    def wait(self, timeout: float = 120) -> tuple[int, str, str]:
+        """Its exit status and output; past ``timeout`` it and everything it started are killed (by pid,
+        found through the marker) and the test fails."""
+        try:
+            out, err = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            for pid in marked_processes(self.marker):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            out, err = self.process.communicate()
+            raise AssertionError(f"trib did not finish within {timeout:g} s; stderr so far:\n{err[-2000:]}") from None
+        return self.process.returncode, out, err
+
+
+def trib_child(args: list[str], *, env: dict[str, str] | None = None, marker: str | None = None,
+               prefix: tuple[str, ...] = ()) -> Child:
+    """Start ``[PREFIX...] python -m tributary.cli.app ARGS`` (the real CLI in its own process), with a
+    marker in its environment that every process it starts inherits."""
+    marker = marker or uuid.uuid4().hex
+    environment = {**os.environ, "CI": "true", MARKER_VARIABLE: marker, **(env or {})}
+    process = subprocess.Popen([*prefix, sys.executable, "-m", "tributary.cli.app", *args], env=environment, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return Child(process, marker)
+
+
+def run_trib(args: list[str], *, env: dict[str, str] | None = None, timeout: float = 120,
+             prefix: tuple[str, ...] = ()) -> tuple[int, str, str]:
+    """Run the CLI to its end as a child process: (exit status, stdout, stderr)."""
+    return trib_child(args, env=env, prefix=prefix).wait(timeout)
+
+
+def components(distro: ExampleDistro) -> dict[str, dict[str, Any]]:
+    """The distribution's components as ``trib -O json comp list -a`` lists them, by name: tests count
+    and choose components from it rather than from a list that the example outgrows."""
+    code, out, err = run_trib(distro.args("-O", "json", "comp", "list", "-a"))
+    assert code == 0, err
+    return {row["name"]: row for row in json.loads(out)}
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Wait until ``condition()`` (a look at files another process writes) holds; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout:g} s for {what}"
+        time.sleep(0.02)
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` (symlinks as their target) by relative path, for before/after checks."""
+    if not root.exists():
+        return {}
+    result = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            result[relative] = b"-> " + os.readlink(path).encode()
+        elif path.is_file():
+            result[relative] = path.read_bytes()
+    return result
+
+
+# --- an HTTP upstream that can hold requests ---------------------------------------------------------
+
+
+@dataclass
+class Hold:
+    """Holds every request at the server until ``release()``; ``arrived`` counts the held ones."""
+
+    released: threading.Event = field(default_factory=threading.Event)
+    condition: threading.Condition = field(default_factory=threading.Condition)
+    arrived: int = 0
+
+    def __call__(self, path: str) -> None:
+        with self.condition:
+            self.arrived += 1
+            self.condition.notify_all()
+        self.released.wait(300)
+
+    def wait_for(self, count: int, timeout: float = 60) -> bool:
+        with self.condition:
+            return self.condition.wait_for(lambda: self.arrived >= count, timeout)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass(frozen=True)
+class ServedDistro:
+    """The example distribution whose dist-git and lookaside come from ``server`` over HTTP."""
+
+    distro: ExampleDistro
+    server: object
+
+    @property
+    def root(self) -> Path:
+        return self.distro.root
+
+    def args(self, *args: str) -> list[str]:
+        return self.distro.args(*args)

@@ -38,6 +38,9 @@ class TribError(Exception):
     """Base of all tributary errors: ``where: what`` on one line, with an optional hint."""
 
     exit_code = 2
+    # A failure that may pass by itself (a network outage, a time-out): tried again by the next run,
+    # and never allowed to replace good output. Everything else is lasting until an input changes.
+    temporary = False
 
     def __init__(self, message: str, *, where: Location | str | None = None, hint: str | None = None):
         super().__init__(message)
@@ -49,6 +52,12 @@ class TribError(Exception):
         """This error, placed at ``where`` unless it already names a place (for lazy locating)."""
         if self.where is None:
             self.where = where
+        return self
+
+    def about(self, component: str) -> TribError:
+        """This error, its message saying which component it concerns unless its place or text already does."""
+        if self.where is None and not self.message.startswith("component "):
+            self.message = f"component {component!r}: {self.message}"
         return self
 
     def __str__(self) -> str:

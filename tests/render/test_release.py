@@ -117,4 +117,4 @@ def test_a_shallow_project_clone_is_refused(distro, tmp_path: Path, trib) -> Non
     shallow = tmp_path / "shallow"
     run_git("clone", "-q", "--depth", "1", f"file://{root}", str(shallow), cwd=tmp_path)
     result = trib("-C", str(shallow), "--config-file", str(tmp_path / "mirror.toml"), "comp", "render", "greet")
-    assert result.code == 1 and "this clone is shallow" in result.err
+    assert result.code == 1 and "this clone is shallow" in result.err, result.err

@@ -22,7 +22,7 @@ from tributary.upstream.commit import (
     find_on_branch,
 )
 from tributary.upstream.distgit import Mirror
-from tributary.upstream.errors import CommitNotFound, UpstreamError
+from tributary.upstream.errors import CommitNotFound, HistoryRewritten, UpstreamError
 
 INITIAL, ENV_NAME, UPDATE_1_1, CHECK = (
     "df2d1ede619324b775ba7581fa7bd60ff391411d",
@@ -96,10 +96,11 @@ def test_a_pin_that_is_not_a_commit_id_is_refused(greet):
         choose_commit(greet, "f43", pinned="HEAD~1")
 
 
-def test_a_locked_commit_that_is_gone_says_to_update_the_lock(greet):
-    with pytest.raises(CommitNotFound, match="locked upstream-commit") as info:
+def test_a_locked_commit_that_is_gone_says_history_was_rewritten(greet):
+    with pytest.raises(HistoryRewritten, match="locked upstream-commit f{40} is no longer on branch 'f43'") as info:
         choose_commit(greet, "f43", locked="f" * 40)
-    assert info.value.hint == "run 'trib comp update' to resolve the component again"
+    assert info.value.exit_code == 1  # a failed check, not bad input
+    assert "--accept-rewritten-history" in (info.value.hint or "")
 
 
 def test_first_parent_snapshot_skips_commits_of_a_merged_side_branch(tmp_path):

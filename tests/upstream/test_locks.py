@@ -58,8 +58,13 @@ def test_update_writes_locks_then_is_current_without_network(distro: Path, trib,
         again = trib_in(trib, distro, "-O", "json", "comp", "update", "-a")
         assert again.code == 0, again.err
         assert {r["status"] for r in json.loads(again.out)} == {"current"}
+        # --check-only asks upstream whether each locked commit is still on its branch: it cannot say
+        # without upstream, and says so for every component it could not check.
         check = trib_in(trib, distro, "comp", "update", "-a", "--check-only")
-        assert check.code == 0
+        assert check.code == 2
+        first = min(json.loads(again.out), key=lambda row: row["component"])["component"]
+        assert check.err.splitlines()[0].startswith(f"error: component '{first}': no dist-git repository at")
+        assert "every other one was checked" in check.err.splitlines()[-1]
     finally:
         moved.rename(example_upstream.root)
 

@@ -38,7 +38,7 @@ from tributary.build.scheduler import Job, State, run_builds
 from tributary.config import Project
 from tributary.errors import TribError
 from tributary.fsutil import atomic_write
-from tributary.render.render import render_many
+from tributary.render.render import RenderStatus, render_many
 from tributary.tools import toolchain
 from tributary.tools.mock import require as require_mock
 from tributary.upstream.fingerprint import file_sha256
@@ -95,7 +95,7 @@ def plan(project: Project, names: list[str], *, jobs: int | None = None,
     macros_path = project.work_dir / "build-macros" / "macros.buildroot"
     atomic_write(macros_path, macros)
     outcomes = render_many(project, project.component_names, jobs=jobs)
-    failures = {o.component: o.error or "render failed" for o in outcomes if o.status != "ok"}
+    failures = {o.component: o.error or "render failed" for o in outcomes if o.status != RenderStatus.OK}
     deps = []
     for name in project.component_names:
         if name in failures:

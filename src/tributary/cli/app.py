@@ -21,6 +21,7 @@ from tributary import __version__
 from tributary.cli.common import settings as get_settings
 from tributary.cli.lazy import Lazy, lazy_group
 from tributary.cli.output import OutputFormat
+from tributary.cli.signals import Interrupted, stop_signals_raise
 from tributary.errors import TribError
 
 # Every command, imported only when it runs (see cli.lazy). Adding a command group is one line here.
@@ -82,6 +83,14 @@ def main_options(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only results: no progress or notes.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More detail; tracebacks on errors.")] = False,
     color: Annotated[str, typer.Option("--color", help="auto, always or never.")] = "auto",
+    connect_timeout: Annotated[float | None, typer.Option(
+        "--connect-timeout", metavar="SECONDS",
+        help="Seconds to connect to a dist-git or lookaside server (default 30; env TRIB_CONNECT_TIMEOUT).")] = None,
+    read_timeout: Annotated[float | None, typer.Option(
+        "--read-timeout", metavar="SECONDS",
+        help="Seconds a connected server may send nothing before the request fails "
+             "(default 60; env TRIB_READ_TIMEOUT).",
+    )] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
@@ -93,12 +102,24 @@ def main_options(
     state.quiet = quiet
     state.verbose = verbose
     state.color = color
+    if connect_timeout is not None or read_timeout is not None or _TIMEOUT_VARIABLES & os.environ.keys():
+        from tributary.upstream import network
 
+        # Through the environment, so worker processes and the programs tributary runs see them too.
+        for value, flag, variable in ((connect_timeout, "--connect-timeout", network.CONNECT_VARIABLE),
+                                      (read_timeout, "--read-timeout", network.READ_VARIABLE)):
+            if value is not None:
+                os.environ[variable] = str(network.seconds(f"{value:g}", flag, 0.0))
+        network.Timeouts.from_environment()  # a bad variable is bad input now, not in every component's row
+
+
+_TIMEOUT_VARIABLES = {"TRIB_CONNECT_TIMEOUT", "TRIB_READ_TIMEOUT"}  # upstream.network's, named here to stay cheap
 
 # Global flags a user may also write after the subcommand (``trib comp list -a -O json``), with
 # whether they take a value.
 _GLOBAL_FLAGS = {"-C": True, "--project": True, "--config-file": True, "-O": True, "--output-format": True,
-                 "-q": False, "--quiet": False, "-v": False, "--verbose": False, "--color": True}
+                 "-q": False, "--quiet": False, "-v": False, "--verbose": False, "--color": True,
+                 "--connect-timeout": True, "--read-timeout": True}
 
 
 def hoist_global_flags(args: list[str]) -> list[str]:
@@ -127,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     args = hoist_global_flags(list(argv if argv is not None else sys.argv[1:]))
     verbose = any(arg in ("-v", "--verbose") for arg in args)
     try:
-        app(args=args, prog_name="trib", standalone_mode=True)
+        with stop_signals_raise():
+            app(args=args, prog_name="trib", standalone_mode=True)
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except TribError as error:
@@ -138,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(error).splitlines():
             print(f"error: {line}", file=sys.stderr)
         return error.exit_code
+    except Interrupted as stop:
+        print(f"error: stopped by {stop} before the command finished; what it completed is kept", file=sys.stderr)
+        return stop.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

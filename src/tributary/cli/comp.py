@@ -119,8 +119,13 @@ def render(
     """Render components into <rendered-specs-dir>/<letter>/<name>/: spec + sidecar files, overlays applied.
 
     Each component is written atomically; a failed one gets a RENDER_FAILED marker and the others still
-    render (exit status 1). Components whose inputs and output are unchanged since their last render
-    are skipped (the stamps live in <work-dir>/render-cache); --force renders them anyway.
+    render (exit status 1), except when the failure may pass by itself (the network, a time-out): then
+    the component keeps what it had and the next run tries again. Components whose inputs and output
+    are unchanged since their last render are skipped (the stamps live in <work-dir>/render-cache);
+    so are components whose last render failed for a lasting reason, reported again; --force renders
+    them anyway. Parallel workers (-j) are separate processes that die with this command; a render
+    stopped by SIGINT or SIGTERM keeps every component it finished and exits 130 or 143. The table
+    lists changed and failed components (-v: all; -O json: all).
 
     Examples:
 
@@ -153,12 +158,16 @@ def render(
             import shutil
 
             shutil.rmtree(path)
-    shown = rows if not state.quiet or state.output.value == "json" else [r for r in rows if r["changed"] or r["error"]]
+    # A table lists what changed or failed (every row with -v): thousands of unchanged rows hide them.
+    every = state.output.value != "table" or state.verbose
+    shown = rows if every else [r for r in rows if r["changed"] or r["error"]]
     emit_rows(state, shown, [Column("component", "Component"), Column("status", "Status"), Column("changed", "Changed"),
-                             Column("error", "Error")])
+                             Column("error", "Error")], empty=f"all {len(rows)} component(s) are up to date")
     failed = [o for o in outcomes if o.status == RenderStatus.ERROR]
     for outcome in failed:
-        print(f"error: {outcome.error}", file=sys.stderr)
+        note = (" (remembered from the last run; --force tries again)" if outcome.remembered
+                else " (a temporary failure: the previous output is kept)" if outcome.temporary else "")
+        print(f"error: {outcome.error}{note}", file=sys.stderr)
     drift = [r for r in rows if r["changed"]] if check else []
     if check and drift:
         drifted = ", ".join(str(r["component"]) for r in drift)
@@ -212,13 +221,19 @@ def update(
     names: NamesArg = None,
     all_components: AllOpt = False,
     group: GroupOpt = None,
-    check_only: Annotated[
-        bool, typer.Option("--check-only", help="Write nothing; exit 1 if any lock would change.")
-    ] = False,
-    force: Annotated[bool, typer.Option("--force", help="Ask upstream again even for current locks.")] = False,
+    check_only: Annotated[bool, typer.Option(
+        "--check-only", help="Write nothing; ask upstream whether each locked commit is still on its branch; "
+                             "exit 1 if any lock would change.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Ask upstream again even for current locks (and retry remembered failures); "
+                        "replaces a damaged lock file.")] = False,
     bump: Annotated[
         bool, typer.Option("--bump", help="Increase manual-bump: a rebuild with unchanged inputs.")
     ] = False,
+    accept_rewritten_history: Annotated[bool, typer.Option(
+        "--accept-rewritten-history", help="Lock components whose locked commit upstream removed from the branch "
+                                           "(a force-push) to the branch as it is now.")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Upstream lookups at once.")] = 8,
 ) -> None:
     """Resolve components' upstream commits and write their lock files (<lock-dir>/<name>.lock).
 
@@ -226,26 +241,53 @@ def update(
     changed, or it follows its branch head; otherwise the locked commit is kept and only the
     fingerprint is refreshed. With -a, locks of removed components are deleted.
 
+    One failure never stops the others: every component that can be resolved is locked (each lock
+    written as it completes), and the failures are listed at the end; the exit status is then 2 (1
+    when the only failures are rewritten upstream histories). A failure that will not pass by itself
+    (no such repository, branch or commit) is remembered and reported again without asking upstream
+    until the component's settings or lock change, or --force. A locked commit that upstream removed
+    from its branch (a force-push) is an error until --accept-rewritten-history.
+
     Examples:
 
       trib comp update -a
 
       trib comp update greet          # after editing greet.comp.toml
 
-      trib comp update -a --check-only   # CI: exit 1 when a lock is stale
+      trib comp update -a --check-only   # CI: exit 1 when a lock is stale or upstream rewrote history
+
+      trib comp update greet --accept-rewritten-history   # after reviewing upstream's force-push
     """
+    from tributary.cli.progress import progress_bar
+    from tributary.upstream.update import FAILED
     from tributary.upstream.update import update as run_update
 
     project = common.project(ctx)
     chosen = selected(ctx, names, all_components, group)
-    rows = run_update(project, chosen, check_only=check_only, prune=all_components and not bump, force=force, bump=bump)
     state = common.settings(ctx)
-    shown = [r.to_json() for r in rows if r.changed or state.output.value == "json"]
+    with progress_bar(state, "update", len(chosen)) as advance:
+        rows = run_update(project, chosen, check_only=check_only, prune=all_components and not bump, force=force,
+                          bump=bump, accept_rewritten=accept_rewritten_history, jobs=jobs,
+                          progress=lambda row: advance(row.component))
+    failed = [r for r in rows if r.status == FAILED]
+    shown = [r.to_json() for r in rows if r.changed or r.status == FAILED or state.output.value == "json"]
     emit_rows(state, shown, [Column("component", "Component"), Column("status", "Status"),
                              Column("upstreamCommit", "Commit"), Column("previousCommit", "Was")],
               empty=f"all {len(rows)} lock(s) are current")
-    if check_only and any(r.changed or r.lock is not None for r in rows):
-        raise typer.Exit(1)
+    for row in rows:
+        if row.note:
+            print(f"warning: component {row.component!r}: {row.note}", file=sys.stderr)
+    for row in failed:
+        note = " (remembered from the last run; --force tries again)" if row.remembered else ""
+        print(f"error: {row.error}{note}", file=sys.stderr)
+    if failed:
+        done = "checked" if check_only else "locked"
+        print(f"error: {len(failed)} of {len(rows)} component(s) failed; every other one was {done}: "
+              + ", ".join(r.component for r in failed), file=sys.stderr)
+    stale = check_only and any(r.status != FAILED and (r.changed or r.lock is not None) for r in rows)
+    code = max([r.exit_code for r in failed] + [1 if stale else 0])
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("changed")

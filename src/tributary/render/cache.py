@@ -11,6 +11,14 @@ should take seconds. For each rendered component we keep, in ``<work-dir>/render
 A component is skipped only when both still match, so a hand edit of the rendered tree, a touched
 source, or a changed setting renders it again. An upstream (dist-git) component's source identity is the
 commit its lock file names; an unlocked upstream component always renders.
+
+A component that failed for a *lasting* reason (its overlay does not apply, its upstream repository
+does not exist, its lock file is damaged) is stamped too, with the error: while its inputs and its
+``RENDER_FAILED`` output are unchanged, the failure is reported again without rendering, which would
+only fail the same way and, for an upstream component, ask the network again. This holds for unlocked
+components as well (their inputs are then the resolution settings and the dist-git location). A
+*temporary* failure (network, time-out) is never stamped, so the next run tries again; ``--force``
+retries everything.
 """
 
 from __future__ import annotations
@@ -18,32 +26,45 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from tributary.config import Project, ResolvedComponent
-from tributary.errors import TribError
 from tributary.fsutil import atomic_write
 from tributary.tools import git
-from tributary.upstream.sources import current_lock
+from tributary.upstream.fingerprint import resolution_hash
 
-# Bump when rendering changes in a way that alters output for the same inputs.
-RENDER_VERSION = "1"
+# Bump when rendering changes in a way that alters output for the same inputs, or the stamp's meaning.
+RENDER_VERSION = "2"
 
 Signature = list[tuple[str, int, int]]
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """A render that still holds: ``error`` is None for a success, else the remembered failure."""
+
+    error: str | None
 
 
 def tree_signature(directory: Path, *, skip_dirs: frozenset[str] = frozenset({".git"})) -> Signature:
     """(relative path, size, mtime_ns) of every file below ``directory``, sorted; [] if absent."""
     result: Signature = []
-    if not directory.is_dir():
-        return result
-    prefix = len(str(directory)) + 1
-    for root, dirnames, filenames in os.walk(directory):
-        dirnames[:] = [d for d in dirnames if d not in skip_dirs]
-        for name in filenames:
-            path = os.path.join(root, name)
-            stat = os.lstat(path)
-            result.append((path[prefix:], stat.st_size, stat.st_mtime_ns))
+    pending = [(str(directory), "")]
+    while pending:
+        path, prefix = pending.pop()
+        try:
+            entries = os.scandir(path)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        with entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in skip_dirs:
+                        pending.append((entry.path, f"{prefix}{entry.name}/"))
+                    continue
+                stat = entry.stat(follow_symlinks=False)
+                result.append((prefix + entry.name, stat.st_size, stat.st_mtime_ns))
     result.sort()
     return result
 
@@ -78,16 +99,31 @@ class RenderCache:
                                       for k, v in git.last_commits(top, relative).items() if k.endswith(".lock")}
         return self._lock_commits.get(name, "")
 
-    def fingerprint(self, component: ResolvedComponent) -> str | None:
-        """The input fingerprint, or None when the component cannot be cached (upstream sources)."""
+    def fingerprint(self, component: ResolvedComponent) -> tuple[str, bool]:
+        """The input fingerprint, and whether a successful render may be trusted to stay valid with it.
+
+        A success is trusted for local specs and locked upstream components, whose inputs are all on
+        this machine; not for an unlocked upstream component (its commit is only known after asking
+        upstream). Their fingerprint still serves to remember a lasting failure. The lock enters as its
+        bytes, not parsed: a render that succeeded with exactly these bytes and this configuration (its
+        resolution inputs included, so a stale lock cannot pass) found the lock good then.
+        """
         spec = component.local_spec
+        lock_file = os.path.join(self.project.lock_dir, f"{component.name}.lock")
         try:
-            lock = current_lock(self.project, component) if spec is None else None
-        except TribError:
-            return None  # a stale lock: rendering reports it for this component alone
-        if spec is None and (lock is None or not lock.upstream_commit):
-            return None  # an unlocked upstream component: its commit is only known after asking upstream
-        upstream = None if lock is None else [lock.upstream_commit, lock.input_fingerprint]
+            with open(lock_file, "rb") as handle:
+                lock = hashlib.sha256(handle.read()).hexdigest()
+        except FileNotFoundError:
+            lock = None
+        sources: list[object]
+        if spec is not None:
+            sources = list(tree_signature(spec.parent))
+            trusted = True
+        else:
+            upstream = component.upstream
+            base = (upstream.distro_settings.dist_git_base_uri or "") if upstream else ""
+            sources = [resolution_hash(component) or "", base]
+            trusted = lock is not None
         config_hash = self._config_hashes.get(id(component.config))
         if config_hash is None:
             # pydantic's own serialisation: deterministic (field order) and much cheaper than to_json.
@@ -97,35 +133,48 @@ class RenderCache:
             "render": RENDER_VERSION,
             "name": component.name,
             "config": config_hash,
-            "sources": tree_signature(spec.parent) if spec is not None else upstream,
+            "sources": sources,
             "overlaySources": [_file_signature(copied[1]) for o in component.config.overlays
                                if (copied := o.copied_file()) is not None],
-            "lock": [
-                _file_signature(self.project.lock_dir / f"{component.name}.lock"),
-                self._last_lock_commit(component.name),
-            ],
+            "lock": [lock, self._last_lock_commit(component.name)],
         }
-        return hashlib.sha256(json.dumps(inputs, separators=(",", ":")).encode()).hexdigest()
+        return hashlib.sha256(json.dumps(inputs, separators=(",", ":")).encode()).hexdigest(), trusted
 
-    def is_fresh(self, component: ResolvedComponent) -> bool:
-        fingerprint = self.fingerprint(component)
-        if fingerprint is None:
-            return False
+    def recall(self, component: ResolvedComponent, rendered_dir: Path | None = None) -> Stamp | None:
+        """The last render's stamp, if it still holds: same inputs, rendered output (``rendered_dir``,
+        when the caller has it at hand) untouched since.
+
+        A stamp with an ``error`` is a remembered lasting failure; without one, a trusted success.
+        """
+        fingerprint, trusted = self.fingerprint(component)
         try:
             stamp = json.loads((self.directory / f"{component.name}.json").read_text())
         except (FileNotFoundError, ValueError):
-            return False
-        if stamp.get("fingerprint") != fingerprint:
-            return False
+            return None
+        if not isinstance(stamp, dict) or stamp.get("fingerprint") != fingerprint:
+            return None
+        error = stamp.get("error")
+        if error is None and not trusted:
+            return None
         output = [tuple(entry) for entry in stamp.get("output", [])]
-        return output == tree_signature(component.rendered_dir)
+        if output != tree_signature(rendered_dir or component.rendered_dir):
+            return None
+        return Stamp(str(error) if error is not None else None)
 
-    def record(self, component: ResolvedComponent) -> None:
-        """Remember a successful render (call after the output is in place)."""
-        fingerprint = self.fingerprint(component)
-        if fingerprint is None:
+    def is_fresh(self, component: ResolvedComponent) -> bool:
+        """Whether the component rendered successfully from exactly these inputs, output untouched."""
+        stamp = self.recall(component)
+        return stamp is not None and stamp.error is None
+
+    def record(self, component: ResolvedComponent, *, error: str | None = None) -> None:
+        """Remember a render (call after the output is in place): a success, or a lasting failure."""
+        fingerprint, trusted = self.fingerprint(component)
+        if error is None and not trusted:
+            self.forget(component.name)
             return
-        stamp = {"fingerprint": fingerprint, "output": tree_signature(component.rendered_dir)}
+        stamp: dict[str, object] = {"fingerprint": fingerprint, "output": tree_signature(component.rendered_dir)}
+        if error is not None:
+            stamp["error"] = error
         atomic_write(self.directory / f"{component.name}.json", json.dumps(stamp, separators=(",", ":")))
 
     def forget(self, name: str) -> None:

@@ -3,15 +3,20 @@
 Each component renders into a scratch directory beside its target and is swapped in by rename, so an
 interrupted or failed render never leaves half a directory. Rendering is deterministic: the same
 configuration and sources give the same bytes, which is what ``--check`` relies on.
+
+A component that fails for a lasting reason gets azldev's ``RENDER_FAILED`` marker in place of its
+output. One that fails for a temporary reason (the network, a time-out) keeps the output it had: a
+passing outage must not replace a good spec; the failure is reported and the next run tries again.
+A render killed outright (``SIGKILL``) can leave scratch directories behind; the next render, holding
+the project's render lock, removes them before it starts.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import fcntl
-import multiprocessing
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -30,6 +35,7 @@ from tributary.render.references import referenced_files
 from tributary.render.release import apply_release
 from tributary.render.spec_view import component_macros
 from tributary.render.synthetic import full_overlay_list
+from tributary.render.workers import WorkerLost, worker_pool
 from tributary.upstream.sources import fetch_sources
 
 FAILED_MARKER = "RENDER_FAILED"
@@ -53,6 +59,8 @@ class RenderOutcome:
     status: RenderStatus
     changed: bool
     error: str | None = None
+    temporary: bool = False  # the failure may pass (network, time-out): the previous output was kept
+    remembered: bool = False  # a lasting failure reported again from the last run, inputs unchanged
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -61,6 +69,8 @@ class RenderOutcome:
             "status": self.status,
             "changed": self.changed,
             "error": self.error,
+            "temporary": self.temporary,
+            "remembered": self.remembered,
         }
 
 
@@ -175,16 +185,18 @@ def render_one(project: Project, name: str, *, check: bool) -> RenderOutcome:
     target = component.rendered_dir
     scratch_parent = target.parent if not check else project.work_dir
     scratch_parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".render", dir=scratch_parent))
+    scratch = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=SCRATCH_SUFFIX, dir=scratch_parent))
+    failure: str | None = None
     try:
-        failure: str | None = None
         try:
             render_tree(project, component, scratch)
         except TribError as error:
+            if error.temporary:  # keep what was rendered before; the next run tries again
+                return RenderOutcome(name, target, RenderStatus.ERROR, False, str(error.about(name)), temporary=True)
             shutil.rmtree(scratch, ignore_errors=True)
             scratch.mkdir()
             (scratch / FAILED_MARKER).write_text(FAILED_TEXT)
-            failure = str(error)
+            failure = str(error.about(name))
         changed = snapshot(scratch) != snapshot(target)
         if changed and not check:
             replace_directory(scratch, target)
@@ -207,29 +219,54 @@ def stale_directories(project: Project) -> list[Path]:
     return stale
 
 
-_WORKER_PROJECT: Project | None = None
-_WORKER_CACHE: RenderCache | None = None
+SCRATCH_SUFFIX = ".render"
+# What a killed render leaves: its scratch directories and the old tree of a swap cut short.
+_LEFTOVER = re.compile(r"^\..+(?:\.render|\.old\.\d+)$")
+
+_WORKER_CACHES: dict[int, RenderCache] = {}
 
 
-def _worker(name: str, check: bool) -> RenderOutcome:
-    global _WORKER_CACHE
-    assert _WORKER_PROJECT is not None
-    if check:
-        return render_one(_WORKER_PROJECT, name, check=True)
-    if _WORKER_CACHE is None:  # one per worker process: it reads the lock history once
-        _WORKER_CACHE = RenderCache(_WORKER_PROJECT)
-    return _render_and_record(_WORKER_PROJECT, name, _WORKER_CACHE)
+def _render_task(project: Project, name: str) -> RenderOutcome:
+    """A worker's task: render and stamp one component (one render cache per worker process)."""
+    cache = _WORKER_CACHES.get(id(project))
+    if cache is None:  # it reads the lock history once
+        cache = _WORKER_CACHES[id(project)] = RenderCache(project)
+    return _render_and_record(project, name, cache)
+
+
+def _check_task(project: Project, name: str) -> RenderOutcome:
+    return render_one(project, name, check=True)
 
 
 def _render_and_record(project: Project, name: str, cache: RenderCache) -> RenderOutcome:
-    """Render (freshness already checked by the caller) and stamp the result for the next run."""
+    """Render (freshness already checked by the caller) and stamp the result for the next run.
+
+    A lasting failure is stamped with its error, so it is reported again without rendering while
+    nothing changes; a temporary one leaves the stamp alone (its inputs differ, or its output is the
+    one that stamp describes), so the next run tries again.
+    """
     outcome = render_one(project, name, check=False)
     component = project.resolve(name)
-    if outcome.status == "ok":
+    if outcome.status == RenderStatus.OK:
         cache.record(component)
-    else:
-        cache.forget(name)
+    elif not outcome.temporary:
+        cache.record(component, error=outcome.error)
     return outcome
+
+
+def remove_leftovers(project: Project) -> list[Path]:
+    """Remove scratch directories a killed render left (call with the render lock held); return them."""
+    removed = []
+    letters = sorted(p for p in project.rendered_specs_dir.iterdir() if p.is_dir() and len(p.name) == 1) \
+        if project.rendered_specs_dir.is_dir() else []
+    for directory in [project.work_dir, *letters]:
+        if not directory.is_dir():
+            continue
+        for entry in directory.iterdir():
+            if _LEFTOVER.match(entry.name) and entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
+    return removed
 
 
 def render_many(
@@ -245,38 +282,44 @@ def render_many(
     """Render ``names`` with ``jobs`` processes; one failure never stops the others. Sorted by name.
 
     Components whose inputs and output are unchanged since their last render are skipped, unless
-    ``force``.
+    ``force``; so are components whose last render failed for a lasting reason, reported again with
+    that error. With ``jobs`` > 1, workers are spawned processes (see ``render.workers``).
     """
     jobs = max(1, jobs or os.cpu_count() or 1)
     outcomes: list[RenderOutcome] = []
     cache = None if force else RenderCache(project)
+
+    def done(outcome: RenderOutcome) -> None:
+        outcomes.append(outcome)
+        if progress:
+            progress(outcome)
+
     with render_lock(project, on_wait):
+        remove_leftovers(project)
         pending = []
         for name in names:
             component = project.resolve(name)
-            if cache is not None and cache.is_fresh(component):
-                outcomes.append(RenderOutcome(name, component.rendered_dir, RenderStatus.OK, False))
-                if progress:
-                    progress(outcomes[-1])
-            else:
+            target = component.rendered_dir
+            stamp = cache.recall(component, target) if cache is not None else None
+            if stamp is None:
                 pending.append(name)
+            elif stamp.error is None:
+                done(RenderOutcome(name, target, RenderStatus.OK, False))
+            else:
+                done(RenderOutcome(name, target, RenderStatus.ERROR, False, stamp.error, remembered=True))
         writer_cache = RenderCache(project)  # stamps are written even by a forced render
         if jobs == 1 or len(pending) < 4:
             for name in pending:
-                outcomes.append(render_one(project, name, check=True) if check
-                                else _render_and_record(project, name, writer_cache))
-                if progress:
-                    progress(outcomes[-1])
+                done(render_one(project, name, check=True) if check
+                     else _render_and_record(project, name, writer_cache))
         else:
-            global _WORKER_PROJECT, _WORKER_CACHE
-            _WORKER_PROJECT, _WORKER_CACHE = project, None
-            context = multiprocessing.get_context("fork")
-            with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-                futures = [pool.submit(_worker, name, check) for name in pending]
-                for future in concurrent.futures.as_completed(futures):
-                    outcomes.append(future.result())
-                    if progress:
-                        progress(outcomes[-1])
+            with worker_pool(project, min(jobs, len(pending)), _check_task if check else _render_task) as run:
+                for result in run(pending):
+                    if isinstance(result, WorkerLost):
+                        result = RenderOutcome(result.name, project.resolve(result.name).rendered_dir,
+                                               RenderStatus.ERROR, False,
+                                               f"component {result.name!r}: {result.describe()}", temporary=True)
+                    done(result)
     return sorted(outcomes, key=lambda outcome: outcome.component)
 
 

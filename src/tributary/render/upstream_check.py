@@ -24,6 +24,7 @@ maintainer fixing them one by one would see it.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import difflib
 import re
@@ -72,6 +73,7 @@ class CheckStatus(StrEnum):
 FAILING = frozenset({CheckStatus.BREAKS, CheckStatus.ERROR})
 
 CONTEXT_LINES = 3
+DEFAULT_JOBS = 4
 
 @dataclass(frozen=True)
 class Target:
@@ -162,19 +164,32 @@ class ComponentCheck:
 # --- the check ----------------------------------------------------------------------------------------
 
 
-def check_upstream(project: Project, names: Sequence[str], target: Target, *,
+def check_upstream(project: Project, names: Sequence[str], target: Target, *, jobs: int = DEFAULT_JOBS,
                    progress: Callable[[ComponentCheck], None] | None = None) -> list[ComponentCheck]:
-    """Check ``names`` against ``target``, in name order; one component's trouble never stops the rest."""
+    """Check ``names`` against ``target``, in name order; one component's trouble never stops the rest.
+
+    Components are checked ``jobs`` at a time (threads: most of the time goes to fetching upstream, each
+    fetch with its time-outs; mirrors are shared through their file locks).
+    """
     validate_target(project, [project.resolve(name) for name in names], target)
     results = []
     project.work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="upstream-check-", dir=project.work_dir) as scratch:
-        for name in sorted(names):
-            result = check_component(project, project.resolve(name), target, Path(scratch))
-            results.append(result)
-            if progress is not None:
-                progress(result)
-    return results
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="upstream-check")
+        try:
+            futures = [pool.submit(check_component, project, project.resolve(name), target, Path(scratch))
+                       for name in sorted(names)]
+            for future in concurrent.futures.as_completed(futures):
+                result = future.result()
+                results.append(result)
+                if progress is not None:
+                    progress(result)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        finally:
+            pool.shutdown(wait=True)
+    return sorted(results, key=lambda check: check.component)
 
 
 def validate_target(project: Project, components: Sequence[ResolvedComponent], target: Target) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +28,8 @@ NETWORK = "network"  # host unreachable, refused, timed out, or a server error
 OTHER = "other"
 
 _KINDS = (
-    (MISSING_REF, re.compile(r"couldn't find remote ref|unknown revision|no such ref", re.IGNORECASE)),
+    (MISSING_REF, re.compile(r"couldn't find remote ref|unknown revision|no such ref|remote branch .* not found",
+                             re.IGNORECASE)),
     (NOT_FOUND, re.compile(r"repository '.*' not found|does not appear to be a git repository|"
                            r"returned error: 404|not found: did you run git update-server-info", re.IGNORECASE)),
     (NETWORK, re.compile(r"could not resolve host|failed to connect|connection refused|timed out|"
@@ -70,10 +71,13 @@ def environment() -> dict[str, str]:
 
 
 def run(args: Sequence[str], *, git_dir: Path | None = None, input: bytes | None = None,
-        ok: Collection[int] = (0,), cwd: Path | None = None) -> process.CompletedProcess[bytes]:
-    """Run ``git [--git-dir=DIR] ARGS`` (in ``cwd`` for a work tree); a status outside ``ok`` raises GitError."""
+        ok: Collection[int] = (0,), cwd: Path | None = None,
+        settings: Mapping[str, str] | None = None) -> process.CompletedProcess[bytes]:
+    """Run ``git [-c KEY=VALUE...] [--git-dir=DIR] ARGS`` (in ``cwd`` for a work tree); a status outside
+    ``ok`` raises GitError. ``settings`` apply to this command only (``git -c``)."""
     program = process.require("git", package="git", purpose="to read dist-git repositories", error=GitError)
-    command = [program, *([f"--git-dir={git_dir}"] if git_dir is not None else []), *args]
+    command = [program, *(part for key, value in (settings or {}).items() for part in ("-c", f"{key}={value}")),
+               *([f"--git-dir={git_dir}"] if git_dir is not None else []), *args]
     return process.run_bytes(command, environ=environment(), input=input, cwd=cwd, ok=ok, timeout=TIMEOUT,
                              name=f"git {args[0]}", complaint=_last_message, error=GitError)
 
@@ -122,9 +126,25 @@ def config_get(git_dir: Path, key: str) -> str | None:
     return proc.stdout.decode().strip() if proc.returncode == 0 else None
 
 
-def fetch(git_dir: Path, remote: str, refspecs: Sequence[str]) -> None:
+def clone_bare(url: str, dest: Path, branch: str, *, config: Mapping[str, str],
+               settings: Mapping[str, str] | None = None) -> None:
+    """A bare clone of one branch of ``url`` into the new directory ``dest``, ``config`` written into it.
+
+    One process does what init, config and a first fetch would; a failed clone leaves no ``dest``.
+    """
+    run(["clone", "--bare", "--quiet", "--no-tags", "--single-branch", "--branch", branch, "--template=",
+         *(part for key, value in config.items() for part in ("-c", f"{key}={value}")), "--", url, str(dest)],
+        settings=settings)
+
+
+def fetch(git_dir: Path, remote: str, refspecs: Sequence[str], *, settings: Mapping[str, str] | None = None) -> None:
     """Fetch exactly ``refspecs`` from ``remote`` (a name or URL), no tags, quietly."""
-    run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *refspecs], git_dir=git_dir)
+    run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *refspecs], git_dir=git_dir,
+        settings=settings)
+
+
+# What git's HTTP transport (curl) says when a connection stayed below http.lowSpeedLimit too long.
+STALLED = re.compile(r"operation too slow", re.IGNORECASE)
 
 
 def resolve(git_dir: Path, revision: str) -> str | None:
@@ -132,6 +152,35 @@ def resolve(git_dir: Path, revision: str) -> str | None:
     proc = run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"],
                git_dir=git_dir, ok=(0, 1, 128))
     return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
+_FULL_ID = re.compile(r"^[0-9a-f]{40}$")
+
+
+def read_ref(git_dir: Path, ref: str) -> str | None:
+    """The commit a branch ref (``refs/heads/x``) names in a bare repository, or None when it has none.
+
+    Read from the ref files (a loose ref, else ``packed-refs``) without starting git: a mirror's tip is
+    asked for on every lookup, and a process costs more than the lookup. Anything unusual (a symbolic
+    ref, a peeled or malformed line) is left to ``git rev-parse``.
+    """
+    try:
+        loose = (git_dir / ref).read_text().strip()
+    except FileNotFoundError:
+        loose = None
+    except (IsADirectoryError, NotADirectoryError, UnicodeDecodeError):
+        return resolve(git_dir, ref)
+    if loose is not None:
+        return loose if _FULL_ID.match(loose) else resolve(git_dir, ref)
+    try:
+        packed = (git_dir / "packed-refs").read_text()
+    except FileNotFoundError:
+        return None
+    for line in packed.splitlines():
+        oid, _, name = line.partition(" ")
+        if name == ref:
+            return oid if _FULL_ID.match(oid) else resolve(git_dir, ref)
+    return None
 
 
 def rev_list(git_dir: Path, revision: str, *, first_parent: bool = False, max_count: int | None = None,
@@ -151,6 +200,13 @@ def rev_list(git_dir: Path, revision: str, *, first_parent: bool = False, max_co
 def is_ancestor(git_dir: Path, commit: str, revision: str) -> bool:
     """Whether ``commit`` is reachable from ``revision`` (``merge-base --is-ancestor``: exit 0 or 1)."""
     return run(["merge-base", "--is-ancestor", commit, revision], git_dir=git_dir, ok=(0, 1)).returncode == 0
+
+
+def ancestry(git_dir: Path, commit: str, revision: str) -> bool | None:
+    """Whether the full commit id ``commit`` is reachable from ``revision``; None when the repository
+    has no such commit at all (one process where ``resolve`` and ``is_ancestor`` take two)."""
+    code = run(["merge-base", "--is-ancestor", commit, revision], git_dir=git_dir, ok=(0, 1, 128)).returncode
+    return {0: True, 1: False}.get(code)
 
 
 def ls_tree(git_dir: Path, commit: str) -> list[TreeEntry]:

@@ -87,7 +87,7 @@ def _relative(top, path) -> str:
 def _lock_at(project: Project, top, ref: str, name: str) -> Lock | None:
     relative = _relative(top, lock_path(project.lock_dir, name))
     data = git.show_file(top, ref, relative)
-    return None if data is None else parse_lock(data.decode(), where=f"{ref}:{relative}")
+    return None if data is None else parse_lock(data, where=f"{ref}:{relative}")
 
 
 def _deleted(project: Project, top, ref: str) -> list[str]:

@@ -17,7 +17,7 @@ from tributary.config import Project, ResolvedComponent
 from tributary.errors import PathEscapeError
 from tributary.fsutil import check_relative, resolve_inside
 from tributary.tools import git
-from tributary.upstream.commit import ChosenCommit, choose_commit
+from tributary.upstream.commit import LOCKED, PINNED, ChosenCommit, choose_commit
 from tributary.upstream.distgit import DistGitSource, Mirror, cache_dir, dist_git_source
 from tributary.upstream.errors import UpstreamError
 from tributary.upstream.uri import redact
@@ -55,16 +55,20 @@ def resolve_upstream(project: Project, component: ResolvedComponent, *, locked: 
     spec = component.config.spec
     pinned = spec.upstream_commit if spec else None
     snapshot = component.upstream.snapshot if component.upstream else None
+    tip = _present(mirror, source.branch, locked or pinned) if refresh is not True else None
     if refresh is None:
-        refresh = not _present(mirror, source.branch, locked or pinned)
+        refresh = tip is None
     if refresh:
-        mirror.update(source.branch)
+        tip = mirror.update(source.branch).after
     elif not mirror.exists:
         raise UpstreamError(f"component {component.name!r}: no local mirror of {redact(source.url)}",
                             hint="run again with network access to create it")
+    elif tip is not None:  # the locked or pinned commit is on the mirrored branch: nothing more to ask
+        wanted = (locked or pinned or "").lower()
+        return Resolution(source, mirror, wanted, LOCKED if locked else PINNED, tip)
     with mirror.locked(exclusive=False):
-        chosen = _choose(component, mirror, source.branch, locked=locked, pinned=pinned, snapshot=snapshot)
-        head = mirror.tip(source.branch) or chosen.commit
+        chosen = _choose(component, mirror, source.branch, locked=locked, pinned=pinned, snapshot=snapshot, tip=tip)
+        head = tip or mirror.tip(source.branch) or chosen.commit
     return Resolution(source, mirror, chosen.commit, chosen.reason, head)
 
 
@@ -131,13 +135,15 @@ def _symlink_inside(root: Path, link: Path, target: str, shown: str) -> None:
     os.symlink(target, link)
 
 
-def _present(mirror: Mirror, branch: str, commit: str | None) -> bool:
-    """Whether a full commit id is already on the mirrored branch (so no fetch is needed)."""
-    if not commit or len(commit) != 40 or mirror.tip(branch) is None:
-        return False
+def _present(mirror: Mirror, branch: str, commit: str | None) -> str | None:
+    """The mirrored branch's tip when the full commit id ``commit`` is on it (so no fetch is needed)."""
+    if not commit or len(commit) != 40 or not mirror.exists:
+        return None
     with mirror.locked(exclusive=False):
-        return git.resolve(mirror.path, commit.lower()) is not None and git.is_ancestor(
-            mirror.path, commit.lower(), f"refs/heads/{branch}")
+        tip = mirror.tip(branch)
+        if tip is None or not git.ancestry(mirror.path, commit.lower(), f"refs/heads/{branch}"):
+            return None
+        return tip
 
 
 def _choose(component: ResolvedComponent, mirror: Mirror, branch: str, **how: str | None) -> ChosenCommit:
@@ -148,5 +154,7 @@ def _choose(component: ResolvedComponent, mirror: Mirror, branch: str, **how: st
         if how.get("pinned") and not how.get("locked") and component.origin is not None:
             error.at(component.origin.location("spec"))  # a locked commit's place is its lock file
         error.message = f"component {component.name!r}: {error.message}"
+        if error.hint:
+            error.hint = error.hint.replace("trib comp update NAME", f"trib comp update {component.name}")
         raise
 

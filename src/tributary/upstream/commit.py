@@ -8,7 +8,10 @@
 
 A locked or pinned commit must be on the branch. A commit that exists in the mirror but is no longer
 reachable from the branch is the signature of upstream rewriting history; using it would silently
-build from a commit upstream has abandoned, so it is an error that says how to move on.
+build from a commit upstream has abandoned, so it is an error that says how to move on. For a locked
+commit (one tributary itself resolved from that branch) the error is ``HistoryRewritten``: a
+supply-chain signal that fails a check, and that only ``comp update --accept-rewritten-history``
+moves past.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from datetime import datetime
 from tributary.config.model import parse_snapshot
 from tributary.tools import git
 from tributary.upstream.distgit import Mirror
-from tributary.upstream.errors import CommitNotFound, UpstreamError
+from tributary.upstream.errors import CommitNotFound, HistoryRewritten, UpstreamError
 from tributary.upstream.uri import redact
 
 LOCKED = "locked"
@@ -41,9 +44,10 @@ class ChosenCommit:
 
 
 def choose_commit(mirror: Mirror, branch: str, *, locked: str | None = None, pinned: str | None = None,
-                  snapshot: str | datetime | None = None) -> ChosenCommit:
-    """The commit to use from ``mirror``'s copy of ``branch`` (the caller updates the mirror first)."""
-    tip = mirror.tip(branch)
+                  snapshot: str | datetime | None = None, tip: str | None = None) -> ChosenCommit:
+    """The commit to use from ``mirror``'s copy of ``branch`` (the caller updates the mirror first, and
+    may pass the ``tip`` it already read)."""
+    tip = tip or mirror.tip(branch)
     if tip is None:
         raise UpstreamError(f"branch {branch!r} of {redact(mirror.url)} is not in the local mirror {mirror.path}",
                             hint="update the mirror first")
@@ -82,8 +86,11 @@ def find_on_branch(mirror: Mirror, branch: str, commit: str, *, reason: str = PI
     if not _HEX.match(prefix):
         raise UpstreamError(f"{what} {commit!r} is not a commit id (4 to 40 hexadecimal digits)")
     ref = f"refs/heads/{branch}"
+    exists = True
     if len(prefix) == 40:
-        candidates = [prefix] if git.resolve(mirror.path, prefix) and git.is_ancestor(mirror.path, prefix, ref) else []
+        on_branch = git.ancestry(mirror.path, prefix, ref)
+        candidates = [prefix] if on_branch else []
+        exists = on_branch is not None
     else:
         candidates = [c for c in git.rev_list(mirror.path, ref) if c.startswith(prefix)]
     if len(candidates) == 1:
@@ -92,10 +99,13 @@ def find_on_branch(mirror: Mirror, branch: str, commit: str, *, reason: str = PI
         listed = ", ".join(c[:12] for c in candidates[:_SHOWN_CANDIDATES])
         raise UpstreamError(f"{what} {commit!r} is ambiguous on branch {branch!r} of {shown}: it starts "
                             f"{len(candidates)} commits ({listed})", hint="write more digits of the commit id")
-    hint = ("run 'trib comp update' to resolve the component again" if reason == LOCKED
-            else f"pin a commit that is on branch {branch!r} (spec.upstream-commit), or remove the pin to "
-                 "follow the snapshot")
-    if git.resolve(mirror.path, prefix) is not None:
+    if reason == LOCKED:
+        raise HistoryRewritten(
+            f"{what} {commit} is no longer on branch {branch!r} of {shown}: upstream rewrote the branch's history "
+            "(a force-push)", hint="review what upstream changed, then run 'trib comp update NAME "
+                                   "--accept-rewritten-history' to lock the branch as it is now")
+    hint = f"pin a commit that is on branch {branch!r} (spec.upstream-commit), or remove the pin to follow the snapshot"
+    if exists and (len(prefix) == 40 or git.resolve(mirror.path, prefix) is not None):
         raise CommitNotFound(
             f"{what} {commit} is not on branch {branch!r} of {shown}: the mirror has it, so upstream has "
             "rewritten the branch's history or the commit belongs to another branch", hint=hint)

@@ -10,25 +10,33 @@ and ``comp update``) can share a cache without corrupting it; readers hold the l
 Any URL git fetches works: https/http (smart, or "dumb" from a plain web server, which needs
 ``git update-server-info`` run in each served repository after every change; make_upstream.py does
 this), ``file://`` and absolute paths.
+
+Every fetch has the connect and read time-outs of ``upstream.network``: git has no connect time-out,
+so the host is first probed with one; the read time-out becomes curl's low-speed limit (less than a
+byte a second for that long aborts the transfer), which covers http(s). git:// and ssh:// get the
+probe only: a stall after connecting is bounded by ssh's own ServerAliveInterval, and git:// has none.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import hashlib
+import math
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from tributary.config import Project, ResolvedComponent
 from tributary.errors import ConfigError
 from tributary.tools import git
-from tributary.upstream.errors import UpstreamError
+from tributary.upstream.errors import NetworkError, UpstreamError
+from tributary.upstream.network import CONNECT_VARIABLE, READ_VARIABLE, Timeouts, check_connect
 from tributary.upstream.uri import expand, has_scheme, redact
 
 REMOTE = "origin"
@@ -125,7 +133,9 @@ class Mirror:
 
     @property
     def exists(self) -> bool:
-        return (self.path / "HEAD").is_file()
+        """Whether the mirror is a repository git recognises (HEAD, objects/ and refs/: a copy that lost
+        its empty refs/ directory is not one, and is made again)."""
+        return (self.path / "HEAD").is_file() and (self.path / "objects").is_dir() and (self.path / "refs").is_dir()
 
     @contextlib.contextmanager
     def locked(self, *, exclusive: bool) -> Iterator[None]:
@@ -142,7 +152,7 @@ class Mirror:
         """The mirrored commit at the tip of ``branch``, or None when the mirror does not have it."""
         if not self.exists:
             return None
-        return git.resolve(self.path, f"refs/heads/{branch}")
+        return git.read_ref(self.path, f"refs/heads/{branch}")
 
     def update(self, branch: str) -> MirrorUpdate:
         """Create the mirror (first use) or fetch ``branch`` into it (every later use).
@@ -155,44 +165,55 @@ class Mirror:
             if self.exists:
                 self._check_url()
                 before = self.tip(branch)
-                self._fetch(self.path, refspec, branch)
+                self._transfer(branch, lambda settings: git.fetch(self.path, REMOTE, [refspec], settings=settings))
                 created = False
             else:
                 before = None
-                self._create(refspec, branch)
+                self._create(branch)
                 created = True
             after = self.tip(branch)
         if after is None:  # pragma: no cover - a successful fetch of the refspec writes the ref
             raise UpstreamError(f"branch {branch!r} did not arrive from {redact(self.url)}")
         return MirrorUpdate(created, before, after)
 
-    def _create(self, refspec: str, branch: str) -> None:
-        """Initialise and fill the mirror beside its final place, then rename: never half a mirror."""
+    def _create(self, branch: str) -> None:
+        """Clone the branch beside the mirror's final place, then rename: never half a mirror.
+
+        Staging directories a killed process left (the exclusive lock says none is in use) go first.
+        """
+        for leftover in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.new"):
+            shutil.rmtree(leftover, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".new", dir=self.path.parent))
+        clone = staging / "mirror.git"
+        # Housekeeping must finish before a fetch returns, while we still hold the lock.
+        config = {f"remote.{REMOTE}.url": self.url, "gc.autoDetach": "false", "maintenance.autoDetach": "false"}
         try:
-            git.init_bare(staging)
-            git.config_set(staging, f"remote.{REMOTE}.url", self.url)
-            # Housekeeping must finish before fetch returns, while we still hold the lock.
-            git.config_set(staging, "gc.autoDetach", "false")
-            git.config_set(staging, "maintenance.autoDetach", "false")
-            self._fetch(staging, refspec, branch)
+            self._transfer(branch, lambda settings: git.clone_bare(self.url, clone, branch, config=config,
+                                                                    settings=settings))
             if self.path.exists():  # a leftover without HEAD (an interrupted rename): not a mirror
                 shutil.rmtree(self.path)
-            staging.rename(self.path)
-        except BaseException:
+            (clone / "refs").mkdir(exist_ok=True)  # a clone packs its refs; git init's empty refs/ marks a repository
+            clone.rename(self.path)
+        finally:
             shutil.rmtree(staging, ignore_errors=True)
-            raise
 
-    def _fetch(self, repo: Path, refspec: str, branch: str) -> None:
-        """``git fetch``, tried again (``FETCH_ATTEMPTS`` in all) when the server or the connection failed
-        in a way that may pass: a 5xx, a reset or dropped connection, a time-out."""
+    def _transfer(self, branch: str, transfer: Callable[[dict[str, str]], None]) -> None:
+        """Run ``transfer(settings)`` (a clone or fetch) with the time-outs, tried again (``FETCH_ATTEMPTS`` in
+        all) when the server or the connection failed in a way that may pass: a 5xx, a reset or dropped
+        connection. A stall is not tried again: the read time-out was the time it could have."""
+        timeouts = Timeouts.from_environment()
+        problem = check_connect(self.url, timeouts.connect)
+        if problem is not None:
+            raise NetworkError(f"cannot reach {redact(self.url)}: {problem}",
+                               hint=f"check the network or the URL; {CONNECT_VARIABLE} sets the connect time-out")
         for attempt in range(1, FETCH_ATTEMPTS + 1):
             try:
-                git.fetch(repo, REMOTE, [refspec])
+                transfer(fetch_settings(timeouts))
                 return
             except git.GitError as error:
-                if attempt == FETCH_ATTEMPTS or not git.is_transient(error.stderr):
-                    raise fetch_error(self.url, branch, error) from error
+                stalled = bool(git.STALLED.search(error.stderr))
+                if attempt == FETCH_ATTEMPTS or stalled or not git.is_transient(error.stderr):
+                    raise fetch_error(self.url, branch, error, timeouts) from error
                 time.sleep(RETRY_DELAY_S * attempt)
 
     def _check_url(self) -> None:
@@ -205,9 +226,19 @@ class Mirror:
             )
 
 
-def fetch_error(url: str, branch: str, error: git.GitError) -> UpstreamError:
+def fetch_settings(timeouts: Timeouts) -> dict[str, str]:
+    """git settings for one fetch: curl aborts a transfer below 1 byte/s for the read time-out."""
+    return {"http.lowSpeedLimit": "1", "http.lowSpeedTime": str(max(1, math.ceil(timeouts.read)))}
+
+
+def fetch_error(url: str, branch: str, error: git.GitError, timeouts: Timeouts | None = None) -> UpstreamError:
     """A fetch failure in terms of the configuration: which URL, which branch, and what to check."""
     shown = redact(url)
+    if git.STALLED.search(error.stderr):
+        read = (timeouts or Timeouts.from_environment()).read
+        return NetworkError(f"{shown} sent no data for {read:g} s (read time-out; {READ_VARIABLE})",
+                            hint=f"the server accepted the connection and went silent; raise {READ_VARIABLE} "
+                                 "(or --read-timeout) if it is only slow")
     if error.kind == git.MISSING_REF:
         return UpstreamError(f"branch {branch!r} does not exist in {shown}",
                              hint="check the distro version's dist-git-branch")
@@ -218,5 +249,5 @@ def fetch_error(url: str, branch: str, error: git.GitError) -> UpstreamError:
                  "needs 'git update-server-info' run in it",
         )
     if error.kind == git.NETWORK:
-        return UpstreamError(f"cannot reach {shown}: {error.message}", hint="check the network or the URL")
+        return NetworkError(f"cannot reach {shown}: {error.message}", hint="check the network or the URL")
     return UpstreamError(f"fetching branch {branch!r} from {shown} failed: {error.message}")

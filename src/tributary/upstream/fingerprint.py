@@ -19,20 +19,25 @@ over these fields, in this order:
 
 The *resolution* hash covers only what chooses the upstream commit (snapshot, distro, version, branch,
 pin, upstream name): when it is unchanged, ``comp update`` can reuse the locked commit without asking
-upstream. Unlike azldev's, it leaves out the dist-git URL: that says *where* the repository is, not
+upstream. The snapshot enters it as the instant it names, in UTC (``2025-04-01T00:00:00Z``), so the
+same moment written quoted or as a bare TOML date-time, with ``Z`` or ``+00:00`` or another offset,
+hashes alike. Unlike azldev's, it leaves out the dist-git URL: that says *where* the repository is, not
 *what* it holds (the locked commit id proves that), so pointing at a mirror with ``--config-file`` does
 not make every lock stale.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 from tributary.config import Project, ResolvedComponent
+from tributary.config.model import parse_snapshot
 
 FINGERPRINT_VERSION = "1"
 
@@ -138,16 +143,24 @@ def resolution_hash(component: ResolvedComponent) -> str | None:
     if upstream is None:
         return None
     spec = component.config.spec
-    return _digest(
-        [
-            ("snapshot", upstream.snapshot or ""),
-            ("distro", upstream.distro),
-            ("version", upstream.version),
-            ("branch", upstream.settings.dist_git_branch or ""),
-            ("pin", (spec.upstream_commit if spec else None) or ""),
-            ("upstream-name", (spec.upstream_name if spec else None) or ""),
-        ]
-    )
+    return _resolution_digest(upstream.snapshot or "", upstream.distro, upstream.version,
+                              upstream.settings.dist_git_branch or "", (spec.upstream_commit if spec else None) or "",
+                              (spec.upstream_name if spec else None) or "")
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolution_digest(snapshot: str, distro: str, version: str, branch: str, pin: str, upstream_name: str) -> str:
+    """Thousands of components share their resolution inputs: each distinct set is hashed once."""
+    return _digest([("snapshot", canonical_snapshot(snapshot) if snapshot else ""), ("distro", distro),
+                    ("version", version), ("branch", branch), ("pin", pin), ("upstream-name", upstream_name)])
+
+
+@functools.lru_cache(maxsize=64)
+def canonical_snapshot(snapshot: str) -> str:
+    """The instant a snapshot names, as RFC 3339 in UTC with ``Z`` (fractions only when present)."""
+    moment = parse_snapshot(snapshot).astimezone(UTC)
+    fraction = f".{moment.microsecond:06d}".rstrip("0") if moment.microsecond else ""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
 
 
 def tracks_head(component: ResolvedComponent) -> bool:

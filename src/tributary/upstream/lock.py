@@ -15,6 +15,10 @@ resolution-input-hash = "sha256:<hex>"   # upstream components only
 ```
 
 Local components get a lock too, with just the fingerprint.
+
+A lock that cannot be read (not UTF-8 text, not TOML, a field missing or of the wrong type: a
+damaged or truncated file) is a ``LockFileError`` naming the file and the two ways out: restore it
+from git, or let ``comp update NAME --force`` write it again.
 """
 
 from __future__ import annotations
@@ -44,41 +48,63 @@ def lock_path(lock_dir: Path, component: str) -> Path:
     return lock_dir / f"{component}.lock"
 
 
-def parse_lock(text: str, *, where: str | Path) -> Lock:
-    """Read a lock's text; anything unexpected is an error naming the file."""
-    location = Location(Path(where)) if not isinstance(where, Location) else where
+class LockFileError(ConfigError):
+    """A lock file that cannot be read: damaged, truncated, or written by something else."""
+
+
+def parse_lock(text: str | bytes, *, where: str | Path) -> Lock:
+    """Read a lock's text (or bytes); anything unexpected is a LockFileError naming the file."""
+    location = Location(Path(where))
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _damaged(f"lock file is not UTF-8 text (byte 0x{text[exc.start]:02x} at offset {exc.start}): "
+                           "it is damaged", location) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"lock file is not valid TOML: {exc}", where=location) from None
+        raise _damaged(f"lock file is not valid TOML ({exc}): it is damaged or truncated", location) from None
     unknown = sorted(set(data) - set(_KEYS))
     if unknown:
-        raise ConfigError(f"unknown key(s) in lock file: {', '.join(unknown)}", where=location)
+        raise _damaged(f"unknown key(s) in lock file: {', '.join(unknown)}", location)
     if data.get("version") != LOCK_VERSION:
-        raise ConfigError(f"lock file version {data.get('version')!r} is not supported (expected {LOCK_VERSION})",
-                          where=location, hint="run 'trib comp update' to rewrite it")
+        raise _damaged(f"lock file version {data.get('version')!r} is not supported (expected {LOCK_VERSION})",
+                       location)
     fingerprint = data.get("input-fingerprint")
     if not isinstance(fingerprint, str) or not fingerprint.startswith("sha256:"):
-        raise ConfigError("lock file has no valid input-fingerprint", where=location)
+        raise _damaged("lock file has no valid input-fingerprint: it is damaged or truncated", location)
     bump = data.get("manual-bump", 0)
-    if not isinstance(bump, int) or bump < 0:
-        raise ConfigError("manual-bump must be a non-negative integer", where=location)
+    if not isinstance(bump, int) or isinstance(bump, bool) or bump < 0:
+        raise _damaged("manual-bump must be a non-negative integer", location)
+    commits = {key: data.get(key) for key in ("upstream-commit", "import-commit", "resolution-input-hash")}
+    for key, value in commits.items():
+        if value is not None and not isinstance(value, str):
+            raise _damaged(f"{key} must be a string", location)
     return Lock(
         input_fingerprint=fingerprint,
-        upstream_commit=data.get("upstream-commit"),
-        import_commit=data.get("import-commit"),
+        upstream_commit=commits["upstream-commit"],
+        import_commit=commits["import-commit"],
         manual_bump=bump,
-        resolution_input_hash=data.get("resolution-input-hash"),
+        resolution_input_hash=commits["resolution-input-hash"],
     )
+
+
+def _damaged(message: str, location: Location) -> LockFileError:
+    """The error for an unreadable lock, with how to recover (the component is the file's stem)."""
+    name = location.path.name.removesuffix(".lock")
+    return LockFileError(message, where=location,
+                         hint=f"restore it from git (git checkout -- {location}), or run 'trib comp update {name} "
+                              "--force' to write it again")
 
 
 def read_lock(path: Path) -> Lock | None:
     """The lock at ``path``, or None when the component has none yet."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
-    return parse_lock(text, where=path)
+    return parse_lock(data, where=path)
 
 
 def format_lock(lock: Lock) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import hashlib
 import http.client
 import os
@@ -23,20 +24,20 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from tributary.config import Project
 from tributary.errors import Location
 from tributary.upstream.errors import DownloadError, UpstreamError
+from tributary.upstream.network import CONNECT_VARIABLE, READ_VARIABLE, Timeouts
 from tributary.upstream.uri import expand, has_scheme, local_path, redact
 
 SOURCES_FILE = "sources"
 DEFAULT_JOBS = 8
 DEFAULT_HASH = "sha512"  # for files whose hash is not known in advance, as azldev's --allow-no-hashes
 CHUNK = 1 << 16
-TIMEOUT = 60.0  # seconds without progress before a connection counts as failed
 USER_AGENT = "tributary (lookaside)"
 
 _TAGGED = re.compile(r"^(?P<alg>[A-Za-z0-9]+) \((?P<file>.+)\) = (?P<hash>[0-9A-Fa-f]+)$")
@@ -160,11 +161,14 @@ class Obtained:
 
 
 class _Attempt(Exception):
-    """One URL failed; ``transient`` says whether trying the same URL again may help."""
+    """One URL failed; ``transient`` says whether trying the same URL again at once may help, and
+    ``temporary`` whether the failure may pass by itself (a time-out is temporary, yet not tried again
+    at once: the user's time-out was the budget)."""
 
-    def __init__(self, message: str, *, transient: bool):
+    def __init__(self, message: str, *, transient: bool, temporary: bool | None = None):
         super().__init__(message)
         self.transient = transient
+        self.temporary = transient if temporary is None else temporary
 
 
 @dataclass
@@ -174,7 +178,7 @@ class LookasideCache:
     root: Path
     attempts: int = 3
     retry_delay: float = 1.0  # seconds, multiplied by the attempt number
-    timeout: float = TIMEOUT
+    timeouts: Timeouts = field(default_factory=Timeouts.from_environment)
 
     def path_for(self, hash_type: str, digest: str) -> Path:
         check_hash(hash_type, digest)
@@ -203,13 +207,16 @@ class LookasideCache:
         if not wanted.urls:
             raise DownloadError(f"{wanted.filename!r} is not in the lookaside cache and has no URL to fetch it from",
                                 hint=_expected(wanted))
-        failures = []
+        failures: list[_Attempt] = []
         for url in wanted.urls:
             try:
                 return self._download_with_retries(wanted, url, progress)
             except _Attempt as failure:
-                failures.append(str(failure))
-        raise DownloadError(f"cannot fetch {wanted.filename!r} ({_expected(wanted)}): " + "; ".join(failures))
+                failures.append(failure)
+        reasons = "; ".join(map(str, failures))
+        error = DownloadError(f"cannot fetch {wanted.filename!r} ({_expected(wanted)}): {reasons}")
+        error.temporary = all(failure.temporary for failure in failures)
+        raise error
 
     def _download_with_retries(self, wanted: Wanted, url: str, progress: ProgressCallback | None) -> Obtained:
         for attempt in range(1, max(1, self.attempts) + 1):
@@ -257,7 +264,7 @@ class LookasideCache:
         path = None if has_scheme(url) else local_path(url)
         received = 0
         try:
-            with _open(url, path, self.timeout) as (source, total):
+            with _open(url, path, self.timeouts) as (source, total):
                 if progress:
                     progress(Progress(filename, url, 0, total, done=False))
                 while chunk := source.read(CHUNK):
@@ -268,27 +275,66 @@ class LookasideCache:
                         progress(Progress(filename, url, received, total, done=False))
         except urllib.error.HTTPError as error:
             raise _Attempt(f"{shown}: HTTP {error.code} {error.reason}", transient=error.code >= 500) from None
-        except urllib.error.URLError as error:  # refused, unresolvable host; a missing file:// file
+        except urllib.error.URLError as error:  # refused, unresolvable host, connect time-out; a missing file:// file
+            if isinstance(error.reason, TimeoutError):
+                raise _Attempt(f"{shown}: no connection within {self.timeouts.connect:g} s (connect time-out; "
+                               f"{CONNECT_VARIABLE})", transient=False, temporary=True) from None
             missing = isinstance(error.reason, FileNotFoundError)
             raise _Attempt(f"{shown}: {_reason(error.reason)}", transient=not missing) from None
         except FileNotFoundError:
             raise _Attempt(f"{shown}: no such file", transient=False) from None
+        except TimeoutError:  # connected, then silent for the read time-out
+            raise _Attempt(f"{shown}: no data for {self.timeouts.read:g} s after {received} byte(s) (read time-out; "
+                           f"{READ_VARIABLE})", transient=False, temporary=True) from None
         except (OSError, http.client.HTTPException) as error:  # reset, timeout, broken chunked body
             raise _Attempt(f"{shown}: {_reason(error)}", transient=True) from None
         return received, total
 
 
 @contextlib.contextmanager
-def _open(url: str, path: str | None, timeout: float):
+def _open(url: str, path: str | None, timeouts: Timeouts):
     """``(stream, announced length)`` for a URL (http, https, file) or a plain path."""
     if path is not None:
         with open(path, "rb") as handle:
             yield handle, os.fstat(handle.fileno()).st_size
         return
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    opener = urllib.request.build_opener(_TimedHandler(timeouts.read))
+    with opener.open(request, timeout=timeouts.connect) as response:
         length = response.headers.get("Content-Length")
         yield response, int(length) if length and length.isdigit() else None
+
+
+# urllib has one time-out for connecting and reading; these connections switch to the read time-out
+# once connected (for https, once the TLS handshake is done), so the two limits are separate.
+
+
+class _TimedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args: Any, read_timeout: float, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.read_timeout = read_timeout
+
+    def connect(self) -> None:
+        super().connect()  # HTTPSConnection's, TLS included, for the https class below
+        self.sock.settimeout(self.read_timeout)
+
+
+class _TimedHTTPSConnection(_TimedHTTPConnection, http.client.HTTPSConnection):
+    pass
+
+
+class _TimedHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+    """http and https with the read time-out (it replaces both of urllib's default handlers)."""
+
+    def __init__(self, read_timeout: float):
+        super().__init__()
+        self.read_timeout = read_timeout
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(functools.partial(_TimedHTTPConnection, read_timeout=self.read_timeout), req)
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(functools.partial(_TimedHTTPSConnection, read_timeout=self.read_timeout), req)
 
 
 def _reason(reason: object) -> str:
