@@ -114,6 +114,9 @@ def build(
     project = common.project(ctx)
     state = common.settings(ctx)
     chosen = selected(ctx, names, all_components, group)
+    if not chosen:
+        emit_rows(state, [], [Column("component", "Component")], empty="nothing built")
+        return
     extra_repos = _local_repos([*(local_repo or []), *([local_repo_with_publish] if local_repo_with_publish and
                                                         local_repo_with_publish.is_dir() else [])])
     live_wanted = not (state.quiet or state.output != OutputFormat.table or os.environ.get("CI") == "true"

@@ -24,10 +24,20 @@ GroupOpt = Annotated[
 ]
 
 
-def selected(ctx: typer.Context, names: list[str] | None, all_components: bool, group: str | None) -> list[str]:
-    """Resolve the selection flags shared by component commands; an empty selection is an error."""
+def selected(ctx: typer.Context, names: list[str] | None, all_components: bool, group: str | None,
+             *, required: bool = False) -> list[str]:
+    """Resolve the selection flags shared by component commands.
+
+    No selection at all selects nothing, with a warning, as in azldev: the command then does nothing
+    and succeeds (its scripts rely on that exit status). A command azldev does not have and that must
+    not pass on nothing (a release audit) passes ``required``: no selection is then an error.
+    """
     if not names and not all_components and group is None:
-        raise ConfigError("no components selected", hint="name components, or use -a for all or -g GROUP")
+        if required:
+            raise ConfigError("no components selected", hint="name components, or use -a for all or -g GROUP")
+        print("warning: no components selected, so there is nothing to do (name components or patterns, or use "
+              "-p PATTERN, -a for all, -g GROUP)", file=sys.stderr)
+        return []
     return common.project(ctx).select(names or [], all_components=all_components, group=group)
 
 
