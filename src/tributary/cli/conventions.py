@@ -51,7 +51,7 @@ _TRUTH = {"true": True, "false": False}
 
 def apply(command: Any) -> None:
     """Give ``command`` (and, for a group, each command it already holds) the conventions above."""
-    plain_flags(command.params)
+    _show_flags_plain(command)
     if isinstance(command, TyperGroup):
         for sub in command.commands.values():
             apply(sub)
@@ -73,6 +73,20 @@ def apply(command: Any) -> None:
         return invoke(ctx)
 
     command.invoke = invoking  # type: ignore[method-assign]
+
+
+def _show_flags_plain(command: Any) -> None:
+    if getattr(command, "_trib_plain", False):
+        return
+    command._trib_plain = True
+    get_params = command.get_params
+
+    def plain(ctx: Any) -> list[Any]:
+        params = get_params(ctx)  # with --help, which typer adds only here
+        plain_flags(params)
+        return params
+
+    command.get_params = plain
 
 
 def plain_flags(params: Sequence[Any]) -> None:

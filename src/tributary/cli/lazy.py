@@ -59,11 +59,13 @@ class LazyGroup(TyperGroup):
 
     lazy: ClassVar[Mapping[str, Lazy]] = {}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def get_params(self, ctx: Any) -> list[Any]:
+        """The group's parameters, flags shown plain (typer adds --help and the completion flags late)."""
         from tributary.cli import conventions
 
-        conventions.plain_flags(self.params)
+        params = super().get_params(ctx)
+        conventions.plain_flags(params)
+        return params
 
     def list_commands(self, ctx: Any) -> list[str]:
         """Every command, in the order they were registered."""
