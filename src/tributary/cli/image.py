@@ -72,7 +72,7 @@ def list_images(
 @app.command("build")
 def build(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The image ([images.NAME]).")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The image ([images.NAME]).")],
     image_format: Annotated[
         list[str] | None, typer.Option("--format", help="Only this format (repeatable): oci, docker-archive, wsl.")
     ] = None,
@@ -156,7 +156,7 @@ def build(
 @app.command("test")
 def test(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The image.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The image.")],
     kernel: Annotated[
         Path | None,
         typer.Option(
@@ -166,8 +166,16 @@ def test(
         ),
     ] = None,
     boot_timeout: Annotated[
-        float, typer.Option("--boot-timeout", help="Seconds a VM may take to boot, check and power off.")
+        float, typer.Option("--boot-timeout", min=1, help="Seconds a VM may take to boot, check and power off.")
     ] = 120.0,
+    junit_xml: Annotated[Path | None, typer.Option(
+        "--junit-xml", metavar="FILE", help="Also write the checks as a JUnit XML report (one test case each).")
+    ] = None,
+    test_suite: Annotated[list[str] | None, typer.Option(
+        "--test-suite", help="azldev's flag, refused: tributary's checks are built in, not test suites.")] = None,
+    image_path: Annotated[Path | None, typer.Option(
+        "--image-path", "-i", help="azldev's flag, refused: tributary tests the image it built "
+                                   "(<output-dir>/images/NAME).")] = None,
 ) -> None:
     """Check a built image: the container's command runs in a sandbox, skopeo agrees with our manifest,
     the WSL tarball carries its configuration, each VM disk reads back through qemu-img as its format
@@ -179,13 +187,37 @@ def test(
       trib image build container-base && trib image test container-base
 
       trib image test vm-base --kernel .cache/test-kernel/current
+
+      trib image test container-base --junit-xml results.xml
     """
     from tributary.image.checks import test_image
 
+    if test_suite or image_path is not None:
+        raise ConfigError(f"{'--test-suite' if test_suite else '--image-path'}: tributary runs its built-in checks "
+                          "on the image it built", hint=f"trib image build {name}, then trib image test {name}")
     project = common.project(ctx)
     with status_line(common.settings(ctx), f"image {name}") as step:
         results = test_image(project, name, kernel=kernel, boot_timeout=boot_timeout, on_step=step)
+    if junit_xml is not None:
+        from tributary.fsutil import atomic_write
+
+        atomic_write(junit_xml, junit_report(f"image {name}", [(r.check, r.ok, r.detail) for r in results]))
     emit_rows(common.settings(ctx), [r.to_json() for r in results],
               [Column("check", "Check"), Column("ok", "Passed"), Column("detail", "Detail")])
     if not all(r.ok for r in results):
         raise CheckFailed(f"image {name!r}: {sum(not r.ok for r in results)} check(s) failed")
+
+
+def junit_report(suite: str, cases: list[tuple[str, bool, str]]) -> str:
+    """A JUnit XML document: one test suite of ``cases`` (name, passed, detail), as CI systems read it."""
+    from xml.etree import ElementTree
+
+    root = ElementTree.Element("testsuite", name=suite, tests=str(len(cases)),
+                               failures=str(sum(not ok for _, ok, _ in cases)))
+    for name, ok, detail in cases:
+        case = ElementTree.SubElement(root, "testcase", classname=suite, name=name)
+        if not ok:
+            ElementTree.SubElement(case, "failure", message=detail).text = detail
+        elif detail:
+            ElementTree.SubElement(case, "system-out").text = detail
+    return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
