@@ -1,5 +1,5 @@
-"""``trib version`` and ``trib completion SHELL``: about tributary itself (azldev's ``version`` and
-``completion``)."""
+"""``trib version``, ``trib completion SHELL`` and ``trib help COMMAND``: about tributary itself
+(azldev's ``version``, ``completion`` and ``help``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import typer
 from tributary import __version__
 from tributary.cli import common
 from tributary.cli.output import emit_object
+from tributary.errors import ConfigError
 
 
 def version(ctx: typer.Context) -> None:
@@ -54,3 +55,29 @@ def completion(shell: Annotated[Shell, typer.Argument(help="The shell to complet
     from typer._completion_shared import get_completion_script
 
     print(get_completion_script(prog_name="trib", complete_var="_TRIB_COMPLETE", shell=shell.value))
+
+
+def help_command(
+    ctx: typer.Context,
+    words: Annotated[list[str] | None, typer.Argument(metavar="COMMAND...", help="The command to explain.")] = None,
+) -> None:
+    """Show the help of trib or of one of its commands: 'trib help comp build' is 'trib comp build --help'.
+
+    Examples:
+
+      trib help
+
+      trib help comp render
+    """
+    current = ctx.find_root()
+    command = current.command
+    for depth, word in enumerate(words or []):
+        found = command.get_command(current, word) if hasattr(command, "get_command") else None
+        if found is None:
+            raise ConfigError(f"trib has no command '{' '.join(['trib', *(words or [])[:depth + 1]])}'",
+                              hint="'trib help' lists the commands")
+        current = type(current)(found, info_name=word, parent=current)  # typer's own click
+        command = found
+    text = command.get_help(current)  # typer prints rich help itself and returns nothing
+    if text:
+        print(text)

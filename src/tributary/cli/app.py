@@ -62,6 +62,7 @@ COMMANDS = {
     "version": Lazy("tributary.cli.about:version"),
     "ver": Lazy("tributary.cli.about:version", hidden=True),
     "completion": Lazy("tributary.cli.about:completion", hidden=True),
+    "help": Lazy("tributary.cli.about:help_command", hidden=True),
     "advanced": Lazy("tributary.cli.unsupported:advanced", hidden=True),
     "adv": Lazy("tributary.cli.unsupported:advanced", hidden=True),
     "docs": Lazy("tributary.cli.unsupported:docs", hidden=True),
