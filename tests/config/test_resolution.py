@@ -217,7 +217,7 @@ def test_dump_round_trips_what_the_model_holds(project, trib) -> None:
     assert result.code == 0
     dumped = json.loads(result.out)
     assert dumped == json.loads(json.dumps(project.to_json()))
-    assert dumped["components"]["curl"]["config"]["build"]["with"] == ["distro", "project", "a", "b", "own"]
+    assert dumped["components"]["curl"]["build"]["with"] == ["distro", "project", "a", "b", "own"]  # azldev's shape
     assert dumped["project"]["outputDir"] == str(project.root / "out")
 
 

@@ -15,6 +15,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from support import Published, copy_example_distro
@@ -357,9 +358,12 @@ def test_the_cli_builds_and_tests_the_example_images(published: Published, trib)
         built = trib(*args, "-O", "json", "image", "build", name)
         assert built.code == 0, built.err
         assert (project.output_dir / "images" / name / "manifest.json").is_file()
-        tested = trib(*args, "-O", "json", "image", "test", name)
+        junit = project.output_dir / f"{name}-junit.xml"
+        tested = trib(*args, "-O", "json", "image", "test", name, "--junit-xml", str(junit))
         assert tested.code == 0, tested.out + tested.err
         checks = {row["check"]: row for row in json.loads(tested.out)}
+        cases = ElementTree.parse(junit).getroot().findall("testcase")  # azldev's --junit-xml: one case per check
+        assert [case.get("name") for case in cases] == list(checks)
         if name == "container-distroless":
             assert checks["container command runs"]["detail"].endswith("Hello, Tributary!")
             assert checks["skopeo agrees with manifest.json"]["ok"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tributary.errors import ConfigError
-from tributary.upstream import distgit
+from tributary.upstream import distgit, network
 from tributary.upstream.distgit import Mirror, dist_git_source, mirror_name
 from tributary.upstream.errors import UpstreamError
 from tributary.upstream.uri import expand, local_path, redact
@@ -128,8 +128,13 @@ def test_a_server_error_is_tried_again(example_upstream, http_server, tmp_path, 
     again = Mirror.for_url(f"{http_server.url}/git/greet.git", tmp_path / "other")
     with pytest.raises(UpstreamError, match="503"):
         again.update("f43")
-    assert http_server.count(refs) == 3 + distgit.FETCH_ATTEMPTS
+    assert http_server.count(refs) == 3 + network.DEFAULT_ATTEMPTS
     assert not again.exists
+    monkeypatch.setenv(network.ATTEMPTS_VARIABLE, "1")  # what --network-retries 1 sets: one try, no retry
+    http_server.fail(refs, 503, times=1)
+    with pytest.raises(UpstreamError, match="503"):
+        Mirror.for_url(f"{http_server.url}/git/greet.git", tmp_path / "third").update("f43")
+    assert http_server.count(refs) == 3 + network.DEFAULT_ATTEMPTS + 1
 
 
 def test_missing_branch_names_branch_and_url(example_upstream, tmp_path):

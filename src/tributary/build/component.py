@@ -6,7 +6,7 @@ publish, which proves the SRPM is complete (every Source and Patch inside, the b
 take.
 
 Steps, under a scratch directory ``<work-dir>/builds/<component>.XXXX`` (removed after a success,
-kept after a failure for inspection):
+kept after a failure for inspection, unless ``keep`` says otherwise):
 
 1. ``prepare_sources`` writes the rendered spec, its files and the verified tarballs to ``build/sources``;
 2. the **base root** (the buildroot's package set, ``tributary.build.buildroot.roots``) is taken from
@@ -31,6 +31,7 @@ failure). Nothing about the component is passed to rpmbuild except ``--nocheck``
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import shutil
 import tempfile
@@ -63,6 +64,17 @@ class BuildError(TribError):
         self.component = component
         self.log = log
         self.tail = tail or []
+
+
+class KeepTree(enum.StrEnum):
+    """When a build's scratch tree (sources, BUILD, logs) is kept: azldev's ``--preserve-buildenv``."""
+
+    ON_FAILURE = "on-failure"
+    ALWAYS = "always"
+    NEVER = "never"
+
+    def keeps(self, succeeded: bool) -> bool:
+        return self == KeepTree.ALWAYS or (self == KeepTree.ON_FAILURE and not succeeded)
 
 
 @dataclass(frozen=True)
@@ -147,13 +159,14 @@ def build_component(
     dest: BuildOutputs | None = None,
     log_dir: Path | None = None,
     check: bool | None = None,
+    keep: KeepTree = KeepTree.ON_FAILURE,
 ) -> BuildResult:
     """Build ``component`` in the roots ``roots`` describes.
 
     ``dest`` and ``log_dir`` default to the project's output and log directories. ``check=None`` runs
     ``%check`` unless the component sets ``build.check.skip``. Raises BuildError (the log's last lines
     in the message), a BuildrootError (an unsatisfiable BuildRequires names the repositories searched),
-    or the error that stopped source preparation.
+    or the error that stopped source preparation. ``keep`` says when the scratch tree stays.
     """
     dest = dest or BuildOutputs.for_project(project)
     log_dir = log_dir or project.log_dir
@@ -167,16 +180,17 @@ def build_component(
     succeeded = False
     try:
         with component_log(log_dir, component.name) as log:
-            result = _build(project, component, roots, scratch, dest=dest, check=check, log=log, started=started)
+            result = _build(project, component, roots, scratch, dest=dest, check=check, log=log, started=started,
+                            kept=keep.keeps(succeeded=False))
         succeeded = True
         return result
     finally:
-        if succeeded:
+        if not keep.keeps(succeeded):
             shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _build(project: Project, component: ResolvedComponent, roots: RootPlan, scratch: Path, *,
-           dest: BuildOutputs, check: bool, log: BuildLog, started: float) -> BuildResult:
+           dest: BuildOutputs, check: bool, log: BuildLog, started: float, kept: bool = True) -> BuildResult:
     name = component.name
     build_dir = scratch / "build"
     sources = build_dir / "sources"
@@ -194,7 +208,7 @@ def _build(project: Project, component: ResolvedComponent, roots: RootPlan, scra
     log.note("tributary: making the SRPM")
     _run(Sandbox(base.path, build_dir), rpmbuild.srpm_args(f"{BUILD_PATH}/sources/{spec.name}", topdir=BUILD_PATH,
                                                             sourcedir=f"{BUILD_PATH}/sources"),
-         name=name, what="rpmbuild -bs", log=log, scratch=scratch)
+         name=name, what="rpmbuild -bs", log=log, scratch=scratch if kept else None)
     srpms = sorted((build_dir / "SRPMS").glob("*.src.rpm"))
     if len(srpms) != 1:
         raise BuildError(name, f"rpmbuild -bs made {len(srpms)} SRPMs, expected one", log=log.path)
@@ -211,7 +225,7 @@ def _build(project: Project, component: ResolvedComponent, roots: RootPlan, scra
     log.note("tributary: building the binary packages from the SRPM")
     _run(Sandbox(root.path, build_dir), rpmbuild.rebuild_args(f"{BUILD_PATH}/SRPMS/{srpm.name}", topdir=BUILD_PATH,
                                                                check=check),
-         name=name, what="rpmbuild --rebuild", log=log, scratch=scratch)
+         name=name, what="rpmbuild --rebuild", log=log, scratch=scratch if kept else None)
     built = sorted((build_dir / "RPMS").glob("*/*.rpm"))
     if not built:
         raise BuildError(name, "rpmbuild --rebuild made no packages", log=log.path)
@@ -223,7 +237,7 @@ def _build(project: Project, component: ResolvedComponent, roots: RootPlan, scra
     return BuildResult(name, published_srpm, published, log.path, requires, root, seconds, built_provides(published))
 
 
-def _run(sandbox: Sandbox, argv: list[str], *, name: str, what: str, log: BuildLog, scratch: Path) -> None:
+def _run(sandbox: Sandbox, argv: list[str], *, name: str, what: str, log: BuildLog, scratch: Path | None) -> None:
     """Run one rpmbuild step in the sandbox; BuildError with the log's end when it fails."""
     log.note("+ " + " ".join(argv))
     status = sandbox.run(argv, log.handle)

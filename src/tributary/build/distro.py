@@ -17,18 +17,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tributary.build.buildroot.choose import cache_root, mock_config_path, project_buildroot
-from tributary.build.buildroot.definition import PRODUCED_REPO_ID, Buildroot, macros_text
+from tributary.build.buildroot.definition import PRODUCED_REPO_ID, Buildroot, Repo, macros_text
 from tributary.build.buildroot.repos import PinnedRepo, file_checksum, indexed_repository, pin
 from tributary.build.buildroot.roots import RootCache, RootRecipe
 from tributary.build.cache import BuildCache
-from tributary.build.component import BuildOutputs, RootPlan, build_component, buildroot_record
+from tributary.build.component import BuildOutputs, KeepTree, RootPlan, build_component, buildroot_record
 from tributary.build.graph import BuildGraph, ComponentDeps, CycleError, build_graph, capability_name, find_cycles
 from tributary.build.imports import Imported, import_packages, wanted_imports
 from tributary.build.mockbuild import build_with_mock
@@ -85,10 +86,15 @@ class Stage0Url:
 
 
 def plan(project: Project, names: list[str], *, jobs: int | None = None,
-         buildroot: Buildroot | None = None) -> BuildPlan:
-    """Read the buildroot, render, read dependencies, and choose what to build (``names`` plus what they need)."""
+         buildroot: Buildroot | None = None, extra_repos: Sequence[Repo] = ()) -> BuildPlan:
+    """Read the buildroot, render, read dependencies, and choose what to build (``names`` plus what they need).
+
+    ``extra_repos`` join the buildroot's repositories (azldev's ``--local-repo``).
+    """
     stage0 = Stage0Url(project)
     definition = buildroot or project_buildroot(project, stage0_url=stage0)
+    if extra_repos:
+        definition = dataclasses.replace(definition, repos=(*definition.repos, *extra_repos))
     cache = cache_root(project)
     repos = tuple(pin(repo, index_cache=cache / "repos") for repo in definition.repos)
     macros = macros_text(definition.macros)
@@ -166,10 +172,19 @@ def build_distribution(
     force: bool = False,
     backend: Backend = Backend.NATIVE,
     on_change: Callable[[dict[str, Job]], None] | None = None,
+    check: bool | None = None,
+    keep: KeepTree = KeepTree.ON_FAILURE,
+    extra_repos: Sequence[Repo] = (),
+    mock_options: Mapping[str, str] | None = None,
 ) -> tuple[BuildPlan, dict[str, Job]]:
-    """Build ``names`` and what they need, ``jobs`` at a time; every job's outcome."""
+    """Build ``names`` and what they need, ``jobs`` at a time; every job's outcome.
+
+    ``check=False`` leaves out every ``%check`` (None: as each component says); ``keep`` says when a
+    build's scratch tree stays; ``extra_repos`` join the buildroot's repositories; ``mock_options``
+    go to mock as ``--config-opts`` (the mock backend).
+    """
     mock_config = _mock_config(project) if backend == Backend.MOCK else None  # before anything: a cache hit
-    build_plan = plan(project, names, jobs=jobs)                              # must not hide a missing mock
+    build_plan = plan(project, names, jobs=jobs, extra_repos=extra_repos)     # must not hide a missing mock
     cache = BuildCache(project)
     outputs = BuildOutputs.for_project(project)
     roots = RootCache(cache_root(project) / "roots")
@@ -182,7 +197,8 @@ def build_distribution(
         component = project.resolve(name)
         root_recipes = root_plan(build_plan, name, results, roots, produced_cache, outputs.rpm_dir)
         lock = read_lock(lock_path(project.lock_dir, name))
-        inputs = _buildroot_inputs(root_recipes) | ({"backend": backend.value} if mock_config else {})
+        inputs = _buildroot_inputs(root_recipes) | ({"backend": backend.value} if mock_config else {}) \
+            | ({"check": False} if check is False else {})  # a build without %check is not one with it
         key = cache.key(component.rendered_dir, fingerprint=lock.input_fingerprint if lock else "", buildroot=inputs)
         cached = None if force else cache.lookup(name, key)
         if cached is not None:
@@ -190,10 +206,11 @@ def build_distribution(
             return State.CACHED, cached
         if mock_config is not None:
             produced = [repo.url for repo in root_recipes.requires_repos if repo.id == PRODUCED_REPO_ID]
-            result = build_with_mock(project, component, config=mock_config, options=build_plan.template_values,
-                                     repos=produced, dest=outputs, check=_check(component))
+            options = {**build_plan.template_values, **(mock_options or {})}
+            result = build_with_mock(project, component, config=mock_config, options=options,
+                                     repos=produced, dest=outputs, check=_check(component) and check is not False)
         else:
-            result = build_component(project, component, root_recipes, dest=outputs)
+            result = build_component(project, component, root_recipes, dest=outputs, check=check, keep=keep)
         outputs_made = [result.srpm, *result.rpms]
         cache.record(name, key, outputs_made, toolchain=toolchain.versions(),
                      buildroot=buildroot_record(result.root) if result.root else {"backend": backend.value})

@@ -25,21 +25,48 @@ from tributary.cli.signals import Interrupted, stop_signals_raise
 from tributary.errors import TribError
 
 # Every command, imported only when it runs (see cli.lazy). Adding a command group is one line here.
+# azldev's spellings of tributary's commands are first-class (docs/COMPATIBILITY.md maps every one);
+# hidden entries are aliases, or azldev commands tributary answers with the closest command of its own.
+_COMP_EXTRA = {
+    "build": Lazy("tributary.cli.build:build"),
+    "history": Lazy("tributary.cli.history:history"),
+    "hist": Lazy("tributary.cli.history:history", hidden=True),
+    "add": Lazy("tributary.cli.add:add"),
+    "prepare-sources": Lazy("tributary.cli.comp:prep_sources", hidden=True),
+    "diff-sources": Lazy("tributary.cli.comp:diff", hidden=True),
+}
 COMMANDS = {
     "lint": Lazy("tributary.cli.report:lint"),
     "build": Lazy("tributary.cli.build:build"),
     "sbom": Lazy("tributary.cli.sbom:sbom"),
     "verify": Lazy("tributary.cli.sbom:verify"),
-    "comp": Lazy("tributary.cli.comp:app"),
-    "component": Lazy("tributary.cli.comp:app", hidden=True),
+    "comp": Lazy("tributary.cli.comp:app", subcommands=_COMP_EXTRA),
+    "component": Lazy("tributary.cli.comp:app", hidden=True, subcommands=_COMP_EXTRA),
     "distro": Lazy("tributary.cli.distro:app"),
-    "image": Lazy("tributary.cli.image:app"),
-    "config": Lazy("tributary.cli.config_cmd:app"),
+    "image": Lazy("tributary.cli.image:app", subcommands={
+        "customize": Lazy("tributary.cli.unsupported:image_customize", hidden=True),
+        "inject-files": Lazy("tributary.cli.unsupported:image_inject_files", hidden=True),
+        "boot": Lazy("tributary.cli.unsupported:image_boot", hidden=True),
+    }),
+    "config": Lazy("tributary.cli.config_cmd:app", subcommands={
+        "generate-schema": Lazy("tributary.cli.config_cmd:schema", hidden=True),
+    }),
+    "package": Lazy("tributary.cli.package:app"),
+    "pkg": Lazy("tributary.cli.package:app", hidden=True),
     "report": Lazy("tributary.cli.report:app"),
-    "repo": Lazy("tributary.cli.repo:app"),
+    "repo": Lazy("tributary.cli.repo:app", subcommands={"query": Lazy("tributary.cli.repo_query:query")}),
     "upstream": Lazy("tributary.cli.upstream:app"),
     "audit": Lazy("tributary.cli.audit:app"),
     "buildroot": Lazy("tributary.cli.buildroot:app"),
+    "project": Lazy("tributary.cli.project:app"),
+    "version": Lazy("tributary.cli.about:version"),
+    "ver": Lazy("tributary.cli.about:version", hidden=True),
+    "completion": Lazy("tributary.cli.about:completion", hidden=True),
+    "help": Lazy("tributary.cli.about:help_command", hidden=True),
+    "advanced": Lazy("tributary.cli.unsupported:advanced", hidden=True),
+    "adv": Lazy("tributary.cli.unsupported:advanced", hidden=True),
+    "docs": Lazy("tributary.cli.unsupported:docs", hidden=True),
+    "mcp": Lazy("tributary.cli.unsupported:mcp", hidden=True),
 }
 
 app = typer.Typer(
@@ -77,9 +104,8 @@ def main_options(
     config_file: Annotated[
         list[Path] | None, typer.Option("--config-file", help="Extra configuration file loaded last (repeatable).")
     ] = None,
-    output: Annotated[
-        OutputFormat, typer.Option("--output-format", "-O", help="table, json (camelCase keys), markdown or html.")
-    ] = OutputFormat.table,
+    output: Annotated[OutputFormat, typer.Option(
+        "--output-format", "-O", help="table, json (camelCase keys), csv, markdown or html.")] = OutputFormat.table,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only results: no progress or notes.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More detail; tracebacks on errors.")] = False,
     color: Annotated[str, typer.Option("--color", help="auto, always or never.")] = "auto",
@@ -91,6 +117,19 @@ def main_options(
         help="Seconds a connected server may send nothing before the request fails "
              "(default 60; env TRIB_READ_TIMEOUT).",
     )] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", "-n", help="Write nothing: commands that can say what they would do do so; the others refuse.",
+    )] = False,
+    accept_all: Annotated[bool, typer.Option(
+        "--accept-all", "-y", help="Accept all prompts (azldev's flag; tributary never prompts).")] = False,
+    permissive_config: Annotated[bool, typer.Option(
+        "--permissive-config", help="Unknown keys in the project's TOML files are warnings, not errors.")] = False,
+    no_default_config: Annotated[bool, typer.Option(
+        "--no-default-config", help="Leave out the built-in defaults (azldev's repository-set templates).")] = False,
+    network_retries: Annotated[int | None, typer.Option(
+        "--network-retries", min=1, metavar="N",
+        help="Tries in all of a network request that fails in a way that may pass (default 3; "
+             "env TRIB_NETWORK_ATTEMPTS).")] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
@@ -102,6 +141,12 @@ def main_options(
     state.quiet = quiet
     state.verbose = verbose
     state.color = color
+    state.dry_run = dry_run
+    state.permissive_config = permissive_config
+    state.default_config = not no_default_config
+    del accept_all  # nothing to accept: no command asks
+    if network_retries is not None:
+        os.environ["TRIB_NETWORK_ATTEMPTS"] = str(network_retries)  # upstream.network's, for workers too
     if connect_timeout is not None or read_timeout is not None or _TIMEOUT_VARIABLES & os.environ.keys():
         from tributary.upstream import network
 
@@ -119,7 +164,9 @@ _TIMEOUT_VARIABLES = {"TRIB_CONNECT_TIMEOUT", "TRIB_READ_TIMEOUT"}  # upstream.n
 # whether they take a value.
 _GLOBAL_FLAGS = {"-C": True, "--project": True, "--config-file": True, "-O": True, "--output-format": True,
                  "-q": False, "--quiet": False, "-v": False, "--verbose": False, "--color": True,
-                 "--connect-timeout": True, "--read-timeout": True}
+                 "--connect-timeout": True, "--read-timeout": True,
+                 "-n": False, "--dry-run": False, "-y": False, "--accept-all": False, "--permissive-config": False,
+                 "--no-default-config": False, "--network-retries": True}
 
 
 def hoist_global_flags(args: list[str]) -> list[str]:

@@ -66,7 +66,8 @@ def rpms(
     from tributary.audit.rpms import audit_rpms
 
     project = common.project(ctx)
-    chosen = None if all_components and not names and group is None else selected(ctx, names, all_components, group)
+    everything = all_components and not names and group is None
+    chosen = None if everything else selected(ctx, names, all_components, group, required=True)
     result = audit_rpms(project, chosen, today=_day(on))
     _finish(ctx, result, baseline, report_file, show_all)
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.live import Live
 from rich.table import Table
 
+from tributary.build.component import KeepTree
 from tributary.cli import common
 from tributary.cli.comp import AllOpt, GroupOpt, NamesArg, selected
 from tributary.cli.output import Column, OutputFormat, emit_rows
-from tributary.errors import CheckFailed, TribError
+from tributary.errors import CheckFailed, ConfigError, TribError
 
 _STYLE = {
     "queued": "dim",
@@ -30,11 +32,37 @@ def build(
     names: NamesArg = None,
     all_components: AllOpt = False,
     group: GroupOpt = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Builds at the same time (default: CPU count).")] = 0,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", min=1, help="Builds at the same time (default: CPU count).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even what the cache says is current.")] = False,
     backend: Annotated[str, typer.Option(
         "--backend", help="native: tributary's own roots and bubblewrap (default); mock: real mock with the "
                           "project's mock config, where mock is installed.")] = "native",
+    no_check: Annotated[bool, typer.Option("--no-check", help="Skip every %check (a build with its own cache entry).")
+                        ] = False,
+    preserve_buildenv: Annotated[KeepTree, typer.Option(
+        "--preserve-buildenv", help="When a build's scratch tree (<work-dir>/builds/<component>.*) is kept.")
+    ] = KeepTree.ON_FAILURE,
+    local_repo: Annotated[list[Path] | None, typer.Option(
+        "--local-repo", metavar="DIR", help="Another repository for the buildroot: a directory of RPMs, with or "
+                                            "without repodata (repeatable).")] = None,
+    local_repo_with_publish: Annotated[Path | None, typer.Option(
+        "--local-repo-with-publish", metavar="DIR",
+        help="Also copy the RPMs of this run into DIR and index it (a repository for later builds or images).")
+    ] = None,
+    continue_on_error: Annotated[bool, typer.Option(
+        "--continue-on-error", "-k", help="azldev's flag: a failure never stops the builds that do not need it.")
+    ] = False,
+    srpm_only: Annotated[bool, typer.Option(
+        "--srpm-only",
+        help="Refused: the SRPM and the RPMs are built in one step (the SRPM is in <output-dir>/srpms/).")
+    ] = False,
+    mock_config_opt: Annotated[list[str] | None, typer.Option(
+        "--mock-config-opt", metavar="KEY=VALUE", help="With --backend mock, passed to mock as --config-opts "
+                                                       "(repeatable); the native backend refuses it.")] = None,
+    without_git: Annotated[bool, typer.Option(
+        "--without-git", help="azldev's flag: tributary's builds never make a dist-git repository (the release "
+                              "is worked out when the spec is rendered).")] = False,
 ) -> None:
     """Build components into SRPMs and RPMs: <output-dir>/srpms/ and <output-dir>/rpms/<arch>/.
 
@@ -61,6 +89,11 @@ def build(
       trib --config-file stage1.toml build -a      # the example's bootstrap stage 1
 
       trib build -a --backend mock                 # on a host with mock installed
+
+      trib comp build -p greet --local-repo-with-publish out/local -q    # azldev's spelling
+
+    trib comp build is this command, with azldev's flags: --no-check, --preserve-buildenv,
+    --local-repo, --local-repo-with-publish, -k (docs/COMPATIBILITY.md says what each does here).
     """
     from tributary.build.distro import Backend, build_distribution
 
@@ -69,10 +102,23 @@ def build(
     except ValueError:
         raise TribError(f"unknown build backend {backend!r}; choose one of "
                         f"{', '.join(item.value for item in Backend)}") from None
+    del continue_on_error, without_git  # what tributary always does
+    if srpm_only:
+        raise ConfigError("--srpm-only: tributary builds the SRPM and the RPMs from it in one step",
+                          hint="trib build writes the SRPM to <output-dir>/srpms/; rpmbuild -bs on the rendered "
+                               "spec makes one alone")
+    if mock_config_opt and chosen_backend != Backend.MOCK:
+        raise ConfigError("--mock-config-opt needs --backend mock: the native backend reads the mock config itself",
+                          hint="set the option in the distro version's mock config")
 
     project = common.project(ctx)
     state = common.settings(ctx)
     chosen = selected(ctx, names, all_components, group)
+    if not chosen:
+        emit_rows(state, [], [Column("component", "Component")], empty="nothing built")
+        return
+    extra_repos = _local_repos([*(local_repo or []), *([local_repo_with_publish] if local_repo_with_publish and
+                                                        local_repo_with_publish.is_dir() else [])])
     live_wanted = not (state.quiet or state.output != OutputFormat.table or os.environ.get("CI") == "true"
                        or not state.err_console.is_terminal)
     live = Live(console=state.err_console, transient=True, refresh_per_second=8) if live_wanted else None
@@ -85,15 +131,25 @@ def build(
         live.start()
     try:
         plan, jobs_table = build_distribution(project, chosen, jobs=jobs or os.cpu_count() or 1, force=force,
-                                             backend=chosen_backend, on_change=show)
+                                             backend=chosen_backend, on_change=show, check=False if no_check else None,
+                                             keep=preserve_buildenv, extra_repos=extra_repos,
+                                             mock_options=_mock_options(mock_config_opt or []))
     finally:
         if live is not None:
             live.stop()
     rows = [job.to_json() for job in jobs_table.values()]
     sboms, sbom_failures = _write_sboms(ctx, project, jobs_table)
     for row, job in zip(rows, jobs_table.values(), strict=True):
-        row["outputs"] = [str(p) for p in job.result] if isinstance(job.result, list) else []
+        outputs = job.result if isinstance(job.result, list) else []
+        row["outputs"] = [str(p) for p in outputs]
         row["sbom"] = sboms.get(job.name, [])
+        row.update(azldev_result(project, job.name, outputs))
+    if local_repo_with_publish is not None:
+        published = [path for job in jobs_table.values() if isinstance(job.result, list) for path in job.result]
+        publish_local(local_repo_with_publish, published)
+        if not state.quiet:
+            print(f"note: {len(published)} package(s) of this run in the repository {local_repo_with_publish}",
+                  file=sys.stderr)
     emit_rows(state, rows, [Column("component", "Component"), Column("state", "State"), Column("seconds", "Seconds"),
                             Column("blockedBy", "Skipped because")])
     if not state.quiet:
@@ -154,6 +210,70 @@ def _write_sboms(ctx: typer.Context, project, jobs_table) -> tuple[dict[str, lis
             print(f"warning: {job.name}: {problem}", file=sys.stderr)
         out[job.name] = [str(path) for path in written.paths]
     return out, failures
+
+
+def _local_repos(directories: list[Path]):
+    """``--local-repo`` directories as buildroot repositories (a directory without repodata is indexed)."""
+    from tributary.build.buildroot.definition import Repo
+
+    repos = []
+    for index, directory in enumerate(directories, 1):
+        if not directory.is_dir():
+            raise ConfigError(f"--local-repo {directory}: no such directory")
+        repos.append(Repo(f"local-{index}", directory.resolve().as_uri(), name=f"local repository {directory}",
+                          priority=50))
+    return tuple(repos)
+
+
+def _mock_options(pairs: list[str]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        if not equals or not key.strip():
+            raise ConfigError(f"--mock-config-opt {pair!r} is not KEY=VALUE")
+        options[key.strip()] = value
+    return options
+
+
+def azldev_result(project, name: str, outputs: list[Path]) -> dict[str, object]:
+    """azldev's keys of one build's result row: the SRPM and RPM paths with their publish channels."""
+    from tributary.repo.channels import channel_of, srpm_channel_of
+    from tributary.rpmfile import read_rpm
+
+    srpms = [path for path in outputs if path.name.endswith(".src.rpm")]
+    rpms = []
+    for path in outputs:
+        if path in srpms:
+            continue
+        package = read_rpm(path).name
+        rpms.append({"path": str(path), "packageName": package,
+                     "publishChannel": channel_of(project, name, package) or ""})
+    return {
+        "componentName": name,
+        "srpmPaths": [str(path) for path in srpms],
+        "srpmPublishChannel": srpm_channel_of(project, name) or "",
+        "rpmPaths": [rpm["path"] for rpm in rpms],
+        "rpmChannels": [rpm["publishChannel"] for rpm in rpms],
+        "rpms": rpms,
+    }
+
+
+def publish_local(directory: Path, rpms: list[Path]) -> None:
+    """Copy the binary packages of ``rpms`` into ``directory`` beside what it holds, and index it again; the
+    directory is swapped in whole, so a build reading it never sees half of it."""
+    import shutil
+
+    from tributary.fsutil import staged_directory
+    from tributary.tools.createrepo import index_directory
+
+    with staged_directory(directory) as scratch:
+        if directory.is_dir():
+            for old in directory.rglob("*.rpm"):
+                shutil.copy2(old, scratch / old.name)
+        for rpm in rpms:
+            if not rpm.name.endswith(".src.rpm"):
+                shutil.copy2(rpm, scratch / rpm.name)
+        index_directory(scratch)
 
 
 def _live_table(jobs) -> Table:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,11 @@ def project(ctx: typer.Context) -> Project:
     state = settings(ctx)
     if state.project is None:
         start = Path(state.project_dir) if state.project_dir else None
-        state.project = load_project(start, extra_files=[Path(f) for f in state.config_files])
+        state.project = load_project(start, extra_files=[Path(f) for f in state.config_files],
+                                     permissive=state.permissive_config)
+        for loaded in state.project.files:
+            for ignored in loaded.ignored:
+                print(f"warning: {ignored}", file=sys.stderr)
     return state.project
 
 

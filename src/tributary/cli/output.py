@@ -1,4 +1,4 @@
-"""Rendering of command results: a table on a terminal, JSON (camelCase) for scripts, or Markdown.
+"""Rendering of command results: a table on a terminal, JSON (camelCase) or CSV for scripts, or Markdown.
 
 Commands hand over plain data (rows of dicts with camelCase keys, or one dict) and a column list; this
 module is the only place that knows the output formats. rich is imported only to draw a table: a
@@ -7,7 +7,9 @@ command that prints JSON does not pay for it.
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import sys
 from collections.abc import Sequence
@@ -26,6 +28,7 @@ class OutputFormat(StrEnum):
     json = "json"
     markdown = "markdown"
     html = "html"
+    csv = "csv"
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,12 @@ class Settings:
     quiet: bool = False
     verbose: bool = False
     color: str = "auto"
+    dry_run: bool = False
+    """``-n``: commands that support it report what they would do and write nothing (see cli.conventions)."""
+    permissive_config: bool = False
+    """``--permissive-config``: unknown keys in the project's TOML files are warnings, not errors."""
+    default_config: bool = True
+    """False with ``--no-default-config``: tributary's built-in defaults (azldev's) are left out."""
     project: Project | None = None
     """The project, once a command has loaded it (``common.project``)."""
 
@@ -81,6 +90,9 @@ def emit_rows(
     if settings.output == OutputFormat.html:
         print(html_table(rows, columns, title=title))
         return
+    if settings.output == OutputFormat.csv:
+        sys.stdout.write(csv_table(rows, columns))
+        return
     if not rows:
         settings.err_console.print(empty, markup=False)
         return
@@ -111,6 +123,15 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) ->
         for row in rows
     ]
     return "\n".join([header, rule, *body])
+
+
+def csv_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> str:
+    """The table as CSV (RFC 4180): a header of the column titles, then one line per row, as azldev's ``-O csv``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([c.title for c in columns])
+    writer.writerows([_cell(row.get(c.key)) for c in columns] for row in rows)
+    return buffer.getvalue()
 
 
 def html_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], *, title: str | None = None) -> str:

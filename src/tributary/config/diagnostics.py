@@ -65,6 +65,27 @@ def from_validation(
     return ConfigError("\n".join(str(m) for m in messages))  # one line per problem, each with its place
 
 
+def drop_unknown_keys(
+    error: ValidationError, raw: dict[str, Any], path: Path, root_model: type[BaseModel]
+) -> list[ConfigError]:
+    """For ``--permissive-config``: remove from ``raw`` every key pydantic found unknown, and return one
+    ``file:line: unknown key ... ignored`` warning for each. Other problems are left for the caller to
+    find by validating again."""
+    dropped: list[ConfigError] = []
+    for item in error.errors(include_url=False):
+        if item["type"] != "extra_forbidden":
+            continue
+        model_loc = tuple(k for k in item["loc"] if not _is_internal_loc(k))
+        loc = _without_tags(root_model, model_loc)
+        warning = located(path, loc, f"{_describe(item, model_loc, root_model, loc)}: ignored (--permissive-config)")
+        table: Any = raw
+        for key in loc[:-1]:
+            table = table[key] if isinstance(table, (dict, list)) else None
+        if isinstance(table, dict) and table.pop(loc[-1], None) is not None:
+            dropped.append(warning)
+    return dropped
+
+
 def _is_internal_loc(key: Any) -> bool:
     # pydantic inserts the name of a function validator or union member in some paths.
     return isinstance(key, str) and ("[" in key or key.startswith("function-"))

@@ -28,15 +28,20 @@ _STRICT_UNION = ("components", "component-groups", "images", "package-groups", "
 _OVERRIDE = ("project", "default-package-config", "tools")
 
 
-def load_project(start: Path | None = None, *, extra_files: list[Path] | None = None) -> Project:
-    """Find, read, merge and check a project; raise ConfigError naming file:line on any problem."""
+def load_project(start: Path | None = None, *, extra_files: list[Path] | None = None,
+                 permissive: bool = False) -> Project:
+    """Find, read, merge and check a project; raise ConfigError naming file:line on any problem.
+
+    ``permissive`` leaves unknown keys out instead (each file's ``ignored`` says which).
+    """
     root = (
         find_project_root(start or Path.cwd())
         if start is None or not (start / ROOT_FILE).is_file()
         else start.resolve()
     )
-    files = load_files(root / ROOT_FILE, root, extra_files)
+    files = load_files(root / ROOT_FILE, root, extra_files, permissive=permissive)
     project = _merge_files(root, files)
+    project.permissive = permissive
     _discover_group_specs(project)
     _validate(project)
     return project

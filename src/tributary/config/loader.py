@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tributary.config.diagnostics import from_validation, located
+from tributary.config.diagnostics import drop_unknown_keys, from_validation, located
 from tributary.config.model import ConfigFile, OverlayFile
 from tributary.errors import ConfigError, Location
 from tributary.globbing import glob_files, has_magic, split_absolute, unescape
@@ -32,6 +32,8 @@ class LoadedFile:
     raw: dict[str, Any]
     included_from: Path | None = None
     includes: list[Path] = field(default_factory=list)
+    ignored: list[ConfigError] = field(default_factory=list)
+    """Unknown keys left out, one warning each (only when loaded permissively)."""
 
 
 def find_project_root(start: Path) -> Path:
@@ -71,29 +73,42 @@ def parse_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(message, where=Location(path, line)) from exc
 
 
-def load_files(root_file: Path, project_root: Path, extra_files: list[Path] | None = None) -> list[LoadedFile]:
-    """Every file of the project in merge order: root file and includes, then each extra file."""
+def load_files(root_file: Path, project_root: Path, extra_files: list[Path] | None = None, *,
+               permissive: bool = False) -> list[LoadedFile]:
+    """Every file of the project in merge order: root file and includes, then each extra file.
+
+    ``permissive`` (azldev's ``--permissive-config``) leaves unknown keys out, with a warning on the
+    file, instead of refusing the file.
+    """
     loaded: list[LoadedFile] = []
     seen: set[Path] = set()
-    _load(root_file.resolve(), project_root, loaded, seen, chain=[], parent=None)
+    _load(root_file.resolve(), project_root, loaded, seen, chain=[], parent=None, permissive=permissive)
     for extra in extra_files or []:
         extra = extra.resolve()
-        _load(extra, extra.parent, loaded, seen, chain=[], parent=None)
+        _load(extra, extra.parent, loaded, seen, chain=[], parent=None, permissive=permissive)
     return loaded
 
 
 def _load(
-    path: Path, root: Path, loaded: list[LoadedFile], seen: set[Path], chain: list[Path], parent: Path | None
+    path: Path, root: Path, loaded: list[LoadedFile], seen: set[Path], chain: list[Path], parent: Path | None, *,
+    permissive: bool = False,
 ) -> None:
     if path in seen:
         return  # a diamond: the file's content is already merged once
     seen.add(path)
     raw = parse_toml(path)
+    ignored: list[ConfigError] = []
     try:
         ConfigFile.model_validate(raw)
     except ValidationError as exc:
-        raise from_validation(exc, path, ConfigFile) from exc
-    entry = LoadedFile(path=path, raw=raw, included_from=parent)
+        ignored = drop_unknown_keys(exc, raw, path, ConfigFile) if permissive else []
+        if not ignored:
+            raise from_validation(exc, path, ConfigFile) from exc
+        try:
+            ConfigFile.model_validate(raw)
+        except ValidationError as remaining:
+            raise from_validation(remaining, path, ConfigFile) from remaining
+    entry = LoadedFile(path=path, raw=raw, included_from=parent, ignored=ignored)
     _absolutize(raw, path, root)
     loaded.append(entry)
     for index, pattern in enumerate(raw.get("includes", [])):
@@ -102,7 +117,7 @@ def _load(
                 cycle = " -> ".join(_rel(p, root) for p in [*chain, path, target])
                 raise located(path, ("includes", index), f"include cycle: {cycle}")
             entry.includes.append(target)
-            _load(target, root, loaded, seen, [*chain, path], path)
+            _load(target, root, loaded, seen, [*chain, path], path, permissive=permissive)
 
 
 def expand_include(path: Path, index: int, pattern: str, root: Path) -> list[Path]:

@@ -67,6 +67,8 @@ class Project:
     test_suites: dict[str, TestSuite]
     audit: AuditConfig = field(default_factory=AuditConfig)
     discovered_groups: dict[str, set[str]] = field(default_factory=dict)
+    permissive: bool = False
+    """Loaded with unknown keys left out (``--permissive-config``): processes that load it again do the same."""
 
     # -- directories ------------------------------------------------------------------------------
     def directory(self, key: str) -> Path:

@@ -83,12 +83,19 @@ class ResolvedComponent:
         release = self.config.release
         return (release.calculation if release and release.calculation else None) or "auto"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The component as azldev prints it (``name``, the resolved configuration's keys, camelCase, and
+        ``renderedSpecDir``), then what tributary adds (spec type, groups, upstream, where it is defined).
+
+        ``config`` is ``self.config.to_json()`` when the caller has it already: thousands of bare
+        components share one configuration.
+        """
         data: dict[str, Any] = {
             "name": self.name,
+            **(self.config.to_json() if config is None else config),
+            "renderedSpecDir": self.rendered_dir_text,
             "specType": self.spec_type,
             "groups": list(self.groups),
-            "renderedSpecDir": str(self.rendered_dir),
             "releaseCalculation": self.release_calculation,
         }
         if self.upstream:
@@ -99,7 +106,6 @@ class ResolvedComponent:
             }
         if self.origin:
             data["definedIn"] = str(self.origin.location())
-        data["config"] = self.config.to_json()
         return data
 
 

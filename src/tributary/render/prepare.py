@@ -25,9 +25,14 @@ def prepare_sources(
     dest: Path,
     *,
     overlays: bool = True,
+    sources: bool = True,
     progress: ProgressCallback | None = None,
 ) -> ComponentFiles:
-    """Fill ``dest`` (absent or empty) with the component's sources, overlays applied unless told not."""
+    """Fill ``dest`` (absent or empty) with the component's sources, overlays applied unless told not.
+
+    Without ``sources`` nothing is downloaded: the spec, its files and ``sources`` as dist-git holds them
+    (an archive overlay, which edits a tarball, is then not applied).
+    """
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise TribError(f"{dest} exists and is not an empty directory", hint="choose another directory, or remove it")
     if overlays:
@@ -37,6 +42,8 @@ def prepare_sources(
             render_tree(project, component, scratch)
         else:
             fetch_sources(project, component, scratch)
+        if not sources:
+            return ComponentFiles([])
         files = fetch_component_files(project, component, scratch, scratch, progress=progress)
         if overlays:
             # Tarball edits need the tarballs; `sources` then pins the edited ones, as source-files declares.

@@ -70,12 +70,12 @@ def _terminated(signum: int, frame: FrameType | None) -> None:
 Task = Callable[[Project, str], Any]
 
 
-def _serve(connection: Connection, parent: int, root: str, extra: list[str], task: Task) -> None:
+def _serve(connection: Connection, parent: int, root: str, extra: list[str], task: Task, permissive: bool) -> None:
     """A worker's life: load the project, then answer each component name with ``task(project, name)``."""
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _terminated)
-    project = load_project(Path(root), extra_files=[Path(f) for f in extra])
+    project = load_project(Path(root), extra_files=[Path(f) for f in extra], permissive=permissive)
     while True:
         try:
             name = connection.recv()
@@ -101,8 +101,8 @@ def worker_pool(project: Project, jobs: int, task: Task) -> Iterator[Callable[[S
     try:
         for _ in range(jobs):
             ours, theirs = context.Pipe()
-            process = context.Process(target=_serve, args=(theirs, os.getpid(), root, extra, task), daemon=True,
-                                      name="trib-render-worker")
+            process = context.Process(target=_serve, args=(theirs, os.getpid(), root, extra, task, project.permissive),
+                                      daemon=True, name="trib-render-worker")
             process.start()
             theirs.close()
             workers.append(_Worker(process, ours))

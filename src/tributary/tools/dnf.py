@@ -131,6 +131,25 @@ def install(root: Path, packages: Sequence[str], *, releasever: str, arch: str, 
                home=home)
 
 
+READ_ONLY_VERBS = frozenset({"repoquery", "rq", "list", "ls", "info", "if", "search", "se", "repolist", "repoinfo",
+                             "provides", "whatprovides", "prov", "deplist", "makecache", "mc", "check-update"})
+"""dnf commands that only read repositories: what ``query`` runs (nothing installed on the host)."""
+
+
+def query(repos: Sequence[RepoOption], arguments: Sequence[str], *, home: Path, cachedir: Path,
+          releasever: str) -> process.CompletedProcess[str]:
+    """``dnf ARGUMENTS`` (a read-only command, see READ_ONLY_VERBS) against ``repos`` only, each allowed to
+    be unreachable (dnf skips it with a warning); metadata cached in ``cachedir``. Any exit status is
+    returned, with stdout and stderr apart, for the caller to pass on."""
+    program = require()
+    command = [program, f"--config={home / CONFIG_NAME}", "--noplugins", f"--releasever={releasever}",
+               "--setopt=reposdir=/dev/null", f"--setopt=cachedir={cachedir}"]
+    for repo in repos:
+        command += [*repo.args(), f"--setopt={repo.id}.skip_if_unavailable=1"]
+    return process.run([*command, *arguments], env={"HOME": str(home), "LANG": "C.UTF-8"}, timeout=TIMEOUT,
+                       ok=None, name=f"dnf {_verb(['dnf', *arguments])}", error=DnfError)
+
+
 def run(args: Sequence[str], *, home: Path, env: Mapping[str, str] | None = None,
         timeout: float = TIMEOUT) -> str:
     """Run a dnf command line made here (``args[0]`` is ``dnf``) with ``home`` as ``HOME`` (see ``rpm_home``)

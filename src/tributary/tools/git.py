@@ -325,12 +325,19 @@ def set_head(git_dir: Path, work_tree: Path, commit: str) -> None:
 
 def last_commits(work_tree: Path, directory: str) -> dict[str, str]:
     """For every file under ``directory`` (relative to the work tree's root), the last commit touching it."""
-    proc = run(["log", "--format=%x00%H", "--name-only", "HEAD", "--", directory], cwd=work_tree, ok=(0, 128))
-    result: dict[str, str] = {}
-    commit = ""
+    return {path: commits[0][0] for path, commits in file_commits(work_tree, [directory]).items()}
+
+
+def file_commits(work_tree: Path, paths: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
+    """For every file under ``paths`` (relative to the work tree's root), the commits on HEAD's history that
+    touched it, newest first, each as (id, commit time); one ``git log`` for all of them."""
+    proc = run(["log", "--format=%x00%H %ct", "--name-only", "HEAD", "--", *paths], cwd=work_tree, ok=(0, 128))
+    result: dict[str, list[tuple[str, int]]] = {}
+    commit: tuple[str, int] = ("", 0)
     for line in proc.stdout.decode(errors="replace").splitlines():
         if line.startswith("\x00"):
-            commit = line[1:]
-        elif line and line not in result:
-            result[line] = commit
+            ident, _, when = line[1:].partition(" ")
+            commit = (ident, int(when))
+        elif line:
+            result.setdefault(line, []).append(commit)
     return result

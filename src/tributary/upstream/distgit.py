@@ -36,11 +36,10 @@ from tributary.config import Project, ResolvedComponent
 from tributary.errors import ConfigError
 from tributary.tools import git
 from tributary.upstream.errors import NetworkError, UpstreamError
-from tributary.upstream.network import CONNECT_VARIABLE, READ_VARIABLE, Timeouts, check_connect
+from tributary.upstream.network import CONNECT_VARIABLE, READ_VARIABLE, Timeouts, attempts, check_connect
 from tributary.upstream.uri import expand, has_scheme, redact
 
 REMOTE = "origin"
-FETCH_ATTEMPTS = 3
 RETRY_DELAY_S = 1.0  # seconds, times the attempt number
 _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _SLUG_LENGTH = 80
@@ -198,21 +197,22 @@ class Mirror:
             shutil.rmtree(staging, ignore_errors=True)
 
     def _transfer(self, branch: str, transfer: Callable[[dict[str, str]], None]) -> None:
-        """Run ``transfer(settings)`` (a clone or fetch) with the time-outs, tried again (``FETCH_ATTEMPTS`` in
-        all) when the server or the connection failed in a way that may pass: a 5xx, a reset or dropped
+        """Run ``transfer(settings)`` (a clone or fetch) with the time-outs, tried again (``network.attempts()``
+        in all) when the server or the connection failed in a way that may pass: a 5xx, a reset or dropped
         connection. A stall is not tried again: the read time-out was the time it could have."""
         timeouts = Timeouts.from_environment()
+        tries = attempts()
         problem = check_connect(self.url, timeouts.connect)
         if problem is not None:
             raise NetworkError(f"cannot reach {redact(self.url)}: {problem}",
                                hint=f"check the network or the URL; {CONNECT_VARIABLE} sets the connect time-out")
-        for attempt in range(1, FETCH_ATTEMPTS + 1):
+        for attempt in range(1, tries + 1):
             try:
                 transfer(fetch_settings(timeouts))
                 return
             except git.GitError as error:
                 stalled = bool(git.STALLED.search(error.stderr))
-                if attempt == FETCH_ATTEMPTS or stalled or not git.is_transient(error.stderr):
+                if attempt == tries or stalled or not git.is_transient(error.stderr):
                     raise fetch_error(self.url, branch, error, timeouts) from error
                 time.sleep(RETRY_DELAY_S * attempt)
 

@@ -32,6 +32,7 @@ from tributary.config import Project
 from tributary.errors import Location
 from tributary.upstream.errors import DownloadError, UpstreamError
 from tributary.upstream.network import CONNECT_VARIABLE, READ_VARIABLE, Timeouts
+from tributary.upstream.network import attempts as network_attempts
 from tributary.upstream.uri import expand, has_scheme, local_path, redact
 
 SOURCES_FILE = "sources"
@@ -176,7 +177,7 @@ class LookasideCache:
     """``root/<hashtype>/<hash>``: read-only files, each exactly the bytes its name promises."""
 
     root: Path
-    attempts: int = 3
+    attempts: int = field(default_factory=network_attempts)
     retry_delay: float = 1.0  # seconds, multiplied by the attempt number
     timeouts: Timeouts = field(default_factory=Timeouts.from_environment)
 

@@ -9,6 +9,9 @@ download and every dist-git fetch:
   ``--read-timeout``). It bounds a stall, not a long transfer: a slow download that keeps moving runs
   to its end.
 
+A request that fails in a way that may pass (a 5xx, a dropped connection) is tried again, up to
+``TRIB_NETWORK_ATTEMPTS`` times in all (``--network-retries``, azldev's name; default 3).
+
 The command-line flags set the variables, so worker processes and the programs tributary runs see the
 same limits. A request that runs out of time is a temporary failure (``NetworkError``): it is reported
 with the URL that stalled, not tried again in the same run, and tried again by the next one.
@@ -28,8 +31,10 @@ from tributary.errors import ConfigError
 
 CONNECT_VARIABLE = "TRIB_CONNECT_TIMEOUT"
 READ_VARIABLE = "TRIB_READ_TIMEOUT"
+ATTEMPTS_VARIABLE = "TRIB_NETWORK_ATTEMPTS"
 DEFAULT_CONNECT = 30.0
 DEFAULT_READ = 60.0
+DEFAULT_ATTEMPTS = 3
 _DEFAULT_PORTS = {"http": 80, "https": 443, "git": 9418, "ssh": 22}
 
 
@@ -59,6 +64,17 @@ def seconds(value: str | None, name: str, default: float) -> float:
     if not math.isfinite(number) or number <= 0:
         raise ConfigError(f"{name}={value!r} is not a positive number of seconds", hint=f"for example {name}=30")
     return number
+
+
+def attempts(env: Mapping[str, str] | None = None) -> int:
+    """How many times a request that may pass is made in all: ``TRIB_NETWORK_ATTEMPTS``, else 3."""
+    value = (os.environ if env is None else env).get(ATTEMPTS_VARIABLE, "").strip()
+    if not value:
+        return DEFAULT_ATTEMPTS
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{ATTEMPTS_VARIABLE}={value!r} is not a whole number of at least 1",
+                          hint=f"for example {ATTEMPTS_VARIABLE}=3")
+    return int(value)
 
 
 def check_connect(url: str, timeout: float) -> str | None:
