@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tributary.cli import common
+from tributary.config.model import SubrepoKind
 from tributary.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class SubRepo:
 
     id: str
     url: str
-    kind: str = "binary"
+    kind: SubrepoKind = SubrepoKind.BINARY
     gpgkey: str | None = None
 
 
@@ -95,7 +96,7 @@ def query(
         subrepos = version_inputs(ctx, project, version, use_case, arches)
     else:
         subrepos = published_channels(project)
-    dropped = {kind for kind, wanted in (("debug", no_debuginfo), ("source", no_srpms)) if wanted}
+    dropped = {kind for kind, wanted in ((SubrepoKind.DEBUG, no_debuginfo), (SubrepoKind.SOURCE, no_srpms)) if wanted}
     chosen = [repo for repo in subrepos if repo.kind not in dropped]
     if not chosen:
         raise ConfigError("no repository to query", hint="publish channels (trib repo publish), or use "
