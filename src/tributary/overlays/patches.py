@@ -4,9 +4,11 @@ The spec part follows azldev: a spec with a ``%patchlist`` gets the file name ap
 otherwise a ``Patch<N+1>`` tag is added (add-tag placement), N being the highest ``PatchN`` across all
 packages, with bare ``Patch:`` tags counting as 0..k-1 (``Patch%{n}`` tags are invisible and may
 collide). Removal matches a doublestar glob against ``PatchN`` values (URLs included, hence
-``**/x.patch``) and ``%patchlist`` entries. ``%patchN``/``%autopatch`` lines in ``%prep`` are not
-touched. Both file-system preconditions are checked before the spec is written, so a failing overlay
-leaves the tree as it was.
+``**/x.patch``) and ``%patchlist`` entries. Unlike azldev, removal also takes out the lines that apply
+the removed patches by number (``%patchN``, ``%patch -P N``, ``%patch N``): azldev leaves them, and rpm
+then refuses the spec ("No patch number N"), so its output could not build anyway (docs/COMPATIBILITY.md).
+``%autosetup``/``%autopatch`` name no patch and stay. Both file-system preconditions are checked before
+the spec is written, so a failing overlay leaves the tree as it was.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tributary.overlays.lines import append_lines
 from tributary.overlays.tags import add_tag
 from tributary.overlays.tree import ComponentTree, edit_spec, read_spec
 from tributary.spec import SpecDocument, patch_number
+from tributary.spec.patch_lines import patch_lines, without_patches
 
 PATCHLIST = "%patchlist"
 
@@ -50,9 +53,11 @@ def add_patch_entry(doc: SpecDocument, filename: str, package: str) -> None:
 
 
 def remove_patch_entries(doc: SpecDocument, pattern: str) -> None:
-    """Delete ``PatchN`` tags whose value matches and matching ``%patchlist`` lines; an error if none."""
+    """Delete ``PatchN`` tags whose value matches, matching ``%patchlist`` lines and the ``%patch`` lines
+    applying the removed ``PatchN``; an error if nothing matches."""
     regex = compile_glob(pattern)
-    doomed = [t.index for t in doc.all_tags() if patch_number(t.name) is not None and regex.match(t.value)]
+    removed = [t for t in doc.all_tags() if patch_number(t.name) is not None and regex.match(t.value)]
+    doomed = [t.index for t in removed]
     for section in doc.find_sections(PATCHLIST, ""):
         for index in range(section.body_start, section.end):
             entry = doc.line(index).strip()
@@ -60,6 +65,16 @@ def remove_patch_entries(doc: SpecDocument, pattern: str) -> None:
                 doomed.append(index)
     if not doomed:
         raise OverlayError(f"no PatchN tag or {PATCHLIST} entry matches {pattern!r}")
+    numbers = {number for t in removed if (number := patch_number(t.name)) is not None}
+    still_declared = {patch_number(t.name) for t in doc.all_tags() if t.index not in doomed}
+    numbers -= still_declared  # the same number declared again elsewhere (another %if branch) still applies
+    for applying in reversed(patch_lines(doc) if numbers else []):
+        line = doc.line(applying.index)
+        rewritten = without_patches(line, numbers)
+        if rewritten is None:
+            doomed.append(applying.index)
+        elif rewritten != line:
+            doc.replace_line(applying.index, rewritten)
     doc.delete_indices(doomed)
 
 
