@@ -35,6 +35,7 @@ from tributary.render.references import referenced_files
 from tributary.render.release import apply_release
 from tributary.render.spec_view import component_macros
 from tributary.render.synthetic import full_overlay_list
+from tributary.render.verify import OverlayStep, tree_files, verify_render
 from tributary.render.workers import WorkerLost, worker_pool
 from tributary.upstream.sources import fetch_sources
 
@@ -61,6 +62,7 @@ class RenderOutcome:
     error: str | None = None
     temporary: bool = False  # the failure may pass (network, time-out): the previous output was kept
     remembered: bool = False  # a lasting failure reported again from the last run, inputs unchanged
+    warnings: tuple[str, ...] = ()  # what the render check could not judge, or found in upstream's own spec
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -71,19 +73,30 @@ class RenderOutcome:
             "error": self.error,
             "temporary": self.temporary,
             "remembered": self.remembered,
+            "warnings": list(self.warnings),
         }
 
 
-def render_tree(project: Project, component: ResolvedComponent, dest: Path) -> None:
-    """Write the component's rendered spec and sidecar files into the empty directory ``dest``."""
+def render_tree(project: Project, component: ResolvedComponent, dest: Path) -> list[str]:
+    """Write the component's rendered spec and sidecar files into the empty directory ``dest``, checked
+    (``render.verify``: what the overlays broke is an OverlayError); return the check's warnings."""
     upstream = fetch_sources(project, component, dest)
     spec_name = f"{component.name}.spec"
+    original, original_files = _spec_text(dest / spec_name), tree_files(dest)
     apply_overlays(project, component, dest)
     apply_release(project, component, dest, spec_name, upstream)
     _drop_unreferenced(component, dest, spec_name)
 
+    def replay(scratch: Path, step: OverlayStep) -> None:
+        fetch_sources(project, component, scratch)
+        apply_overlays(project, component, scratch, step=step)
 
-OverlayStep = Callable[[Overlay, int | None, ComponentTree], None]
+    return verify_render(project, component, dest, original, original_files, replay,
+                         lambda overlay, index: _overlay_context(project, component, overlay, index))
+
+
+def _spec_text(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="surrogateescape") if path.is_file() else ""
 
 
 def apply_overlays(
@@ -103,7 +116,7 @@ def apply_overlays(
     if macros:
         atomic_write(dest / macros_file_name(component.name), macros_file_text(macros))
     tree = ComponentTree(root=dest, spec_name=spec_name)
-    for overlay, index in full_overlay_list(component.name, component.config, bool(macros)):
+    for overlay, index in full_overlay_list(component.name, component.config, bool(macros), _spec_text(tree.spec_path)):
         if overlay.archive_name():
             continue  # edits inside a tarball: tarballs never enter the rendered tree (see apply_archive_edits)
         if step is not None:
@@ -187,9 +200,10 @@ def render_one(project: Project, name: str, *, check: bool) -> RenderOutcome:
     scratch_parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=SCRATCH_SUFFIX, dir=scratch_parent))
     failure: str | None = None
+    warnings: list[str] = []
     try:
         try:
-            render_tree(project, component, scratch)
+            warnings = render_tree(project, component, scratch)
         except TribError as error:
             if error.temporary:  # keep what was rendered before; the next run tries again
                 return RenderOutcome(name, target, RenderStatus.ERROR, False, str(error.about(name)), temporary=True)
@@ -201,7 +215,7 @@ def render_one(project: Project, name: str, *, check: bool) -> RenderOutcome:
         if changed and not check:
             replace_directory(scratch, target)
         status = RenderStatus.ERROR if failure else RenderStatus.OK
-        return RenderOutcome(name, target, status, changed, failure)
+        return RenderOutcome(name, target, status, changed, failure, warnings=tuple(warnings))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
