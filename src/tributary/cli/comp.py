@@ -209,6 +209,8 @@ def render(
     shown = rows if every else [r for r in rows if r["changed"] or r["error"]]
     emit_rows(state, shown, [Column("component", "Component"), Column("status", "Status"), Column("changed", "Changed"),
                              Column("error", "Error")], empty=f"all {len(rows)} component(s) are up to date")
+    for warning in (w for o in outcomes for w in o.warnings) if not state.quiet else ():
+        print(f"warning: {warning}", file=sys.stderr)
     failed = [o for o in outcomes if o.status == RenderStatus.ERROR]
     for outcome in failed:
         note = (" (remembered from the last run; --force tries again)" if outcome.remembered

@@ -170,6 +170,12 @@ class Overlay(Model):
         before it runs. In doubt, False: a false "no-op" would invite deleting a needed overlay."""
         return False
 
+    def already_upstream(self, tree: ComponentTree) -> str | None:
+        """``upstream check``: why upstream already carries this overlay's change, so that the overlay is
+        redundant and can be dropped, or None. The evidence says where (types that can tell override
+        this); the default only knows that ``aim_met`` holds."""
+        return "what it aims at is already there" if self.aim_met(tree) else None
+
     def archive_name(self) -> str | None:
         """The tarball this overlay edits inside, if it does (see ``tributary.overlays.archives``)."""
         return None

@@ -90,14 +90,18 @@ def find_branches(doc: SpecDocument, condition: str) -> list[Branch]:
 
 
 def _listing(doc: SpecDocument) -> str:
-    """`` (its conditionals: '%if a' at line 3, ...)`` for an error message."""
+    """`` (its branches: '%if a' at line 3, '!%if a' at line 5...)``, written as a condition names them."""
     conditionals = doc.conditionals
-    shown = [f"{normalise(doc.line(start))!r} at line {start + 1}"
-             for opening in sorted(conditionals.pairs) for start, _ in conditionals.branch_ranges(opening)]
+    shown = []
+    for opening in sorted(conditionals.pairs):
+        opener = normalise(doc.line(opening))
+        for start, _ in conditionals.branch_ranges(opening):
+            text = normalise(doc.line(start))
+            shown.append(f"{ELSE_PREFIX + opener if text == '%else' else text!r} at line {start + 1}")
     if not shown:
         return " (it has no conditionals)"
     more = f", and {len(shown) - MAX_LISTED} more" if len(shown) > MAX_LISTED else ""
-    return f" (its conditionals: {', '.join(shown[:MAX_LISTED])}{more})"
+    return f" (its branches: {', '.join(shown[:MAX_LISTED])}{more})"
 
 
 @dataclass(frozen=True)

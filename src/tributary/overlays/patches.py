@@ -25,7 +25,7 @@ from tributary.overlays.base import SpecOverlay, check_overlay_path
 from tributary.overlays.files import check_not_spec, destination, holds_copy, matching_files, overlay_files
 from tributary.overlays.lines import append_lines
 from tributary.overlays.tags import add_tag
-from tributary.overlays.tree import ComponentTree, edit_spec, read_spec
+from tributary.overlays.tree import ComponentTree, decode, edit_spec, read_spec
 from tributary.spec import SpecDocument, patch_number
 from tributary.spec.patch_lines import patch_lines, without_patches
 
@@ -43,6 +43,43 @@ def highest_patch_number(doc: SpecDocument) -> int:
         elif tag.name.lower() == "patch":
             bare += 1
     return max(highest, bare - 1)
+
+
+def declared_patches(doc: SpecDocument) -> list[tuple[int, str]]:
+    """``(line index, file name)`` of every patch the spec declares (``PatchN`` tags, ``%patchlist``)."""
+    found = [(t.index, t.value.rsplit("/", 1)[-1]) for t in doc.all_tags() if t.name.lower().startswith("patch")]
+    for section in doc.find_sections(PATCHLIST, ""):
+        found += [(i, doc.line(i).strip().rsplit("/", 1)[-1]) for i in range(section.body_start, section.end)
+                  if doc.line(i).strip() and not doc.line(i).startswith("#")]
+    return found
+
+
+def diff_changes(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """What a unified diff changes, without what merely describes it: per file (its path without the
+    first component, ``a/``/``b/``), the hunks' lines with their ``@@`` ranges, headers, commit messages
+    and trailing blanks left out. Two patches with equal changes make the same edit."""
+    files: list[tuple[str, list[str]]] = []
+    lines = text.splitlines()
+    in_hunk = False
+    for position, line in enumerate(lines):
+        if line.startswith("--- ") and position + 1 < len(lines) and lines[position + 1].startswith("+++ "):
+            in_hunk = False
+            continue
+        if line.startswith("+++ ") and position > 0 and lines[position - 1].startswith("--- "):
+            path = line[4:].split("\t", 1)[0].strip()
+            files.append((path.split("/", 1)[-1], []))
+            continue
+        if line.startswith("@@") and files:
+            in_hunk = True
+            files[-1][1].append("@@")
+            continue
+        if in_hunk and line[:1] in ("+", "-", " ", "\\"):
+            files[-1][1].append(line.rstrip())
+        elif in_hunk and line == "":
+            files[-1][1].append(" ")
+        else:
+            in_hunk = False
+    return tuple(sorted((path, tuple(body)) for path, body in files))
 
 
 def add_patch_entry(doc: SpecDocument, filename: str, package: str) -> None:
@@ -109,6 +146,24 @@ class PatchAdd(SpecOverlay):
 
     def aim_met(self, tree: ComponentTree) -> bool:
         return holds_copy(tree, self.file_name, self.source)
+
+    def already_upstream(self, tree: ComponentTree) -> str | None:
+        """The same file is there already, or a patch the spec declares makes the same changes."""
+        if holds_copy(tree, self.file_name, self.source):
+            return f"upstream already ships {self.file_name} with the same content"
+        source = Path(self.source)
+        if not source.is_file():
+            return None
+        ours = diff_changes(decode(source.read_bytes()))
+        if not ours:
+            return None
+        doc = read_spec(tree)
+        for index, name in declared_patches(doc):
+            path = tree.root / name
+            if path.is_file() and not path.is_symlink() and diff_changes(decode(path.read_bytes())) == ours:
+                return (f"upstream's {name} ({tree.spec_name}:{index + 1}: {doc.line(index).strip()!r}) makes "
+                        "the same changes")
+        return None
 
     def loose_file(self) -> str | None:
         return self.file

@@ -194,12 +194,28 @@ class SpecSearchReplace(ConditionalOverlay):
         search_replace(doc, self.regex, self.replacement, self.section, self.package,
                        SearchOptions(self.count, self.expand, self.condition))
 
+    def already_upstream(self, tree: ComponentTree) -> str | None:
+        if not self.aim_met(tree):
+            return None
+        doc = read_spec(tree)
+        where = f"section {self.section}" if self.section else "the spec"
+        if not self.replacement:
+            return f"no line of {where} matches {self.regex!r} any more"
+        wanted = replacement_pattern(self.regex, self.replacement)
+        for index in _scope_lines(doc, self._scope(doc), self.section, None):
+            if wanted.search(doc.line(index)):
+                return f"{tree.spec_name}:{index + 1} already reads {doc.line(index).strip()!r}"
+        return f"{where} already holds the replacement"
+
+    def _scope(self, doc: SpecDocument) -> list[Section]:
+        return [s for s in doc.sections if (self.section is None or s.name == self.section)
+                and (not self.package or s.package == self.package)]
+
     def aim_met(self, tree: ComponentTree) -> bool:
         if self.expand or self.condition is not None:
             return False  # what the template writes depends on the matches: in doubt, not met
         doc = read_spec(tree)
-        scope = [s for s in doc.sections if (self.section is None or s.name == self.section)
-                 and (not self.package or s.package == self.package)]
+        scope = self._scope(doc)
         if not scope:
             return False
         if self.replacement:

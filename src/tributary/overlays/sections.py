@@ -211,6 +211,9 @@ class SectionRemoval(ConditionalOverlay):
             raise OverlayError(f"no {what} has its header in branch {self.condition!r}")
         return chosen
 
+    def already_upstream(self, tree: ComponentTree) -> str | None:
+        return f"{tree.spec_name} has no such section any more" if self.aim_met(tree) else None
+
     def aim_met(self, tree: ComponentTree) -> bool:
         """The sections are gone already (with a condition, in doubt: upstream may have moved them
         between branches)."""

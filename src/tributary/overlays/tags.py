@@ -135,6 +135,15 @@ class TagOverlay(ConditionalOverlay):
     def edit(self, doc: SpecDocument) -> None:
         type(self).tag_edit(doc, self.tag, self.value, self.package, self.condition)
 
+    def already_upstream(self, tree: ComponentTree) -> str | None:
+        if not self.aim_met(tree):
+            return None
+        doc = read_spec(tree)
+        found = [t for t in matching_tags(doc, self.tag, self.package, self.condition)
+                 if t.value.strip() == self.value.strip()]
+        lines = ", ".join(str(t.index + 1) for t in found)
+        return f"{tree.spec_name}:{lines} already reads {doc.line(found[0].index).strip()!r}"
+
     def aim_met(self, tree: ComponentTree) -> bool:
         """An added tag is there with its value already; rewritten tags all have it already (so the
         overlay would only re-space them)."""

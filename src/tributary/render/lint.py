@@ -92,8 +92,9 @@ def removal_advice(project: Project, component: ResolvedComponent) -> list[Findi
                     f"still uses; render.keep-used-macros = true keeps it"), Severity.ADVICE))
             for opening, closing in effects.empty_conditionals if effects and not drops else ():
                 advice.append(Finding(where, component.name, (
-                    f"{label} leaves an empty %if (spec lines {opening + 1}-{closing + 1}: {doc.line(opening).strip()!r}); "
-                    f"render.drop-empty-conditionals = true drops it"), Severity.ADVICE))
+                    f"{label} leaves an empty %if (spec lines {opening + 1}-{closing + 1}: "
+                    f"{doc.line(opening).strip()!r}); render.drop-empty-conditionals = true drops it"),
+                    Severity.ADVICE))
         apply_overlay(overlay, tree)
 
     project.work_dir.mkdir(parents=True, exist_ok=True)
