@@ -110,6 +110,9 @@ class Overlay(Model):
     succeeds_anyway: ClassVar[bool] = False
     """``upstream check``: the overlay still succeeds when upstream already carries what it aims at
     (it duplicates or re-spaces it), so "no-op" is judged by ``aim_met`` before it runs."""
+    leaves_tree_unchanged: ClassVar[bool] = False
+    """``upstream check``: the overlay may rightly change nothing here (its effect comes later in the
+    render), so an unchanged tree does not make it redundant."""
     _accepted: ClassVar[frozenset[str]] = frozenset()
     _required: ClassVar[frozenset[str]] = frozenset()
     _type_name: ClassVar[str | None] = None

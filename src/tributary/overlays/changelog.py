@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -43,6 +43,7 @@ class SpecAddChangelog(SpecOverlay):
     synthetic history."""
 
     type: Literal["spec-add-changelog"]
+    leaves_tree_unchanged: ClassVar[bool] = True
     author: str = Field(description="tributary extension: who the entry names, as 'Name <email>'.")
     date: dt.date | None = Field(default=None, description=(
         "tributary extension: the entry's date (default: the newest entry's, so it stays on top)."))
@@ -76,7 +77,8 @@ class SpecAddChangelog(SpecOverlay):
 
     def text_or_error(self) -> str:
         if self.text is None:
-            raise OverlayError("the entry has no text (render fills it from the overlays' descriptions)")
+            raise OverlayError("the entry has no text, and no other overlay of the component has a description "
+                               "to list in its place; give it a text")
         return self.text
 
     def when(self, previous: int) -> int:
@@ -87,25 +89,31 @@ class SpecAddChangelog(SpecOverlay):
         return int(dt.datetime(self.date.year, self.date.month, self.date.day, 12, tzinfo=dt.UTC).timestamp())
 
 
-def generated_text(overlays: Sequence[Overlay]) -> str:
-    """One item per overlay with a description (changelog overlays left out); an error naming what to
-    do when no overlay has one."""
+def generated_text(overlays: Sequence[Overlay]) -> str | None:
+    """One item per overlay with a description (changelog overlays left out); None when none has one."""
     items = [f"- {overlay.description}" for overlay in overlays
              if overlay.description and not isinstance(overlay, SpecAddChangelog)]
-    if not items:
-        raise OverlayError("spec-add-changelog has no text and no other overlay of the component has a "
-                           "description to list; give it a text")
-    return "\n".join(items)
+    return "\n".join(items) if items else None
 
 
-def entry_items(text: str) -> list[str]:
+def entry_items(text: str, *, escape: bool = True) -> list[str]:
     """The entry's lines: each line that starts neither with '-' nor with a blank becomes an item, and
-    ``%`` is escaped (rpm expands macros in ``%changelog``)."""
+    ``%`` is escaped (rpm expands macros in ``%changelog``) unless ``escape`` is False."""
     items = []
     for line in text.strip("\n").split("\n"):
-        line = line.rstrip().replace("%", "%%")
+        line = line.rstrip()
+        if escape:
+            line = line.replace("%", "%%")
         items.append(line if not line or line[0] in "- \t" else f"- {line}")
     return items
+
+
+def commit_message(text: str) -> str:
+    """The entry as a commit message rpmautospec turns back into it: the first item is the subject, the
+    others ``- item`` lines of the body (rpmautospec escapes ``%`` itself)."""
+    items = entry_items(text, escape=False)
+    subject, rest = items[0].removeprefix("- "), items[1:]
+    return subject + ("\n\n" + "\n".join(rest) if rest else "")
 
 
 def header(when: dt.date, author: str, evr: str | None) -> str:

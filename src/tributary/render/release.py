@@ -43,7 +43,7 @@ from typing import cast
 from tributary.config import Project, ResolvedComponent
 from tributary.errors import Location, OverlayError, TribError
 from tributary.fsutil import atomic_write
-from tributary.overlays.changelog import AUTOCHANGELOG, SpecAddChangelog, restamp
+from tributary.overlays.changelog import AUTOCHANGELOG, SpecAddChangelog, commit_message, restamp
 from tributary.render.release_bump import ReleaseBumpError, bump_release, release_tags, uses_autorelease
 from tributary.render.spec_view import component_macros, version_query
 from tributary.render.synthetic import prepared
@@ -256,8 +256,14 @@ def _entry_commits(project: Project, component: ResolvedComponent, entries: list
                 f"({dt.datetime.fromtimestamp(previous, dt.UTC).date()}); rpm wants %changelog newest first",
                 where=project.overlay_location(component.name, index))
         previous = max(when, previous)
+        try:
+            text = entry.text_or_error()
+        except OverlayError as error:
+            error.message = f"component {component.name!r}: overlay #{index + 1} (spec-add-changelog): {error.message}"
+            raise error.at(project.overlay_location(component.name, index)) from None
         name, _, email = entry.author.rpartition(" <")
-        commits.append(SyntheticCommit(entry.text_or_error(), name, email.rstrip(">"), previous, None, None))
+        commits.append(SyntheticCommit(commit_message(text), name, email.rstrip(">"), previous,
+                                       None, None))
     return commits
 
 

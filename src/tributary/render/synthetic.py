@@ -86,7 +86,8 @@ def prepared(overlay: Overlay, config: ComponentConfig) -> Overlay:
     """The overlay as render applies it: a changelog entry without text gets the component's overlay
     descriptions, a section removal the project's removal options."""
     if isinstance(overlay, SpecAddChangelog) and overlay.text is None:
-        return overlay.model_copy(update={"text": generated_text(config.overlays)})
+        text = generated_text(config.overlays)
+        return overlay if text is None else overlay.model_copy(update={"text": text})
     if isinstance(overlay, SectionRemoval):
         settings = config.render
         options = RemovalOptions(

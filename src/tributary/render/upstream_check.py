@@ -444,7 +444,7 @@ def _try(overlay: Overlay, tree: ComponentTree, *, ours: bool) -> tuple[OverlayO
         if evidence is not None:
             return OverlayOutcome.REDUNDANT, f"{REDUNDANT}: {evidence} (the overlay fails: {error.message})", evidence
         return OverlayOutcome.FAILS, error.message, None
-    if snapshot(tree.root) == before:
+    if snapshot(tree.root) == before and not overlay.leaves_tree_unchanged:
         return OverlayOutcome.REDUNDANT, f"{REDUNDANT}: the overlay changes nothing", evidence
     if evidence is not None and (overlay.succeeds_anyway or isinstance(overlay, PatchAdd)):
         return OverlayOutcome.REDUNDANT, f"{REDUNDANT}: {evidence}", evidence
