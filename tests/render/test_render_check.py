@@ -268,3 +268,24 @@ def test_components_whose_spec_no_overlay_changes_are_not_parsed_by_rpm(make_pro
                                               'source = "x.conf"\n', {"x.conf": ""})
     assert render(root).status == "ok"
     assert parsed == []
+
+
+# --- the new options' errors through render: each names the overlay and its TOML line -----------------------
+
+@pytest.mark.parametrize(("overlay", "message"), [
+    ('type = "spec-search-replace"\nsection = "%build"\nregex = "echo"\nreplacement = "true"\ncount = 2\n',
+     "regex 'echo' matched 1 time(s) in section %build (spec line 15), but count = 2 expects exactly 2"),
+    ('type = "spec-set-tag"\ntag = "Release"\nvalue = "5"\ncondition = "%if 0%{?fedora}"\n',
+     "no branch '%if 0%{?fedora}' in the spec"),
+    ('type = "spec-add-changelog"\nauthor = "A <a@b.c>"\ntext = "t"\ndate = 2023-01-01\n',
+     "date 2023-01-01 is older than the spec's newest changelog entry (2024-01-01)"),
+])
+def test_a_new_options_failure_names_the_overlay_and_its_line(make_project, overlay: str, message: str) -> None:
+    comp = '[[components.tool.overlays]]\ntype = "spec-set-tag"\ntag = "Vendor"\nvalue = "V"\n' \
+           '[[components.tool.overlays]]\n' + overlay
+    root = project(make_project, HEAD + TAIL, comp)
+    outcome = render(root)
+    assert outcome.status == "error"
+    assert "overlay #2 (" in outcome.error and "comps/tool/tool.comp.toml:7" in outcome.error, outcome.error
+    assert message in outcome.error, outcome.error
+    assert sorted(p.name for p in (root / "specs/t/tool").iterdir()) == [FAILED_MARKER]

@@ -10,6 +10,7 @@ import typer
 
 from tributary.cli import common
 from tributary.cli.output import Column, emit_object, emit_rows
+from tributary.cli.why import why
 from tributary.errors import ConfigError
 
 app = typer.Typer(help="Work with components: list, query, update, render, diff, prep-sources.", no_args_is_help=True)
@@ -485,3 +486,6 @@ def prep_sources(
               empty=f"{name}: no lookaside files")
     if not state.quiet:
         print(f"{name}: sources in {output}", file=sys.stderr)
+
+
+app.command("why")(why)  # its own module: cli/why.py
