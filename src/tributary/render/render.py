@@ -33,10 +33,11 @@ from tributary.render.cache import RenderCache
 from tributary.render.macros import build_macros, macros_file_name, macros_file_text
 from tributary.render.references import referenced_files
 from tributary.render.release import apply_release
-from tributary.render.spec_view import component_macros
+from tributary.render.spec_view import component_macros, read_spec
 from tributary.render.synthetic import full_overlay_list
 from tributary.render.verify import OverlayStep, tree_files, verify_render
 from tributary.render.workers import WorkerLost, worker_pool
+from tributary.spec.evaluate import SpecFacts
 from tributary.upstream.sources import fetch_sources
 
 FAILED_MARKER = "RENDER_FAILED"
@@ -85,14 +86,14 @@ def render_tree(project: Project, component: ResolvedComponent, dest: Path) -> l
     original, original_files = _spec_text(dest / spec_name), tree_files(dest)
     apply_overlays(project, component, dest)
     apply_release(project, component, dest, spec_name, upstream)
-    _drop_unreferenced(component, dest, spec_name)
+    facts = _drop_unreferenced(component, dest, spec_name)
 
     def replay(scratch: Path, step: OverlayStep) -> None:
         fetch_sources(project, component, scratch)
         apply_overlays(project, component, scratch, step=step)
 
     return verify_render(project, component, dest, original, original_files, replay,
-                         lambda overlay, index: _overlay_context(project, component, overlay, index))
+                         lambda overlay, index: _overlay_context(project, component, overlay, index), facts=facts)
 
 
 def _spec_text(path: Path) -> str:
@@ -158,14 +159,16 @@ def _overlay_context(project: Project, component: ResolvedComponent, overlay: Ov
     return f"component {component.name!r}: overlay #{index + 1} ({label}) at {where}: "
 
 
-def _drop_unreferenced(component: ResolvedComponent, dest: Path, spec_name: str) -> None:
-    """Keep the spec, ``sources`` and what the spec refers to; drop other top-level entries."""
+def _drop_unreferenced(component: ResolvedComponent, dest: Path, spec_name: str) -> SpecFacts | None:
+    """Keep the spec, ``sources`` and what the spec refers to; drop other top-level entries. Returns the
+    spec as read for that (the render check reads the same facts: evaluating a spec is not cheap)."""
     render_settings = component.config.render
     if render_settings is not None and render_settings.skip_file_filter:
-        return
-    names = referenced_files(dest, spec_name, component_macros(component))
+        return None
+    facts = read_spec(_spec_text(dest / spec_name), dest, component_macros(component))
+    names = referenced_files(dest, facts)
     if names is None:
-        return
+        return facts
     keep = {spec_name, *ALWAYS_KEPT, *names}
     for entry in sorted(dest.iterdir()):
         if entry.name not in keep:
@@ -173,6 +176,7 @@ def _drop_unreferenced(component: ResolvedComponent, dest: Path, spec_name: str)
                 shutil.rmtree(entry)
             else:
                 entry.unlink()
+    return facts
 
 
 # --- comparing trees -----------------------------------------------------------------------------
