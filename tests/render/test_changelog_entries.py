@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from support import copy_example_distro, run_git
+from support import run_git
 
 ENTRY = """
 [[components.{name}.overlays]]
@@ -17,16 +17,6 @@ author = "Tributary Example Builders <builders@tribex.invalid>"
 {extra}description = "Say in the changelog how the distribution's package differs"
 metadata = {{ category = "azl-release-management", upstream-status = "inapplicable" }}
 """
-
-
-@pytest.fixture
-def distro(tmp_path: Path, example_upstream, trib):
-    copy = copy_example_distro(tmp_path, example_upstream.root)
-
-    def cli(*args: str):
-        return trib(*copy.args(*args))
-
-    return copy.root, cli
 
 
 def add_entry(root: Path, name: str, extra: str = "") -> None:
