@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from support import copy_example_distro
+from support import copy_example_distro, run_git
 
 
 @pytest.fixture
@@ -100,4 +100,14 @@ def test_nothing_changed_and_bad_refs(distro) -> None:
     bad = cli("comp", "why", "greet", "--from", "no-such-ref")
     assert bad.code == 2 and "'no-such-ref' names no commit" in bad.err
     missing = cli("comp", "why", "nosuch", "--from", "HEAD")
-    assert missing.code == 2 and "no component 'nosuch'" in missing.err
+    assert missing.code == 2 and "no component 'nosuch' at HEAD or at HEAD" in missing.err
+
+
+def test_a_removed_component_is_named_with_where_it_was(distro) -> None:
+    copy, cli = distro
+    run_git("rm", "-rq", "base/comps/libgreet", "locks/libgreet.lock", cwd=copy.root)
+    copy.commit_all("Drop libgreet", date="2026-01-03T09:00:00+00:00")
+    rows = why(cli, "libgreet", "--from", "HEAD~1")
+    assert [(r["aspect"], r["what"], r["before"], r["after"]) for r in rows] == [
+        ("component", "removed", "libgreet", None)]
+    assert rows[0]["where"].startswith("HEAD~1:base/comps/libgreet/libgreet.comp.toml:")

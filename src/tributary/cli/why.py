@@ -14,7 +14,8 @@ from tributary.cli.output import Column, emit_rows
 
 def why(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The component.")],
+    name: Annotated[str, typer.Argument(
+        metavar="NAME", help="The component; also one the newer commit no longer has (so not azldev's -p).")],
     from_ref: Annotated[str, typer.Option("--from", help="The older commit of the project (any git revision).")]
     = "HEAD~1",
     to_ref: Annotated[str, typer.Option("--to", help="The newer commit.")] = "HEAD",
