@@ -1278,6 +1278,40 @@ def profile_render(project: Any, names: list[str], top: int) -> str:
     return stream.getvalue()
 
 
+def check_cost(project: Any, names: list[str]) -> dict[str, Any]:
+    """The render check's share of a full render (issue 18: at most 20% over the render without it),
+    measured in this process (jobs=1) so both figures come from the same interval of a shared machine:
+    every ``verify_render`` call is timed inside one full render; the render without the check is the
+    rest. Also how many components got rpm's parse (those whose overlays or build options change the
+    spec) and how many warnings the check gave."""
+    import time
+
+    from tributary.render import render as render_module
+
+    checked = render_module.verify_render
+    spent = [0.0]
+
+    def timed_check(*args: Any, **kwargs: Any) -> list[str]:
+        start = time.perf_counter()
+        try:
+            return checked(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - start
+
+    render_module.verify_render = timed_check  # type: ignore[assignment]
+    try:
+        total, outcomes = timed(lambda: render_many(project, names, jobs=1, force=True))
+    finally:
+        render_module.verify_render = checked
+    failed = [o for o in outcomes if o.status != "ok"]
+    if failed:
+        raise SystemExit(f"{len(failed)} components failed to render, e.g. {failed[0].component}: {failed[0].error}")
+    without = total - spent[0]
+    return {"render_with_check_s": round(total, 2), "check_s": round(spent[0], 2),
+            "render_without_check_s": round(without, 2), "check_overhead_pct": round(100 * spent[0] / without, 1),
+            "check_warnings": sum(len(o.warnings) for o in outcomes)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -1297,6 +1331,11 @@ def main() -> int:
         metavar="N",
         help="instead of measuring, render and re-render in-process under cProfile; print the top N functions",
     )
+    parser.add_argument(
+        "--check-cost",
+        action="store_true",
+        help="instead of measuring, one full render in-process (jobs=1) with the render check timed apart",
+    )
     args = parser.parse_args()
     commit = tributary_commit()  # now: the code this process imports, even if HEAD moves during the run
     load_average = os.getloadavg()[0]  # other work on the machine inflates every figure
@@ -1312,6 +1351,11 @@ def main() -> int:
             raise SystemExit(f"load_project found {len(names)} components, {facts['components']} were generated")
         if args.profile:
             print(profile_render(project, names, args.profile))
+            return 0
+        if args.check_cost:
+            figures = {"components": len(names), **check_cost(project, names), "machine": machine(),
+                       "loadavg_1m_at_start": load_average, "tributary_commit": commit}
+            print(json.dumps(figures) if args.json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
             return 0
         full_s, _ = render_all(project, names, args.jobs)
         noop_s, again = render_all(project, names, args.jobs)

@@ -5,18 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-from support import copy_example_distro, run_git
-
-
-@pytest.fixture
-def distro(tmp_path: Path, example_upstream, trib):
-    copy = copy_example_distro(tmp_path, example_upstream.root)
-
-    def cli(*args: str):
-        return trib(*copy.args(*args))
-
-    return copy.root, cli
+from support import run_git
 
 
 def rendered(root: Path, name: str) -> str:

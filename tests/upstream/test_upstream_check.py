@@ -119,7 +119,7 @@ def test_newest_upstream_of_the_example_is_clean(distro: Path, trib, example_ups
     assert greet["pinnedCommit"] == greet["currentCommit"] == greet["targetCommit"] == example_upstream.commits("greet")[-1]
 
 
-def test_overlays_upstream_took_become_no_ops(distro: Path, trib, upstream, maintainer) -> None:
+def test_overlays_upstream_took_become_redundant(distro: Path, trib, upstream, maintainer) -> None:
     new_greet = edit(maintainer, upstream, "greet", lambda s: s.replace(
         "BuildRequires:  make\n", "BuildRequires:  make\nProvides:       hello = %{version}-%{release}\n", 1))
     edit(maintainer, upstream, "greet-data", lambda s: s.replace(
@@ -127,20 +127,21 @@ def test_overlays_upstream_took_become_no_ops(distro: Path, trib, upstream, main
     edit(maintainer, upstream, "libgreet", lambda s: s.replace("%doc README.md NEWS\n", "%doc README.md\n").replace(
         "libgreet-2.0-null-name.patch", "libgreet-2.0-null-name.backport.patch"))
     code, rows = check_json(trib, distro)
-    assert code == 0  # no-ops are worth knowing, not a failure
+    assert code == 0  # redundant overlays are worth knowing, not a failure
 
     greet = rows["greet"]
     add_tag = overlay_number(distro, "greet", type="spec-add-tag", tag="Provides")
-    assert greet["status"] == "no-ops"
+    assert greet["status"] == "redundant"
     assert greet["targetCommit"] == new_greet and greet["pinnedCommit"] == greet["currentCommit"] != new_greet
-    assert results(greet) == {n: ("no-op" if n == add_tag else "applies") for n in range(1, overlay_count(distro, "greet") + 1)}
+    assert results(greet) == {n: ("redundant" if n == add_tag else "applies") for n in range(1, overlay_count(distro, "greet") + 1)}
     row = next(o for o in greet["overlays"] if o["number"] == add_tag)
-    assert "duplicates what upstream carries" in row["message"]
+    assert row["evidence"] == "greet.spec:11 already reads 'Provides:       hello = %{version}-%{release}'"
+    assert row["message"] == f"redundant: drop it: {row['evidence']}"
     assert row["location"] == location(distro, "greet", add_tag)
 
     remove_build = overlay_number(distro, "greet-data", type="spec-remove-section", section="%build")
-    assert rows["greet-data"]["status"] == "no-ops"
-    assert results(rows["greet-data"])[remove_build] == "no-op"
+    assert rows["greet-data"]["status"] == "redundant"
+    assert results(rows["greet-data"])[remove_build] == "redundant"
     assert [n for n, r in results(rows["greet-data"]).items() if r != "applies"] == [remove_build]
 
     libgreet = rows["libgreet"]
@@ -148,15 +149,15 @@ def test_overlays_upstream_took_become_no_ops(distro: Path, trib, upstream, main
     update = overlay_number(distro, "libgreet", type="spec-update-tag", tag="Patch1")
     rename = overlay_number(distro, "libgreet", type="file-rename")
     # The spec now names the .backport.patch, but the file still has the old name: the rename still
-    # applies, while the search-replace and the tag update (it would only re-space the tag) are no-ops.
-    assert {n: r for n, r in results(libgreet).items() if r != "applies"} == {doc: "no-op", update: "no-op"}
+    # applies, while the search-replace and the tag update (it would only re-space the tag) are redundant.
+    assert {n: r for n, r in results(libgreet).items() if r != "applies"} == {doc: "redundant", update: "redundant"}
     assert results(libgreet)[rename] == "applies"
     messages = {o["number"]: o["message"] for o in libgreet["overlays"]}
-    assert messages[doc] == ("upstream took the change (regex '^%doc README\\\\.md NEWS$' matched no line in "
-                             "section %files)")
+    assert messages[doc] == ("redundant: drop it: libgreet.spec:72 already reads '%doc README.md' (the overlay "
+                             "fails: regex '^%doc README\\\\.md NEWS$' matched no line in section %files)")
 
 
-def test_a_file_overlay_becomes_a_no_op_when_upstream_renamed_the_file(distro: Path, trib, upstream, maintainer) -> None:
+def test_a_file_overlay_becomes_redundant_when_upstream_renamed_the_file(distro: Path, trib, upstream, maintainer) -> None:
     m = maintainer(upstream.git_dir("libgreet"))
     spec = m.work / "libgreet.spec"
     (m.work / "libgreet-2.0-null-name.patch").rename(m.work / "libgreet-2.0-null-name.backport.patch")
@@ -167,8 +168,8 @@ def test_a_file_overlay_becomes_a_no_op_when_upstream_renamed_the_file(distro: P
     assert code == 0
     rename = overlay_number(distro, "libgreet", type="file-rename")
     update = overlay_number(distro, "libgreet", type="spec-update-tag", tag="Patch1")
-    assert {n: r for n, r in results(rows["libgreet"]).items() if r != "applies"} == {rename: "no-op", update: "no-op"}
-    assert rows["libgreet"]["status"] == "no-ops"
+    assert {n: r for n, r in results(rows["libgreet"]).items() if r != "applies"} == {rename: "redundant", update: "redundant"}
+    assert rows["libgreet"]["status"] == "redundant"
 
 
 def test_a_broken_overlay_reports_the_error_and_the_new_lines_nearby(distro: Path, trib, upstream, maintainer) -> None:
@@ -230,8 +231,8 @@ def test_markdown_and_json_shapes(distro: Path, trib, upstream, maintainer) -> N
         assert set(row) == {"component", "status", "currentCommit", "targetCommit", "targetBranch", "pinnedCommit",
                             "error", "overlays"}
         for overlay in row["overlays"]:
-            assert set(overlay) == {"number", "type", "description", "result", "message", "location", "nearbyFile",
-                                    "nearbyLines"}
+            assert set(overlay) == {"number", "type", "description", "result", "message", "evidence", "location",
+                                    "nearbyFile", "nearbyLines"}
 
     markdown = check(trib, distro, "-O", "markdown", "upstream", "check")
     assert markdown.code == 1
@@ -299,9 +300,9 @@ def test_version_checks_another_branch(distro: Path, trib, upstream, maintainer)
     code, rows = check_json(trib, distro, "libgreet", "--version", "44")
     assert code == 0
     row = rows["libgreet"]
-    assert (row["targetBranch"], row["targetCommit"], row["status"]) == ("f44", newer, "no-ops")
+    assert (row["targetBranch"], row["targetCommit"], row["status"]) == ("f44", newer, "redundant")
     doc = overlay_number(distro, "libgreet", type="spec-search-replace", section="%files")
-    assert {n: r for n, r in results(row).items() if r != "applies"} == {doc: "no-op"}
+    assert {n: r for n, r in results(row).items() if r != "applies"} == {doc: "redundant"}
 
     # The f43 branch is untouched: without --version, libgreet stays where it is.
     assert check_json(trib, distro, "libgreet")[1]["libgreet"]["status"] == "unchanged"
@@ -357,3 +358,66 @@ def test_tributarys_own_overlays_are_reported_when_they_break(distro: Path, tmp_
     assert [line.text for line in failed[0].nearby_lines][2:5] == ["", "%files", "%license LICENSE"]
     assert failed[0].nearby_lines[0].text == "%install"
     assert list(scratch.iterdir()) == []  # the scratch trees are removed
+
+
+# --- redundant patch-add overlays (issue 18) ---------------------------------------------------------------
+
+OUR_PATCH = Path(__file__).resolve().parents[2] / "examples/distro/base/comps/greet/greet-1.1-tribex-default-name.patch"
+
+
+def test_a_patch_add_whose_patch_upstream_declares_is_redundant(distro: Path, trib, upstream, maintainer) -> None:
+    """Upstream takes the distribution's patch under its own name (and header): the patch-add would add a
+    second copy that cannot apply. fc1b5b1 reported it as 'applies'."""
+    m = maintainer(upstream.git_dir("greet"))
+    changes = OUR_PATCH.read_text().split("\n--- a/Makefile", 1)[1]
+    (m.work / "greet-default-name.patch").write_text("Subject: make the default name configurable\n\n--- a/Makefile"
+                                                     + changes)
+    spec = (m.work / "greet.spec").read_text().replace(
+        "Source0:        %{url}/releases/%{name}-%{version}.tar.gz\n",
+        "Source0:        %{url}/releases/%{name}-%{version}.tar.gz\nPatch0:         greet-default-name.patch\n")
+    m.commit({"greet.spec": spec}, "take the distribution's default name", date=LATER)
+    m.push()
+    code, rows = check_json(trib, distro, "greet")
+    assert code == 0
+    number = overlay_number(distro, "greet", type="patch-add")
+    row = next(o for o in rows["greet"]["overlays"] if o["number"] == number)
+    assert row["result"] == "redundant" and rows["greet"]["status"] == "redundant"
+    assert row["evidence"] == ("upstream's greet-default-name.patch (greet.spec:8: 'Patch0:         "
+                               "greet-default-name.patch') makes the same changes")
+    assert row["location"] == location(distro, "greet", number)
+    strict = check(trib, distro, "upstream", "check", "greet", "--fail-on-redundant")
+    assert strict.code == 1 and f"1 overlay(s) are redundant (upstream took the change; drop them): greet #{number}" \
+        in strict.err
+
+
+def test_a_patch_add_whose_changes_are_in_the_new_tarball_is_redundant(distro: Path, trib, upstream, maintainer,
+                                                                         tmp_path: Path) -> None:
+    """Upstream releases greet 1.2 with the change in its sources: the patch applies in reverse there."""
+    import hashlib
+    import tarfile
+
+    old = next(p for p in (upstream.root / "lookaside" / "greet").rglob("greet-1.1.tar.gz") if p.is_file())
+    work = tmp_path / "tarball"
+    work.mkdir()
+    subprocess.run(["tar", "-xzf", str(old), "-C", str(work)], check=True)
+    (work / "greet-1.1").rename(work / "greet-1.2")
+    subprocess.run(["patch", "-p1", "-s", "-i", str(OUR_PATCH)], cwd=work / "greet-1.2", check=True)
+    new = tmp_path / "greet-1.2.tar.gz"
+    with tarfile.open(new, "w:gz") as tar:
+        tar.add(work / "greet-1.2", arcname="greet-1.2")
+    digest = hashlib.sha512(new.read_bytes()).hexdigest()
+    store = upstream.root / "lookaside" / "greet" / "greet-1.2.tar.gz" / "sha512" / digest
+    store.mkdir(parents=True)
+    shutil.copy(new, store / "greet-1.2.tar.gz")
+    m = maintainer(upstream.git_dir("greet"))
+    spec = (m.work / "greet.spec").read_text().replace("Version:        1.1", "Version:        1.2")
+    m.commit({"greet.spec": spec, "sources": f"SHA512 (greet-1.2.tar.gz) = {digest}\n"}, "greet 1.2", date=LATER)
+    m.push()
+    code, rows = check_json(trib, distro, "greet")
+    assert code == 0
+    number = overlay_number(distro, "greet", type="patch-add")
+    row = next(o for o in rows["greet"]["overlays"] if o["number"] == number)
+    assert row["result"] == "redundant"
+    assert row["evidence"] == "its changes are already in upstream's greet-1.2.tar.gz (the patch applies in reverse " \
+                              "with -p1)"
+    assert {o["number"] for o in rows["greet"]["overlays"] if o["result"] != "applies"} == {number}

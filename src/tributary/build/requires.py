@@ -1,11 +1,9 @@
 """What a spec needs to build and what its packages provide, read by rpm's own parser.
 
 rpm is the only complete reader of spec files (conditionals, ``%{lua:}``, ``%{load:}``, macros from
-files), so we ask it through its Python bindings rather than approximating it. The bindings keep all
-macros in one process-wide table; each parse here starts from rpm's configuration freshly read
-(``rpm.reloadConfig()``), loads our macro files and the spec's directory as ``%_sourcedir`` (where
-its ``<name>.azl.macros`` lies), and resets the table again afterwards, under a lock, so nothing a
-spec defines can reach the next one, whichever thread parses it.
+files), so we ask it through its Python bindings (``tributary.rpmspec``: one lock over rpm's one macro
+table, each parse from a fresh configuration with our macro files loaded and the spec's directory as
+``%_sourcedir``, where its ``<name>.azl.macros`` lies) rather than approximating it.
 
 Parsing runs the spec's ``%(...)`` shell and ``%{lua:}`` expansions on the host, as rpmspec does; only
 the build order relies on it. The build itself reads BuildRequires from the SRPM header made in the
@@ -14,23 +12,16 @@ sandbox, by the buildroot's own rpm.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import sys
-import tempfile
-import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 from tributary.errors import TribError
+from tributary.rpmspec import RPM_LOCK
+from tributary.rpmspec import SpecParseError as SpecParseError  # raised by the parses below
+from tributary.rpmspec import parsed_spec as _parsed
 
 _RPMLIB = "rpmlib("
-_lock = threading.Lock()
-
-
-class SpecParseError(TribError):
-    """rpm could not parse a spec file."""
 
 
 def requirement_name(requirement: str) -> str:
@@ -104,37 +95,6 @@ def _dependencies(rpm, header, tag: str) -> list[str]:
     return [dependency.DNEVR()[2:] for dependency in rpm.ds(header, tag)]
 
 
-@contextlib.contextmanager
-def _parsed(spec_path: Path, macros_files: Sequence[Path]) -> Iterator[Any]:
-    import rpm
-
-    spec_path = Path(spec_path)
-    if not spec_path.is_file():
-        raise SpecParseError(f"{spec_path}: no such spec file")
-    for path in macros_files:
-        if not Path(path).is_file():
-            raise SpecParseError(f"macros file {path} does not exist")
-    with _lock, tempfile.TemporaryFile("w+") as messages:
-        rpm.reloadConfig()
-        rpm.setLogFile(messages)
-        try:
-            for path in macros_files:
-                rpm.expandMacro(f"%{{load:{Path(path).resolve()}}}")
-            directory = str(spec_path.resolve().parent)
-            rpm.addMacro("_sourcedir", directory)
-            rpm.addMacro("_specdir", directory)
-            try:
-                spec = rpm.spec(str(spec_path))
-            except ValueError as error:
-                messages.seek(0)
-                text = " ".join(line.strip() for line in messages.read().splitlines() if line.startswith("error"))
-                raise SpecParseError(f"rpm cannot parse the spec: {text or error}", where=str(spec_path)) from None
-            yield spec
-        finally:
-            rpm.setLogFile(sys.__stderr__)  # a real file: sys.stderr may be a wrapper rpm cannot write to
-            rpm.reloadConfig()
-
-
 def srpm_build_requires(srpm: Path) -> list[str]:
     """The BuildRequires recorded in an SRPM's header (its ``rpmlib(...)`` features left out).
 
@@ -177,7 +137,7 @@ def _read_header(path: Path):
     """An RPM file's header, without signature checks (we made the file; the host has no keyring)."""
     import rpm
 
-    with _lock:
+    with RPM_LOCK:
         transactions = rpm.TransactionSet()
         transactions.setVSFlags(rpm.RPMVSF_MASK_NOSIGNATURES | rpm.RPMVSF_MASK_NODIGESTS)
         try:

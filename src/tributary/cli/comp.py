@@ -10,6 +10,7 @@ import typer
 
 from tributary.cli import common
 from tributary.cli.output import Column, emit_object, emit_rows
+from tributary.cli.why import why
 from tributary.errors import ConfigError
 
 app = typer.Typer(help="Work with components: list, query, update, render, diff, prep-sources.", no_args_is_help=True)
@@ -209,6 +210,8 @@ def render(
     shown = rows if every else [r for r in rows if r["changed"] or r["error"]]
     emit_rows(state, shown, [Column("component", "Component"), Column("status", "Status"), Column("changed", "Changed"),
                              Column("error", "Error")], empty=f"all {len(rows)} component(s) are up to date")
+    for warning in (w for o in outcomes for w in o.warnings) if not state.quiet else ():
+        print(f"warning: {warning}", file=sys.stderr)
     failed = [o for o in outcomes if o.status == RenderStatus.ERROR]
     for outcome in failed:
         note = (" (remembered from the last run; --force tries again)" if outcome.remembered
@@ -483,3 +486,6 @@ def prep_sources(
               empty=f"{name}: no lookaside files")
     if not state.quiet:
         print(f"{name}: sources in {output}", file=sys.stderr)
+
+
+app.command("why")(why)  # its own module: cli/why.py

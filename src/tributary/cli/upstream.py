@@ -34,16 +34,22 @@ def check(
             "--version", help="Check against this version of the components' upstream distro (its dist-git-branch)."
         ),
     ] = None,
+    fail_on_redundant: Annotated[
+        bool, typer.Option("--fail-on-redundant",
+                           help="Exit 1 when an overlay is redundant (upstream took its change).")
+    ] = False,
 ) -> None:
     """Render every component's overlays against a newer upstream and report which still apply.
 
     Without flags the target is each component's branch head; --snapshot picks what that snapshot
     would select, --version moves to another version's branch (both together: that branch at that
     snapshot). Pinned components are checked too (what leaving the pin costs) and say they are pinned;
-    local specs are skipped. Per overlay: 'applies', 'no-op' (upstream took the change) or 'fails'
-    (with the error and the new upstream lines near where it used to apply). Nothing is written to
-    the rendered specs or the locks. Exit status 1 when an overlay fails or a component cannot be
-    checked, so CI can gate a snapshot bump.
+    local specs are skipped. Per overlay: 'applies', 'redundant' (upstream took the change: drop the
+    overlay; with the evidence, such as the spec line that already reads as the overlay would write it,
+    or the upstream patch or tarball that already carries a patch-add's changes) or 'fails' (with the
+    error and the new upstream lines near where it used to apply). Nothing is written to the rendered
+    specs or the locks. Exit status 1 when an overlay fails or a component cannot be checked, so CI can
+    gate a snapshot bump; redundant overlays exit 0 unless --fail-on-redundant.
 
     Examples:
 
@@ -54,6 +60,8 @@ def check(
       trib upstream check --version 44 -O json | jq '.[] | select(.status == "breaks")'
 
       trib upstream check greet libgreet
+
+      trib upstream check --fail-on-redundant    # CI: also fail while an overlay upstream took is kept
     """
     from tributary.cli.progress import progress_bar
     from tributary.render.upstream_check import (
@@ -117,4 +125,9 @@ def check(
     failing = [c.component for c in checks if c.status in FAILING]
     if failing:
         print(f"{len(failing)} component(s) break against the target upstream: {', '.join(failing)}", file=sys.stderr)
+    redundant = [f"{c.component} #{o.number}" for c in checks for o in c.overlays if o.result == "redundant"]
+    if redundant:
+        print(f"{len(redundant)} overlay(s) are redundant (upstream took the change; drop them): "
+              f"{', '.join(redundant)}", file=sys.stderr)
+    if failing or (fail_on_redundant and redundant):
         raise typer.Exit(1)

@@ -164,6 +164,12 @@ class BuildConfig(Model):
 
 class RenderConfig(Model):
     skip_file_filter: bool | None = None
+    keep_used_macros: bool | None = Field(default=None, description=(
+        "tributary extension: a spec-remove-section/-subpackage keeps the %global/%define lines of the removed "
+        "sections that the rest of the spec still uses (azldev drops them; its issue 203). Off by default."))
+    drop_empty_conditionals: bool | None = Field(default=None, description=(
+        "tributary extension: a spec-remove-section/-subpackage also deletes the %if ... %endif it leaves with "
+        "nothing inside (azldev keeps it). Off by default."))
 
 
 class OriginType(StrEnum):

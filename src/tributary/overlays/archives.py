@@ -64,15 +64,27 @@ def apply_archive_overlays(tree: ComponentTree, archive: str, overlays: Sequence
     path = resolve_inside(tree.root, archive, what="archive")
     if not path.is_file():
         raise OverlayError(f"archive {archive!r} not found in the sources")
-    with path.open("rb") as handle:
-        compression = sniff_compression(handle.read(6))
-    with tempfile.TemporaryDirectory(prefix="trib-archive-") as scratch:
-        extracted = Path(scratch)
-        entries = _extract(path, compression, extracted, archive)
+    with _extracted(path, archive) as (extracted, entries, compression):
         work = _content_root(extracted, entries)
         for overlay in overlays:
             overlay.apply_in_archive(work, archive)
         _repack(extracted, entries, path, compression)
+
+
+@contextlib.contextmanager
+def extracted_archive(path: Path) -> Iterator[Path]:
+    """The content root of the tarball at ``path``, extracted into a temporary directory (with the same
+    checks as for editing: nothing outside its root, no hard links or devices), for reading."""
+    with _extracted(path, path.name) as (extracted, entries, _):
+        yield _content_root(extracted, entries)
+
+
+@contextlib.contextmanager
+def _extracted(path: Path, archive: str) -> Iterator[tuple[Path, dict[str, _Entry], str]]:
+    with path.open("rb") as handle:
+        compression = sniff_compression(handle.read(6))
+    with tempfile.TemporaryDirectory(prefix="trib-archive-") as scratch:
+        yield Path(scratch), _extract(path, compression, Path(scratch), archive), compression
 
 
 def archive_files(work: Path, pattern: str, archive: str) -> list[Path]:

@@ -110,6 +110,9 @@ class Overlay(Model):
     succeeds_anyway: ClassVar[bool] = False
     """``upstream check``: the overlay still succeeds when upstream already carries what it aims at
     (it duplicates or re-spaces it), so "no-op" is judged by ``aim_met`` before it runs."""
+    leaves_tree_unchanged: ClassVar[bool] = False
+    """``upstream check``: the overlay may rightly change nothing here (its effect comes later in the
+    render), so an unchanged tree does not make it redundant."""
     _accepted: ClassVar[frozenset[str]] = frozenset()
     _required: ClassVar[frozenset[str]] = frozenset()
     _type_name: ClassVar[str | None] = None
@@ -169,6 +172,12 @@ class Overlay(Model):
         """``upstream check``: whether the state this overlay exists to reach already holds in ``tree``,
         before it runs. In doubt, False: a false "no-op" would invite deleting a needed overlay."""
         return False
+
+    def already_upstream(self, tree: ComponentTree) -> str | None:
+        """``upstream check``: why upstream already carries this overlay's change, so that the overlay is
+        redundant and can be dropped, or None. The evidence says where (types that can tell override
+        this); the default only knows that ``aim_met`` holds."""
+        return "what it aims at is already there" if self.aim_met(tree) else None
 
     def archive_name(self) -> str | None:
         """The tarball this overlay edits inside, if it does (see ``tributary.overlays.archives``)."""

@@ -4,9 +4,11 @@ The spec part follows azldev: a spec with a ``%patchlist`` gets the file name ap
 otherwise a ``Patch<N+1>`` tag is added (add-tag placement), N being the highest ``PatchN`` across all
 packages, with bare ``Patch:`` tags counting as 0..k-1 (``Patch%{n}`` tags are invisible and may
 collide). Removal matches a doublestar glob against ``PatchN`` values (URLs included, hence
-``**/x.patch``) and ``%patchlist`` entries. ``%patchN``/``%autopatch`` lines in ``%prep`` are not
-touched. Both file-system preconditions are checked before the spec is written, so a failing overlay
-leaves the tree as it was.
+``**/x.patch``) and ``%patchlist`` entries. Unlike azldev, removal also takes out the lines that apply
+the removed patches by number (``%patchN``, ``%patch -P N``, ``%patch N``): azldev leaves them, and rpm
+then refuses the spec ("No patch number N"), so its output could not build anyway (docs/COMPATIBILITY.md).
+``%autosetup``/``%autopatch`` name no patch and stay. Both file-system preconditions are checked before
+the spec is written, so a failing overlay leaves the tree as it was.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from tributary.overlays.base import SpecOverlay, check_overlay_path
 from tributary.overlays.files import check_not_spec, destination, holds_copy, matching_files, overlay_files
 from tributary.overlays.lines import append_lines
 from tributary.overlays.tags import add_tag
-from tributary.overlays.tree import ComponentTree, edit_spec, read_spec
+from tributary.overlays.tree import ComponentTree, decode, edit_spec, read_spec
 from tributary.spec import SpecDocument, patch_number
+from tributary.spec.patch_lines import patch_lines, without_patches
 
 PATCHLIST = "%patchlist"
 
@@ -42,6 +45,43 @@ def highest_patch_number(doc: SpecDocument) -> int:
     return max(highest, bare - 1)
 
 
+def declared_patches(doc: SpecDocument) -> list[tuple[int, str]]:
+    """``(line index, file name)`` of every patch the spec declares (``PatchN`` tags, ``%patchlist``)."""
+    found = [(t.index, t.value.rsplit("/", 1)[-1]) for t in doc.all_tags() if t.name.lower().startswith("patch")]
+    for section in doc.find_sections(PATCHLIST, ""):
+        found += [(i, doc.line(i).strip().rsplit("/", 1)[-1]) for i in range(section.body_start, section.end)
+                  if doc.line(i).strip() and not doc.line(i).startswith("#")]
+    return found
+
+
+def diff_changes(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """What a unified diff changes, without what merely describes it: per file (its path without the
+    first component, ``a/``/``b/``), the hunks' lines with their ``@@`` ranges, headers, commit messages
+    and trailing blanks left out. Two patches with equal changes make the same edit."""
+    files: list[tuple[str, list[str]]] = []
+    lines = text.splitlines()
+    in_hunk = False
+    for position, line in enumerate(lines):
+        if line.startswith("--- ") and position + 1 < len(lines) and lines[position + 1].startswith("+++ "):
+            in_hunk = False
+            continue
+        if line.startswith("+++ ") and position > 0 and lines[position - 1].startswith("--- "):
+            path = line[4:].split("\t", 1)[0].strip()
+            files.append((path.split("/", 1)[-1], []))
+            continue
+        if line.startswith("@@") and files:
+            in_hunk = True
+            files[-1][1].append("@@")
+            continue
+        if in_hunk and line[:1] in ("+", "-", " ", "\\"):
+            files[-1][1].append(line.rstrip())
+        elif in_hunk and line == "":
+            files[-1][1].append(" ")
+        else:
+            in_hunk = False
+    return tuple(sorted((path, tuple(body)) for path, body in files))
+
+
 def add_patch_entry(doc: SpecDocument, filename: str, package: str) -> None:
     if doc.find_sections(PATCHLIST, ""):
         append_lines(doc, [filename], PATCHLIST, "")
@@ -50,9 +90,11 @@ def add_patch_entry(doc: SpecDocument, filename: str, package: str) -> None:
 
 
 def remove_patch_entries(doc: SpecDocument, pattern: str) -> None:
-    """Delete ``PatchN`` tags whose value matches and matching ``%patchlist`` lines; an error if none."""
+    """Delete ``PatchN`` tags whose value matches, matching ``%patchlist`` lines and the ``%patch`` lines
+    applying the removed ``PatchN``; an error if nothing matches."""
     regex = compile_glob(pattern)
-    doomed = [t.index for t in doc.all_tags() if patch_number(t.name) is not None and regex.match(t.value)]
+    removed = [t for t in doc.all_tags() if patch_number(t.name) is not None and regex.match(t.value)]
+    doomed = [t.index for t in removed]
     for section in doc.find_sections(PATCHLIST, ""):
         for index in range(section.body_start, section.end):
             entry = doc.line(index).strip()
@@ -60,6 +102,16 @@ def remove_patch_entries(doc: SpecDocument, pattern: str) -> None:
                 doomed.append(index)
     if not doomed:
         raise OverlayError(f"no PatchN tag or {PATCHLIST} entry matches {pattern!r}")
+    numbers = {number for t in removed if (number := patch_number(t.name)) is not None}
+    still_declared = {patch_number(t.name) for t in doc.all_tags() if t.index not in doomed}
+    numbers -= still_declared  # the same number declared again elsewhere (another %if branch) still applies
+    for applying in reversed(patch_lines(doc) if numbers else []):
+        line = doc.line(applying.index)
+        rewritten = without_patches(line, numbers)
+        if rewritten is None:
+            doomed.append(applying.index)
+        elif rewritten != line:
+            doc.replace_line(applying.index, rewritten)
     doc.delete_indices(doomed)
 
 
@@ -94,6 +146,24 @@ class PatchAdd(SpecOverlay):
 
     def aim_met(self, tree: ComponentTree) -> bool:
         return holds_copy(tree, self.file_name, self.source)
+
+    def already_upstream(self, tree: ComponentTree) -> str | None:
+        """The same file is there already, or a patch the spec declares makes the same changes."""
+        if holds_copy(tree, self.file_name, self.source):
+            return f"upstream already ships {self.file_name} with the same content"
+        source = Path(self.source)
+        if not source.is_file():
+            return None
+        ours = diff_changes(decode(source.read_bytes()))
+        if not ours:
+            return None
+        doc = read_spec(tree)
+        for index, name in declared_patches(doc):
+            path = tree.root / name
+            if path.is_file() and not path.is_symlink() and diff_changes(decode(path.read_bytes())) == ours:
+                return (f"upstream's {name} ({tree.spec_name}:{index + 1}: {doc.line(index).strip()!r}) makes "
+                        "the same changes")
+        return None
 
     def loose_file(self) -> str | None:
         return self.file

@@ -25,7 +25,7 @@ import fnmatch
 import re
 from pathlib import Path
 
-from tributary.render.spec_view import read_spec
+from tributary.spec.evaluate import SpecFacts
 from tributary.spec.macros import matching_close
 
 PATCH_LIST_SUFFIXES = (".patches",)
@@ -39,10 +39,9 @@ _UNKNOWN_AT = {"%": _BARE_MACRO, "$": _SHELL_VARIABLE}
 _SOURCE_DIR_VARIABLE = re.compile(r"\$\{?RPM_SOURCE_DIR\}?/([^\s\"';|&<>()]+)")
 
 
-def referenced_files(tree: Path, spec_name: str, macros: dict[str, str]) -> set[str] | None:
-    """Top-level entries of ``tree`` the spec needs; None when any of them may be (keep everything)."""
-    text = (tree / spec_name).read_text(encoding="utf-8", errors="surrogateescape")
-    facts = read_spec(text, tree, macros)
+def referenced_files(tree: Path, facts: SpecFacts) -> set[str] | None:
+    """Top-level entries of ``tree`` the spec (read as ``facts``, ``spec_view.read_spec``) needs; None
+    when any of them may be (keep everything)."""
     if facts.hidden:
         return None
     root = str(tree.resolve())

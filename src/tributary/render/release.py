@@ -22,22 +22,31 @@ every change of its input fingerprint in the project's own history, then let the
 
 With no project repository, no lock committed, or no fingerprint change, there are no synthetic commits
 and no bump.
+
+A ``spec-add-changelog`` overlay (a tributary extension) adds to this: in an ``%autochangelog`` spec its
+entry is one more synthetic commit, the newest, so rpmautospec renders it (and ``%autorelease`` counts
+it, as any commit); in a static changelog the overlay wrote the entry itself, and only its header's
+version-release is brought up to date here once the Release is raised.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from tributary.config import Project, ResolvedComponent
-from tributary.errors import Location, TribError
+from tributary.errors import Location, OverlayError, TribError
 from tributary.fsutil import atomic_write
+from tributary.overlays.changelog import AUTOCHANGELOG, SpecAddChangelog, commit_message, restamp
 from tributary.render.release_bump import ReleaseBumpError, bump_release, release_tags, uses_autorelease
 from tributary.render.spec_view import component_macros, version_query
+from tributary.render.synthetic import prepared
 from tributary.spec import parse
 from tributary.tools import git, rpmautospec
 from tributary.upstream.checkout import Resolution
@@ -45,8 +54,8 @@ from tributary.upstream.fingerprint import input_fingerprint
 from tributary.upstream.lock import lock_path, read_lock
 from tributary.upstream.uri import redact
 
-AUTOCHANGELOG = re.compile(r"^%autochangelog\s*$", re.MULTILINE)
 UNCOMMITTED = "Local changes (uncommitted)"
+SECONDS_PER_DAY = 86400
 LOCAL_AUTHOR = ("tributary", "tributary@local")
 
 
@@ -212,13 +221,56 @@ def apply_release(
     if not static and not uses_rpmautospec:
         return
     synthetic = fingerprint_changes(project, component)
+    entries = changelog_overlays(component)
     if static and synthetic:
         text = _bump_static(component, text, len(synthetic), upstream)
+        if entries and not AUTOCHANGELOG.search(text):
+            text = restamp(text, [entry for _, entry in entries])
         atomic_write(spec, text.encode("utf-8", errors="surrogateescape"))
     if uses_rpmautospec:
         lock = read_lock(lock_path(project.lock_dir, component.name))
+        if AUTOCHANGELOG.search(text):
+            synthetic = synthetic + _entry_commits(project, component, entries, synthetic, upstream)
         _expand_with_history(tree, spec, synthetic, upstream, lock.import_commit if lock else None,
                              version_query(component_macros(component)))
+
+
+def changelog_overlays(component: ResolvedComponent) -> list[tuple[int, SpecAddChangelog]]:
+    """The component's spec-add-changelog overlays (with their index) and their text, as render applies them."""
+    return [(index, cast(SpecAddChangelog, prepared(overlay, component.config)))
+            for index, overlay in enumerate(component.config.overlays) if isinstance(overlay, SpecAddChangelog)]
+
+
+def _entry_commits(project: Project, component: ResolvedComponent, entries: list[tuple[int, SpecAddChangelog]],
+                   synthetic: list[SyntheticCommit], upstream: Resolution | None) -> list[SyntheticCommit]:
+    """The changelog overlays' entries as the newest commits of the synthetic history, in order; one
+    without a date takes the time of the commit before it, and none may be older than that commit."""
+    previous = synthetic[-1].timestamp if synthetic else (_commit_time(upstream) if upstream else 0)
+    commits = []
+    for index, entry in entries:
+        when = entry.when(previous)
+        if when < previous - SECONDS_PER_DAY:
+            raise OverlayError(
+                f"component {component.name!r}: overlay #{index + 1} (spec-add-changelog): date "
+                f"{entry.date} is older than the newest entry of the history before it "
+                f"({dt.datetime.fromtimestamp(previous, dt.UTC).date()}); rpm wants %changelog newest first",
+                where=project.overlay_location(component.name, index))
+        previous = max(when, previous)
+        try:
+            text = entry.text_or_error()
+        except OverlayError as error:
+            error.message = f"component {component.name!r}: overlay #{index + 1} (spec-add-changelog): {error.message}"
+            raise error.at(project.overlay_location(component.name, index)) from None
+        name, _, email = entry.author.rpartition(" <")
+        commits.append(SyntheticCommit(commit_message(text), name, email.rstrip(">"), previous,
+                                       None, None))
+    return commits
+
+
+def _commit_time(upstream: Resolution) -> int:
+    raw = git.commit_object(upstream.mirror.path, upstream.commit)
+    committer = next(line for line in raw.split(b"\n") if line.startswith(b"committer "))
+    return int(committer.rsplit(b" ", 2)[1])
 
 
 def _bump_static(component: ResolvedComponent, text: str, count: int, upstream: Resolution | None) -> str:

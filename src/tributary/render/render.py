@@ -33,9 +33,11 @@ from tributary.render.cache import RenderCache
 from tributary.render.macros import build_macros, macros_file_name, macros_file_text
 from tributary.render.references import referenced_files
 from tributary.render.release import apply_release
-from tributary.render.spec_view import component_macros
+from tributary.render.spec_view import component_macros, read_spec
 from tributary.render.synthetic import full_overlay_list
+from tributary.render.verify import OverlayStep, tree_files, verify_render
 from tributary.render.workers import WorkerLost, worker_pool
+from tributary.spec.evaluate import SpecFacts
 from tributary.upstream.sources import fetch_sources
 
 FAILED_MARKER = "RENDER_FAILED"
@@ -61,6 +63,7 @@ class RenderOutcome:
     error: str | None = None
     temporary: bool = False  # the failure may pass (network, time-out): the previous output was kept
     remembered: bool = False  # a lasting failure reported again from the last run, inputs unchanged
+    warnings: tuple[str, ...] = ()  # what the render check could not judge, or found in upstream's own spec
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -71,19 +74,30 @@ class RenderOutcome:
             "error": self.error,
             "temporary": self.temporary,
             "remembered": self.remembered,
+            "warnings": list(self.warnings),
         }
 
 
-def render_tree(project: Project, component: ResolvedComponent, dest: Path) -> None:
-    """Write the component's rendered spec and sidecar files into the empty directory ``dest``."""
+def render_tree(project: Project, component: ResolvedComponent, dest: Path) -> list[str]:
+    """Write the component's rendered spec and sidecar files into the empty directory ``dest``, checked
+    (``render.verify``: what the overlays broke is an OverlayError); return the check's warnings."""
     upstream = fetch_sources(project, component, dest)
     spec_name = f"{component.name}.spec"
+    original, original_files = _spec_text(dest / spec_name), tree_files(dest)
     apply_overlays(project, component, dest)
     apply_release(project, component, dest, spec_name, upstream)
-    _drop_unreferenced(component, dest, spec_name)
+    facts = _drop_unreferenced(component, dest, spec_name)
+
+    def replay(scratch: Path, step: OverlayStep) -> None:
+        fetch_sources(project, component, scratch)
+        apply_overlays(project, component, scratch, step=step)
+
+    return verify_render(project, component, dest, original, original_files, replay,
+                         lambda overlay, index: _overlay_context(project, component, overlay, index), facts=facts)
 
 
-OverlayStep = Callable[[Overlay, int | None, ComponentTree], None]
+def _spec_text(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="surrogateescape") if path.is_file() else ""
 
 
 def apply_overlays(
@@ -103,7 +117,7 @@ def apply_overlays(
     if macros:
         atomic_write(dest / macros_file_name(component.name), macros_file_text(macros))
     tree = ComponentTree(root=dest, spec_name=spec_name)
-    for overlay, index in full_overlay_list(component.name, component.config, bool(macros)):
+    for overlay, index in full_overlay_list(component.name, component.config, bool(macros), _spec_text(tree.spec_path)):
         if overlay.archive_name():
             continue  # edits inside a tarball: tarballs never enter the rendered tree (see apply_archive_edits)
         if step is not None:
@@ -145,14 +159,16 @@ def _overlay_context(project: Project, component: ResolvedComponent, overlay: Ov
     return f"component {component.name!r}: overlay #{index + 1} ({label}) at {where}: "
 
 
-def _drop_unreferenced(component: ResolvedComponent, dest: Path, spec_name: str) -> None:
-    """Keep the spec, ``sources`` and what the spec refers to; drop other top-level entries."""
+def _drop_unreferenced(component: ResolvedComponent, dest: Path, spec_name: str) -> SpecFacts | None:
+    """Keep the spec, ``sources`` and what the spec refers to; drop other top-level entries. Returns the
+    spec as read for that (the render check reads the same facts: evaluating a spec is not cheap)."""
     render_settings = component.config.render
     if render_settings is not None and render_settings.skip_file_filter:
-        return
-    names = referenced_files(dest, spec_name, component_macros(component))
+        return None
+    facts = read_spec(_spec_text(dest / spec_name), dest, component_macros(component))
+    names = referenced_files(dest, facts)
     if names is None:
-        return
+        return facts
     keep = {spec_name, *ALWAYS_KEPT, *names}
     for entry in sorted(dest.iterdir()):
         if entry.name not in keep:
@@ -160,6 +176,7 @@ def _drop_unreferenced(component: ResolvedComponent, dest: Path, spec_name: str)
                 shutil.rmtree(entry)
             else:
                 entry.unlink()
+    return facts
 
 
 # --- comparing trees -----------------------------------------------------------------------------
@@ -187,9 +204,10 @@ def render_one(project: Project, name: str, *, check: bool) -> RenderOutcome:
     scratch_parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=SCRATCH_SUFFIX, dir=scratch_parent))
     failure: str | None = None
+    warnings: list[str] = []
     try:
         try:
-            render_tree(project, component, scratch)
+            warnings = render_tree(project, component, scratch)
         except TribError as error:
             if error.temporary:  # keep what was rendered before; the next run tries again
                 return RenderOutcome(name, target, RenderStatus.ERROR, False, str(error.about(name)), temporary=True)
@@ -201,7 +219,7 @@ def render_one(project: Project, name: str, *, check: bool) -> RenderOutcome:
         if changed and not check:
             replace_directory(scratch, target)
         status = RenderStatus.ERROR if failure else RenderStatus.OK
-        return RenderOutcome(name, target, status, changed, failure)
+        return RenderOutcome(name, target, status, changed, failure, warnings=tuple(warnings))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

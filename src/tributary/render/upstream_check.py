@@ -9,11 +9,18 @@ the answer is what a render would do; it never writes the rendered specs or the 
 Per overlay the result is:
 
 - ``applies``: it changed the tree;
-- ``no-op``: upstream took the change. Either the overlay changed nothing (an error for most types),
-  or it failed and what it aims at is already there (the text a search-replace writes, the absence of
-  what a remove overlay removes, the file a file-add adds), or it succeeded only by duplicating or
-  re-spacing what upstream now carries (add/insert/set/update-tag, prepend/append-lines);
+- ``redundant``: upstream took the change, so the overlay can be dropped; the result says why
+  (``evidence``: the spec line that already reads as the overlay would write it, the patch upstream
+  already declares). Either the overlay changed nothing (an error for most types), or it failed and
+  what it aims at is already there (the text a search-replace writes, the absence of what a remove
+  overlay removes, the file a file-add adds), or it succeeded only by duplicating or re-spacing what
+  upstream now carries (add/insert/set/update-tag, prepend/append-lines), or it is a ``patch-add``
+  whose patch upstream applies already: the spec declares a patch with the same changes, or the
+  patch applies in reverse to the target's own tarballs (``patch --dry-run -R``; a patch-add that
+  applies would then fail the build);
 - ``fails``: any other error, reported with the new upstream lines near where the overlay used to act.
+
+Redundant overlays are worth knowing, not a failure: the command exits 0 for them unless asked.
 
 "Where it used to act" is learnt by applying the same overlays to the *current* upstream commit and
 noting the first line each one changed; that line is then located in the target's file by matching
@@ -41,9 +48,11 @@ from tributary.config.model import Overlay, parse_snapshot
 from tributary.config.project import UpstreamRef
 from tributary.errors import ConfigError, TribError
 from tributary.overlays import ComponentTree, apply_overlay
-from tributary.overlays.archives import apply_archive_overlays
+from tributary.overlays.archives import apply_archive_overlays, extracted_archive
+from tributary.overlays.patches import PatchAdd
 from tributary.overlays.tree import decode
 from tributary.render.render import apply_overlays, snapshot
+from tributary.tools import patch as patch_tool
 from tributary.upstream.checkout import checkout_upstream, resolve_upstream
 from tributary.upstream.commit import choose_commit
 from tributary.upstream.distgit import Mirror, cache_dir, dist_git_source
@@ -55,7 +64,7 @@ class OverlayOutcome(StrEnum):
     """What one overlay does on the target upstream."""
 
     APPLIES = "applies"
-    NO_OP = "no-op"
+    REDUNDANT = "redundant"
     FAILS = "fails"
 
 
@@ -64,7 +73,7 @@ class CheckStatus(StrEnum):
 
     UNCHANGED = "unchanged"  # the target is the commit already in use
     CLEAN = "clean"  # every overlay applies
-    NO_OPS = "no-ops"  # some overlay became a no-op, none fails
+    REDUNDANT = "redundant"  # some overlay is redundant (upstream took its change), none fails
     BREAKS = "breaks"  # some overlay fails
     LOCAL = "local"  # a local spec: no upstream to move
     ERROR = "error"  # the component could not be checked (no such commit, branch or spec upstream)
@@ -111,6 +120,7 @@ class OverlayResult:
     location: str | None = None
     nearby_file: str | None = None
     nearby_lines: tuple[NearbyLine, ...] = ()
+    evidence: str | None = None  # for a redundant overlay: where upstream carries its change
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -119,6 +129,7 @@ class OverlayResult:
             "description": self.description,
             "result": self.result,
             "message": self.message,
+            "evidence": self.evidence,
             "location": self.location,
             "nearbyFile": self.nearby_file,
             "nearbyLines": [line.to_json() for line in self.nearby_lines],
@@ -140,7 +151,7 @@ class ComponentCheck:
 
     @property
     def affected(self) -> bool:
-        return self.status in (CheckStatus.NO_OPS, CheckStatus.BREAKS, CheckStatus.ERROR)
+        return self.status in (CheckStatus.REDUNDANT, CheckStatus.BREAKS, CheckStatus.ERROR)
 
     def counts(self) -> dict[OverlayOutcome, int]:
         found = dict.fromkeys(OverlayOutcome, 0)
@@ -268,8 +279,8 @@ def check_component(project: Project, component: ResolvedComponent, target: Targ
         shutil.rmtree(work, ignore_errors=True)
     if any(o.result == OverlayOutcome.FAILS for o in overlays):
         status = CheckStatus.BREAKS
-    elif any(o.result == OverlayOutcome.NO_OP for o in overlays):
-        status = CheckStatus.NO_OPS
+    elif any(o.result == OverlayOutcome.REDUNDANT for o in overlays):
+        status = CheckStatus.REDUNDANT
     else:
         status = CheckStatus.CLEAN
     return dataclasses.replace(row, status=status, overlays=tuple(overlays))
@@ -367,11 +378,12 @@ def _target_results(project: Project, component: ResolvedComponent, moved: Resol
         nonlocal position
         footprint = footprints[position] if position < len(footprints) else None
         position += 1
-        outcome, message = _try(overlay, tree, ours=index is None)
+        outcome, message, evidence = _try(overlay, tree, ours=index is None)
         if index is None and outcome != OverlayOutcome.FAILS:
             return  # tributary's own overlays are reported only when they break
         result = OverlayResult(
-            index + 1 if index is not None else None, overlay.type, overlay.description, outcome, message
+            index + 1 if index is not None else None, overlay.type, overlay.description, outcome, message,
+            evidence=evidence,
         )
         if outcome != OverlayOutcome.APPLIES and index is not None:
             result = dataclasses.replace(result, location=str(project.overlay_location(component.name, index)))
@@ -387,6 +399,7 @@ def _target_results(project: Project, component: ResolvedComponent, moved: Resol
     checkout_upstream(project, moved, dest, locked=commit, refresh=False)
     pristine = {path: decode(data).splitlines() for path, (data, _) in snapshot(dest).items()}
     apply_overlays(project, component, dest, step=step)
+    results = _patches_in_tarballs(project, moved, dest, dest.parent, results, component.config.overlays)
     return results + _archive_results(project, component, moved, dest)
 
 
@@ -420,34 +433,86 @@ def _archive_results(project: Project, component: ResolvedComponent, moved: Reso
     return results
 
 
-def _try(overlay: Overlay, tree: ComponentTree, *, ours: bool) -> tuple[OverlayOutcome, str | None]:
-    """Apply one overlay and classify the outcome (the tree is left as the overlay leaves it)."""
+def _try(overlay: Overlay, tree: ComponentTree, *, ours: bool) -> tuple[OverlayOutcome, str | None, str | None]:
+    """Apply one overlay and classify the outcome: ``(outcome, message, evidence)``; the tree is left as
+    the overlay leaves it."""
     before = snapshot(tree.root)
-    present = False if ours else _aim_met(overlay, tree)
+    evidence = None if ours else _already_upstream(overlay, tree)
     try:
         apply_overlay(overlay, tree)
     except TribError as error:
-        if present:
-            return OverlayOutcome.NO_OP, f"upstream took the change ({error.message})"
-        return OverlayOutcome.FAILS, error.message
-    if snapshot(tree.root) == before:
-        return OverlayOutcome.NO_OP, "upstream took the change (the overlay changes nothing)"
-    if present and overlay.succeeds_anyway:
-        return OverlayOutcome.NO_OP, "upstream took the change (the overlay now duplicates what upstream carries)"
-    return OverlayOutcome.APPLIES, None
+        if evidence is not None:
+            return OverlayOutcome.REDUNDANT, f"{REDUNDANT}: {evidence} (the overlay fails: {error.message})", evidence
+        return OverlayOutcome.FAILS, error.message, None
+    if snapshot(tree.root) == before and not overlay.leaves_tree_unchanged:
+        return OverlayOutcome.REDUNDANT, f"{REDUNDANT}: the overlay changes nothing", evidence
+    if evidence is not None and (overlay.succeeds_anyway or isinstance(overlay, PatchAdd)):
+        return OverlayOutcome.REDUNDANT, f"{REDUNDANT}: {evidence}", evidence
+    return OverlayOutcome.APPLIES, None, None
+
+
+REDUNDANT = "redundant: drop it"
 
 
 # --- has upstream already got what the overlay aims at? ---------------------------------------------------
 
 
-def _aim_met(overlay: Overlay, tree: ComponentTree) -> bool:
-    """Whether the state the overlay exists to reach already holds, before it runs (each type says what
-    that state is). Guessing wrong in doubt means "fails", never a false "no-op": a no-op invites
-    deleting the overlay."""
+def _already_upstream(overlay: Overlay, tree: ComponentTree) -> str | None:
+    """Why upstream already carries the overlay's change, before it runs (each type says what that
+    means), or None. Guessing wrong in doubt means "applies" or "fails", never a false "redundant": that
+    invites deleting the overlay."""
     try:
-        return overlay.archive_name() is None and overlay.aim_met(tree)
+        return overlay.already_upstream(tree) if overlay.archive_name() is None else None
     except (TribError, OSError, re.error):
-        return False
+        return None
+
+
+def _patches_in_tarballs(project: Project, moved: ResolvedComponent, dest: Path, scratch: Path,
+                         results: list[OverlayResult], overlays: Sequence[Overlay]) -> list[OverlayResult]:
+    """``results`` with each patch-add that applies but whose patch upstream's own tarballs already
+    contain (it applies in reverse) made redundant. The tarballs come from the lookaside (its cache
+    first); when they cannot be had, the results stand."""
+    candidates = [r for r in results if r.type == "patch-add" and r.result == OverlayOutcome.APPLIES
+                  and r.number is not None]
+    if not candidates:
+        return results
+    tarballs = scratch / "tarballs"
+    tarballs.mkdir(parents=True, exist_ok=True)
+    try:
+        fetch_component_files(project, moved, dest, tarballs)
+        archives = sorted(p for p in tarballs.iterdir() if p.is_file() and _is_tarball(p))
+    except TribError:
+        return results
+    replaced = {}
+    for result in candidates:
+        overlay = overlays[result.number - 1]  # type: ignore[operator]
+        copied = overlay.copied_file()
+        if copied is None:
+            continue
+        evidence = _applied_in(Path(copied[1]), archives)
+        if evidence is not None:
+            replaced[result.number] = dataclasses.replace(
+                result, result=OverlayOutcome.REDUNDANT, message=f"{REDUNDANT}: {evidence}", evidence=evidence,
+                location=str(project.overlay_location(moved.name, result.number - 1)))  # type: ignore[operator]
+    return [replaced.get(r.number, r) for r in results]
+
+
+def _is_tarball(path: Path) -> bool:
+    return ".tar" in path.name or path.suffix in (".tgz", ".tbz2", ".txz")
+
+
+def _applied_in(patch: Path, archives: Sequence[Path]) -> str | None:
+    """Which tarball already holds the patch's changes (it reverse-applies there), as evidence."""
+    for archive in archives:
+        try:
+            with extracted_archive(archive) as root:
+                for strip in (1, 0):
+                    if patch_tool.reverse_applies(patch, root, strip=strip):
+                        return f"its changes are already in upstream's {archive.name} (the patch applies in reverse " \
+                               f"with -p{strip})"
+        except TribError:
+            continue
+    return None
 
 
 # --- Markdown -------------------------------------------------------------------------------------------
@@ -458,8 +523,8 @@ def _short(commit: str | None) -> str:
 
 
 def summary(check: ComponentCheck) -> str:
-    """``applies: 5, no-op: 1, fails: 1`` for a component whose overlays were checked, else empty."""
-    if check.status not in (CheckStatus.CLEAN, CheckStatus.NO_OPS, CheckStatus.BREAKS):
+    """``applies: 5, redundant: 1, fails: 1`` for a component whose overlays were checked, else empty."""
+    if check.status not in (CheckStatus.CLEAN, CheckStatus.REDUNDANT, CheckStatus.BREAKS):
         return ""
     return ", ".join(f"{result}: {count}" for result, count in check.counts().items())
 
@@ -470,7 +535,8 @@ def to_markdown(checks: Sequence[ComponentCheck], target: Target) -> str:
     broken = sum(1 for c in checks if c.status in FAILING)
     out.append(
         f"{len(checks)} component(s) checked: {broken} break or could not be checked, "
-        f"{sum(1 for c in checks if c.status == CheckStatus.NO_OPS)} carry overlays upstream made pointless."
+        f"{sum(1 for c in checks if c.status == CheckStatus.REDUNDANT)} carry redundant overlays "
+        "(upstream took their change: drop them)."
     )
     out += [
         "",

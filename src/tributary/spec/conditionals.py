@@ -69,6 +69,35 @@ class Conditionals:
     def depth(self, index: int) -> int:
         return len(self.stacks[index])
 
+    def branches_of(self, opening: int) -> list[int]:
+        """The ``%elif``/``%else`` lines of the conditional opened at line ``opening``, in order."""
+        closing = self.pairs.get(opening)
+        return [b for b in self.branches if opening < b and (closing is None or b < closing)
+                and self.stacks[b] and self.stacks[b][-1] == opening]
+
+    def branch_ranges(self, opening: int) -> list[tuple[int, int]]:
+        """Each branch of the conditional opened at ``opening`` as ``(directive line, end)``: its first
+        line is the ``%if``/``%elif``/``%else`` that opens it, ``end`` the next branch's directive or the
+        ``%endif`` (exclusive)."""
+        closing = self.pairs.get(opening, len(self.stacks))
+        starts = [opening, *self.branches_of(opening)]
+        return [(start, end) for start, end in zip(starts, [*starts[1:], closing], strict=True)]
+
+    def path(self, index: int) -> tuple[tuple[int, int], ...]:
+        """Which branch of each enclosing conditional line ``index`` is in: ``(%if line, branch
+        number)`` pairs, outermost first (branch 0 is the ``%if``'s own)."""
+        found = []
+        for opening in self.stacks[index]:
+            number = sum(1 for b in self.branches_of(opening) if b <= index)
+            found.append((opening, number))
+        return tuple(found)
+
+    def exclusive(self, first: int, second: int) -> bool:
+        """Whether lines ``first`` and ``second`` are in different branches of one conditional, so that
+        rpm never reads both."""
+        branches = dict(self.path(first))
+        return any(opening in branches and branches[opening] != number for opening, number in self.path(second))
+
 
 def analyse(contents: Sequence[str], structural: Sequence[tuple[int, str]]) -> Conditionals:
     """Conditional structure of ``contents``; ``structural`` lists ``(index, first token)`` of at
@@ -86,7 +115,7 @@ def analyse(contents: Sequence[str], structural: Sequence[tuple[int, str]]) -> C
             continue
         lower = token.lower()
         if lower in MACRO_DEFINITIONS:
-            macro_body_end = _continuation_end(contents, index)
+            macro_body_end = continuation_end(contents, index)
             continue
         kind = DIRECTIVES.get(lower)
         if kind is None:
@@ -108,7 +137,7 @@ def analyse(contents: Sequence[str], structural: Sequence[tuple[int, str]]) -> C
     return Conditionals(pairs, tuple(branches), tuple(stack), tuple(unmatched), tuple(stacks))
 
 
-def _continuation_end(contents: Sequence[str], index: int) -> int:
+def continuation_end(contents: Sequence[str], index: int) -> int:
     """One past the last line of the macro definition starting at ``index`` (``\\`` continues it)."""
     end = index
     while end < len(contents) and contents[end].endswith("\\"):

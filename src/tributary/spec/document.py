@@ -105,6 +105,12 @@ class SpecDocument:
             self._conditionals = analyse(self._contents, self._structural)
         return self._conditionals
 
+    @property
+    def structural(self) -> Sequence[tuple[int, str]]:
+        """``(line index, first token as written)`` of every header, conditional directive and macro
+        definition line, in order (see :func:`tributary.spec.scan.structural_lines`)."""
+        return tuple(self._structural)
+
     def conditional_stack(self, index: int) -> tuple[int, ...]:
         """``%if`` line indices of the conditionals containing line ``index``, outermost first."""
         return self.conditionals.stacks[index]

@@ -85,8 +85,13 @@ def _excluded(path: tuple[str, ...]) -> bool:
     return path in EXCLUDED
 
 
+def hashed_config(component: ResolvedComponent) -> Any:
+    """The resolved configuration as the fingerprint hashes it (without the ``EXCLUDED`` fields)."""
+    return _prune(component.config.to_json())
+
+
 def config_hash(component: ResolvedComponent) -> str:
-    canonical = json.dumps(_prune(component.config.to_json()), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(hashed_config(component), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
