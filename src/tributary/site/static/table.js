@@ -1,0 +1,120 @@
+// The components table: rows from data/components-*.js (window.tribRows), sorted and filtered here.
+// Every value is inserted as text (textContent, setAttribute): names, descriptions and errors come from
+// the project's configuration and build logs and must never be read as HTML.
+(function () {
+  "use strict";
+  // The order of each row's cells, as tributary.site.model.ComponentRow.table_cells writes them.
+  var NAME = 0, PAGE = 1, UPSTREAM = 2, SNAPSHOT = 3, COMMIT = 4, VERSION = 5, RELEASE = 6, OVERLAYS = 7,
+      DESCRIPTIONS = 8, FORK = 9, CHANGED = 10, BUILD = 11, SECONDS = 12, ERROR = 13, PACKAGES = 14;
+  var data = window.tribRows || [];
+  var body = document.getElementById("rows");
+  var filter = document.getElementById("filter");
+  var status = document.getElementById("status");
+  var changedOnly = document.getElementById("changed");
+  var count = document.getElementById("count");
+  var headers = Array.prototype.slice.call(document.querySelectorAll("#components th[data-key]"));
+
+  function text(tag, value, className) {
+    var element = document.createElement(tag);
+    element.textContent = value === null || value === undefined ? "" : String(value);
+    if (className) { element.className = className; }
+    return element;
+  }
+
+  function cell(children, className) {
+    var td = document.createElement("td");
+    if (className) { td.className = className; }
+    children.forEach(function (child) { td.appendChild(child); });
+    return td;
+  }
+
+  function makeRow(values) {
+    var tr = document.createElement("tr");
+    var link = text("a", values[NAME]);
+    link.setAttribute("href", values[PAGE]);
+    tr.appendChild(cell([link]));
+    tr.appendChild(cell([text("span", values[UPSTREAM])]));
+    tr.appendChild(cell([text("span", values[SNAPSHOT])]));
+    tr.appendChild(cell([text("code", String(values[COMMIT]).slice(0, 12))]));
+    tr.appendChild(cell([text("span", values[VERSION] ? values[VERSION] + "-" + values[RELEASE] : "")]));
+    var changes = [];
+    var summary = values[OVERLAYS] ? values[OVERLAYS] + (values[OVERLAYS] === 1 ? " overlay" : " overlays") : "";
+    if (values[FORK]) { summary = (summary ? summary + ", " : "") + "full fork"; }
+    if (!summary && values[CHANGED]) { summary = "build options"; }
+    changes.push(text("span", summary));
+    if (values[DESCRIPTIONS]) {
+      var first = String(values[DESCRIPTIONS]);
+      changes.push(document.createElement("br"));
+      changes.push(text("span", first.length > 90 ? first.slice(0, 89) + "\u2026" : first, "note"));
+    }
+    var changeCell = cell(changes, "changes");
+    if (values[DESCRIPTIONS]) { changeCell.setAttribute("title", values[DESCRIPTIONS]); }
+    tr.appendChild(changeCell);
+    var build = [text("span", values[BUILD], "badge s-" + String(values[BUILD]).replace(/[^a-z]+/g, "-"))];
+    if (values[SECONDS] !== null) { build.push(text("span", " " + Number(values[SECONDS]).toFixed(1) + " s")); }
+    if (values[ERROR]) {
+      build.push(document.createElement("br"));
+      build.push(text("span", values[ERROR], "note"));
+    }
+    tr.appendChild(cell(build));
+    tr.appendChild(cell([text("span", values[PACKAGES])], "num"));
+    return tr;
+  }
+
+  var rows = data.map(function (values) {
+    return { values: values, name: String(values[NAME]).toLowerCase(), tr: makeRow(values) };
+  });
+
+  function apply() {
+    var wanted = filter.value.trim().toLowerCase();
+    var build = status.value;
+    var onlyChanged = changedOnly.checked;
+    var shown = 0;
+    rows.forEach(function (row) {
+      var visible = (!wanted || row.name.indexOf(wanted) !== -1) && (!build || row.values[BUILD] === build) &&
+        (!onlyChanged || row.values[CHANGED] === 1);
+      row.tr.hidden = !visible;
+      if (visible) { shown += 1; }
+    });
+    count.textContent = "Showing " + shown + " of " + rows.length + " components.";
+  }
+
+  function render() {
+    var fragment = document.createDocumentFragment();
+    rows.forEach(function (row) { fragment.appendChild(row.tr); });
+    body.appendChild(fragment);
+  }
+
+  function sortBy(header) {
+    var key = Number(header.getAttribute("data-key"));
+    var numeric = header.getAttribute("data-type") === "number";
+    var descending = header.getAttribute("aria-sort") === "ascending";
+    headers.forEach(function (other) { other.removeAttribute("aria-sort"); });
+    header.setAttribute("aria-sort", descending ? "descending" : "ascending");
+    rows.sort(function (a, b) {
+      var x = a.values[key], y = b.values[key], order;
+      if (numeric) { order = (Number(x) || 0) - (Number(y) || 0); }
+      else { order = String(x).localeCompare(String(y)); }
+      if (order === 0) { order = a.name < b.name ? -1 : (a.name > b.name ? 1 : 0); }
+      return descending ? -order : order;
+    });
+    render();
+  }
+
+  function fromHash() {
+    var parameters = new URLSearchParams(window.location.hash.slice(1));
+    if (parameters.has("q")) { filter.value = parameters.get("q"); }
+    if (parameters.has("build")) { status.value = parameters.get("build"); }
+    if (parameters.has("changed")) { changedOnly.checked = true; }
+  }
+
+  headers.forEach(function (header) {
+    header.querySelector("button").addEventListener("click", function () { sortBy(header); });
+  });
+  [filter, status, changedOnly].forEach(function (control) { control.addEventListener("input", apply); });
+  window.addEventListener("hashchange", function () { fromHash(); apply(); });
+  fromHash();
+  render();
+  apply();
+  document.getElementById("components").setAttribute("data-ready", "true");
+}());
