@@ -12,6 +12,7 @@ pages, and read (never changed) by the processes that write them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -50,6 +51,10 @@ from tributary.site.model import (
     UpstreamView,
     page_slug,
 )
+from tributary.spec.evaluate import evaluate
+from tributary.spec.lua import LuaEngine
+from tributary.spec.macros import unexpanded
+from tributary.spec.sections import SECTION_NAMES
 from tributary.tools import git
 from tributary.tools.createrepo import CreaterepoError, read_primary
 from tributary.upstream.fingerprint import file_sha256
@@ -216,14 +221,45 @@ def _rendered(component: ResolvedComponent, view: ComponentView, problems: list[
     if view.version:
         return
     try:
-        facts = read_spec(spec.read_text(encoding="utf-8", errors="replace"), component.rendered_dir,
-                          component_macros(component))
+        version, release = spec_version(spec.read_text(encoding="utf-8", errors="replace"), component.rendered_dir,
+                                        component_macros(component))
     except TribError as error:
         problems.append(f"{component.name}: its rendered spec cannot be read: {error}")
         return
+    view.version, view.release = version, release.replace("%{?dist}", "")
+
+
+def spec_version(text: str, directory: Path, macros: dict[str, str]) -> tuple[str, str]:
+    """``(epoch:version, release)`` of a spec, read from its main preamble (the tags before the first
+    section) as rpm would expand them.
+
+    Most specs need nothing but their own macros and Lua for that (rpmautospec's ``%autorelease`` is
+    Lua), read without running a process; only one whose Version or Release then still holds a macro is
+    read again with ``%(...)`` run in the sandbox and its included files (``render.spec_view``), which
+    costs a process per command."""
+    preamble = _preamble(text)
+    try:
+        facts = evaluate(preamble, macros=macros, sourcedir=str(directory), lua=_lua())
+    except TribError:
+        facts = None
+    if facts is None or unexpanded(facts.version or "") or unexpanded(facts.release or ""):
+        facts = read_spec(preamble, directory, macros)
     version = facts.version or ""
-    view.version = f"{facts.epoch}:{version}" if facts.epoch else version
-    view.release = (facts.release or "").replace("%{?dist}", "")
+    return (f"{facts.epoch}:{version}" if facts.epoch else version), facts.release or ""
+
+
+@functools.lru_cache(maxsize=1)
+def _lua() -> LuaEngine:
+    return LuaEngine()
+
+
+def _preamble(text: str) -> str:
+    lines = text.split("\n")
+    for number, line in enumerate(lines):
+        token = line.lstrip().split(None, 1)[0].lower() if line.strip() else ""
+        if token in SECTION_NAMES:
+            return "\n".join(lines[:number])
+    return text
 
 
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> tuple[str, int]:

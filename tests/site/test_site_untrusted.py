@@ -1,0 +1,113 @@
+"""Descriptions, spec text and build logs are untrusted input: on the pages and in the table's rows they
+are text, never markup. Each payload would set ``window.__pwned`` if a page ever ran it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from site_kit import open_page
+
+from tributary.build.records import BuildRecord, Outcome, write_records
+from tributary.config import load_project
+from tributary.site import write_site
+
+DESCRIPTION = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+ERROR = 'rpmbuild failed: <img src=x onerror="window.__pwned = 3">'
+LOG = ["+ make", "<script>window.__pwned = 4</script>", '<svg onload="window.__pwned = 5"></svg>',
+       'error: "><img src=y onerror=window.__pwned=6>']
+REASON = "<b onmouseover=window.__pwned=7>forked</b>"
+SPEC = """\
+Name:           payload
+Version:        1.0
+Release:        1%{?dist}
+Summary:        A package whose every text is hostile
+License:        MIT
+
+%description
+<script>window.__pwned = 8</script>
+
+%install
+mkdir -p %{buildroot}/usr/share/payload
+
+%files
+/usr/share/payload
+
+%changelog
+* Thu Jan 01 2026 Dev <dev@example.invalid> - 1.0-1
+- First
+"""
+
+
+@pytest.fixture
+def hostile_site(make_project, tmp_path: Path) -> Path:
+    """A project (nothing built, nothing rendered) whose overlay, fork reason and failed build log carry
+    payloads, and its site."""
+    root = make_project({
+        "azldev.toml": f"""
+            [project]
+            description = "Payload Linux"
+
+            [components.payload]
+            spec = {{ type = "local", path = "payload/payload.spec", reason = {json.dumps(REASON)} }}
+
+            [[components.payload.overlays]]
+            type = "spec-append-lines"
+            section = "%install"
+            lines = ["# <script>window.__pwned = 9</script>"]
+            description = {json.dumps(DESCRIPTION)}
+            metadata = {{ category = "azl-compatibility", upstream-status = "inapplicable" }}
+
+            [components.plain]
+            spec = {{ type = "local", path = "plain/plain.spec", reason = "a plain one" }}
+            """,
+        "payload/payload.spec": SPEC,
+        "plain/plain.spec": SPEC.replace("payload", "plain"),
+    })
+    project = load_project(root)
+    log = project.log_dir / "payload.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("\n".join(LOG) + "\n")
+    write_records(project.work_dir, [BuildRecord("payload", Outcome.FAILED, 2.5, 1_800_000_000, log=log, error=ERROR)])
+    site = tmp_path / "site"
+    write_site(project, site, jobs=1)
+    return site
+
+
+@pytest.mark.parametrize("bypass_csp", [False, True], ids=["with-csp", "escaping-alone"])
+def test_payloads_stay_text_on_the_component_page_and_in_the_table(hostile_site, chromium, bypass_csp) -> None:
+    # The pages forbid inline scripts (Content-Security-Policy); with that turned off, escaping alone
+    # must still keep every payload inert.
+    context = chromium.new_context(bypass_csp=bypass_csp)
+    try:
+        page = open_page(context, hostile_site / "components" / "payload.html").page
+        text = page.locator("main").inner_text()
+        for payload in (DESCRIPTION, ERROR.split(": ", 1)[1], *LOG[1:], REASON):
+            assert payload in text
+        assert "# <script>window.__pwned = 9</script>" in page.locator("section.overlay pre.diff").inner_text()
+        _assert_inert(page)
+
+        table = open_page(context, hostile_site / "components.html").page
+        row = table.locator("#rows tr", has_text="payload")
+        cells = row.inner_text()
+        assert DESCRIPTION in cells and 'onerror="window.__pwned = 3"' in cells
+        assert row.locator("td.changes").get_attribute("title") == DESCRIPTION
+        _assert_inert(table)
+    finally:
+        context.close()
+
+
+def _assert_inert(page) -> None:
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("main img, main svg:not(.chart), main b, main script:not([src])").count() == 0
+    scripts = page.eval_on_selector_all("script", "nodes => nodes.map(n => n.getAttribute('src'))")
+    assert all(src and src.endswith(".js") for src in scripts)
+
+
+def test_index_json_carries_the_payloads_as_plain_strings(hostile_site) -> None:
+    index = json.loads((hostile_site / "index.json").read_text())
+    [payload] = [c for c in index["components"] if c["name"] == "payload"]
+    assert payload["build"] == "failed" and payload["fullFork"] is True
+    data = (hostile_site / "data" / "components-1.js").read_text()
+    assert "<script>" in data and "</script>" in data  # raw in the data; the script inserts it as text
