@@ -46,6 +46,8 @@ MARKER = ".trib-site"
 """A file in every site's root: ``-o DIR`` replaces a directory only when it holds one (or is empty)."""
 ROWS_PER_DATA_FILE = 2000
 """Table rows per ``data/components-N.js``: each file stays well under a megabyte at any scale."""
+FORK_LIST_LIMIT = 200
+"""A reason shared by more forks than this is listed with its count only (the table lists them all)."""
 _CHUNK = 64
 _TONES = {status.value: tone for status, tone in (
     (BuildStatus.BUILT, "good"), (BuildStatus.CACHED, "info"), (BuildStatus.FAILED, "bad"),
@@ -82,7 +84,8 @@ def write_site(project: Project, dest: Path, *, audit_reports: Sequence[Path] | 
         for source, target in shared.copies:
             _copy(source, stage / target)
         _static(stage)
-        (stage / "index.json").write_text(json.dumps(index_json(data), indent=1, ensure_ascii=False) + "\n")
+        (stage / "index.json").write_text(json.dumps(index_json(data), separators=(",", ":"), ensure_ascii=False)
+                                          + "\n")
         (stage / MARKER).write_text("A static website written by 'trib site'; 'trib site -o' replaces it whole.\n")
     return SiteResult(dest, pages + len(rows), len(rows), len(images), tuple(shared.problems))
 
@@ -162,7 +165,8 @@ def _site_pages(data: SiteData, report: ChangeReport, stage: Path) -> int:
     pages: dict[str, tuple[str, dict[str, Any]]] = {
         "index.html": ("home.html", {"counts": counts, "charts": charts}),
         "components.html": ("components.html", {"data_files": _table_data(data.rows, stage)}),
-        "changes.html": ("changes.html", {"report": report,
+        "changes.html": ("changes.html", {"report": report, "forks": _forks(report),
+                                          "fork_list_limit": FORK_LIST_LIMIT,
                                           "pages": {row.name: row.page for row in data.rows}}),
         "audit.html": ("audit.html", {"pages": _pages_by_rpm(data)}),
         "images.html": ("images.html", {}),
@@ -192,6 +196,15 @@ def _counts(data: SiteData) -> dict[str, Any]:
         "images_built": sum(image.manifest is not None for image in data.images),
         "builds": builds,
     }
+
+
+def _forks(report: ChangeReport) -> list[tuple[str, list[str]]]:
+    """Full forks grouped by the reason they give, the most common reason first."""
+    by_reason: dict[str, list[str]] = {}
+    for changes in report.components:
+        if changes.is_fork:
+            by_reason.setdefault(changes.fork_reason or "", []).append(changes.name)
+    return sorted(by_reason.items(), key=lambda item: (-len(item[1]), item[0]))
 
 
 def _pages_by_rpm(data: SiteData) -> dict[str, str]:

@@ -10,7 +10,9 @@
   var body = document.getElementById("rows");
   var filter = document.getElementById("filter");
   var status = document.getElementById("status");
-  var changedOnly = document.getElementById("changed");
+  var show = document.getElementById("show");
+  var more = document.getElementById("more");
+  var every = document.getElementById("every");
   var count = document.getElementById("count");
   var headers = Array.prototype.slice.call(document.querySelectorAll("#components th[data-key]"));
 
@@ -61,28 +63,37 @@
     return tr;
   }
 
+  // Rows are made when first shown, and at most `limit` are in the page at once: a table of 7,600
+  // rows costs the browser seconds to lay out; the filter and the sort work on the data.
+  var PAGE = 500;
+  var limit = PAGE;
   var rows = data.map(function (values) {
-    return { values: values, name: String(values[NAME]).toLowerCase(), tr: makeRow(values) };
+    return { values: values, name: String(values[NAME]).toLowerCase(), tr: null };
   });
+
+  function matches(row, wanted, build, show) {
+    var values = row.values;
+    return (!wanted || row.name.indexOf(wanted) !== -1) && (!build || values[BUILD] === build) &&
+      (!show || (show === "changed" && values[CHANGED] === 1) || (show === "fork" && values[FORK] === 1) ||
+       (show === "overlays" && values[OVERLAYS] > 0) || (show === "unchanged" && values[CHANGED] === 0));
+  }
 
   function apply() {
     var wanted = filter.value.trim().toLowerCase();
-    var build = status.value;
-    var onlyChanged = changedOnly.checked;
-    var shown = 0;
-    rows.forEach(function (row) {
-      var visible = (!wanted || row.name.indexOf(wanted) !== -1) && (!build || row.values[BUILD] === build) &&
-        (!onlyChanged || row.values[CHANGED] === 1);
-      row.tr.hidden = !visible;
-      if (visible) { shown += 1; }
-    });
-    count.textContent = "Showing " + shown + " of " + rows.length + " components.";
-  }
-
-  function render() {
+    var matched = rows.filter(function (row) { return matches(row, wanted, status.value, show.value); });
     var fragment = document.createDocumentFragment();
-    rows.forEach(function (row) { fragment.appendChild(row.tr); });
-    body.appendChild(fragment);
+    matched.slice(0, limit).forEach(function (row) {
+      if (!row.tr) { row.tr = makeRow(row.values); }
+      fragment.appendChild(row.tr);
+    });
+    body.replaceChildren(fragment);
+    var shown = Math.min(limit, matched.length);
+    count.textContent = "Showing " + shown + " of " + matched.length + (matched.length === rows.length ?
+      " components." : " matching components (" + rows.length + " in all).");
+    more.hidden = shown === matched.length;
+    more.textContent = "Show " + Math.min(PAGE, matched.length - shown) + " more";
+    every.hidden = matched.length - shown <= PAGE;
+    every.textContent = "Show all " + matched.length;
   }
 
   function sortBy(header) {
@@ -98,23 +109,25 @@
       if (order === 0) { order = a.name < b.name ? -1 : (a.name > b.name ? 1 : 0); }
       return descending ? -order : order;
     });
-    render();
+    apply();
   }
 
   function fromHash() {
     var parameters = new URLSearchParams(window.location.hash.slice(1));
     if (parameters.has("q")) { filter.value = parameters.get("q"); }
     if (parameters.has("build")) { status.value = parameters.get("build"); }
-    if (parameters.has("changed")) { changedOnly.checked = true; }
+    if (parameters.has("show")) { show.value = parameters.get("show"); }
   }
 
   headers.forEach(function (header) {
     header.querySelector("button").addEventListener("click", function () { sortBy(header); });
   });
-  [filter, status, changedOnly].forEach(function (control) { control.addEventListener("input", apply); });
-  window.addEventListener("hashchange", function () { fromHash(); apply(); });
+  function refilter() { limit = PAGE; apply(); }
+  [filter, status, show].forEach(function (control) { control.addEventListener("input", refilter); });
+  more.addEventListener("click", function () { limit += PAGE; apply(); });
+  every.addEventListener("click", function () { limit = rows.length; apply(); });
+  window.addEventListener("hashchange", function () { fromHash(); refilter(); });
   fromHash();
-  render();
   apply();
   document.getElementById("components").setAttribute("data-ready", "true");
 }());
