@@ -113,7 +113,8 @@ def test_typing_greet_in_the_filter_shows_greets_rows_and_hides_the_others(examp
     visible = page.locator("#rows tr:visible td:first-child a").all_inner_texts()
     wanted = [name for name in names if "greet" in name.lower()]
     assert sorted(visible) == sorted(wanted) and "greet" in visible and "filesystem" not in visible
-    assert page.locator("#count").inner_text() == f"Showing {len(wanted)} of {len(names)} components."
+    assert page.locator("#count").inner_text() == \
+        f"Showing {len(wanted)} of {len(wanted)} matching components ({len(names)} in all)."
     assert page.locator("#rows tr:has-text('filesystem')").is_hidden()
     # Sorting by the number of changes puts the most changed component first.
     page.locator("#filter").fill("")

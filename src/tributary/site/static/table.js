@@ -65,8 +65,8 @@
 
   // Rows are made when first shown, and at most `limit` are in the page at once: a table of 7,600
   // rows costs the browser seconds to lay out; the filter and the sort work on the data.
-  var PAGE = 500;
-  var limit = PAGE;
+  var AT_A_TIME = 500;
+  var limit = AT_A_TIME;
   var rows = data.map(function (values) {
     return { values: values, name: String(values[NAME]).toLowerCase(), tr: null };
   });
@@ -91,8 +91,8 @@
     count.textContent = "Showing " + shown + " of " + matched.length + (matched.length === rows.length ?
       " components." : " matching components (" + rows.length + " in all).");
     more.hidden = shown === matched.length;
-    more.textContent = "Show " + Math.min(PAGE, matched.length - shown) + " more";
-    every.hidden = matched.length - shown <= PAGE;
+    more.textContent = "Show " + Math.min(AT_A_TIME, matched.length - shown) + " more";
+    every.hidden = matched.length - shown <= AT_A_TIME;
     every.textContent = "Show all " + matched.length;
   }
 
@@ -122,9 +122,9 @@
   headers.forEach(function (header) {
     header.querySelector("button").addEventListener("click", function () { sortBy(header); });
   });
-  function refilter() { limit = PAGE; apply(); }
+  function refilter() { limit = AT_A_TIME; apply(); }
   [filter, status, show].forEach(function (control) { control.addEventListener("input", refilter); });
-  more.addEventListener("click", function () { limit += PAGE; apply(); });
+  more.addEventListener("click", function () { limit += AT_A_TIME; apply(); });
   every.addEventListener("click", function () { limit = rows.length; apply(); });
   window.addEventListener("hashchange", function () { fromHash(); refilter(); });
   fromHash();
