@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 ROW_HEIGHT = 26
 BAR_HEIGHT = 18
-LABEL_WIDTH = 230
-BAR_SPACE = 300
-COUNT_SPACE = 60
+LABEL_WIDTH = 200
+BAR_SPACE = 280
+COUNT_SPACE = 50
 
 
 @dataclass(frozen=True)
