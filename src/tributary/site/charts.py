@@ -39,6 +39,10 @@ class Chart:
         return LABEL_WIDTH
 
     @property
+    def bar_height(self) -> int:
+        return BAR_HEIGHT
+
+    @property
     def summary(self) -> str:
         """The chart in words: its title and every bar's count."""
         return f"{self.title}: " + (", ".join(f"{b.label} {b.count}" for b in self.bars) or "none")
