@@ -13,7 +13,7 @@ from tributary.errors import TribError
 from tributary.site import write_site
 from tributary.site.charts import BAR_SPACE, bar_chart
 from tributary.site.collect import log_tail, spec_version
-from tributary.site.diffs import diff_lines
+from tributary.site.diffs import clip, diff_lines
 from tributary.site.model import page_slug
 from tributary.site.writer import MARKER
 
@@ -50,6 +50,13 @@ def test_diff_lines_are_told_apart_even_when_a_removed_line_starts_with_dashes()
             "\\ No newline at end of file\nrename a/p -> b/q\n")
     assert [kind for kind, _ in diff_lines(text)] == ["file", "file", "hunk", "ctx", "del", "add", "note", "file"]
     assert diff_lines("") == []
+
+
+def test_a_diff_too_long_for_a_page_is_cut_at_a_line_and_says_how_much_is_left() -> None:
+    assert clip("a\nb\n", 10) == ("a\nb\n", 0)
+    assert clip("aaaa\nbbbb\ncccc\n", 10) == ("aaaa\nbbbb\n", 1)
+    assert clip("aaaa\nbbbb\ncccc", 7) == ("aaaa\n", 2)
+    assert clip("a" * 50, 10) == ("", 1)
 
 
 def test_a_chart_scales_bars_to_the_largest_and_says_its_numbers() -> None:
@@ -135,3 +142,33 @@ def test_a_component_whose_sources_are_gone_still_gets_its_page(make_project, tm
     page = (tmp_path / "site" / "components" / "lost.html").read_text()
     assert "The diffs cannot be shown" in page and "A change whose sources are missing." in page
     assert "the overlays&#39; diffs are not shown" in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_a_huge_overlay_leaves_its_page_well_under_a_megabyte(make_project, tmp_path: Path) -> None:
+    """An overlay adding a 3 MB file: the page shows the start of its diff and says how much is left."""
+    root = make_project({
+        "azldev.toml": """
+            [components.big]
+            spec = { type = "local", path = "big/big.spec", reason = "ours" }
+
+            [[components.big.overlays]]
+            type = "file-add"
+            file = "data.txt"
+            source = "data.txt"
+            description = "Ship a large data file."
+
+            [[components.big.overlays]]
+            type = "spec-add-tag"
+            tag = "Source1"
+            value = "data.txt"
+            description = "Name it."
+            """,
+        "big/big.spec": SPEC.replace("Release:        7%{?dist}", "Release:        7%{?dist}\nSource0: big.tar.gz"),
+    })
+    (root / "data.txt").write_text("".join(f"line {n} of the large data file\n" for n in range(100_000)))
+    write_site(load_project(root), tmp_path / "site", jobs=1)
+    page = (tmp_path / "site" / "components" / "big.html")
+    assert page.stat().st_size < 400_000
+    text = page.read_text()
+    assert "+line 0 of the large data file" in text and "more lines not shown here" in text
+

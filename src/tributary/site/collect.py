@@ -16,7 +16,7 @@ import functools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tributary.audit.report import STATUSES, Finding, Report, read_report
@@ -32,7 +32,7 @@ from tributary.repo.publish import repo_root
 from tributary.sbom.collect import relative_locations, split_srpm_name
 from tributary.sbom.provenance import VerifyFailed, read_envelope, verify
 from tributary.sbom.write import sbom_dir
-from tributary.site.diffs import overlay_steps
+from tributary.site.diffs import clip, overlay_steps
 from tributary.site.model import (
     AuditView,
     BuildStatus,
@@ -61,6 +61,10 @@ from tributary.upstream.fingerprint import file_sha256
 from tributary.upstream.lock import lock_path, read_lock
 
 LOG_TAIL_LINES = 60
+DIFF_LIMIT = 100_000
+WHOLE_DIFF_LIMIT = 300_000
+"""Characters of one overlay's diff, and of the whole diff, a component page shows: with the log's
+tail (64 KiB at most) no page comes near a megabyte whatever a component carries."""
 _LOG_TAIL_BYTES = 64 * 1024
 # Control characters other than tab and newline say nothing in a log shown on a page.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -154,10 +158,14 @@ def component_view(shared: Shared, name: str) -> tuple[ComponentView, list[str]]
     record = read_record(project.work_dir, name)
     if changes.overlays or changes.build_macros or changes.check_skipped:
         try:
-            view.steps, view.whole_diff = overlay_steps(project, component)
+            steps, whole = overlay_steps(project, component)
         except TribError as error:
             view.diff_problem = str(error)
             problems.append(f"{name}: the overlays' diffs are not shown: {error}")
+        else:
+            view.steps = [replace(step, diff=shown, omitted=omitted)
+                          for step in steps for shown, omitted in [clip(step.diff, DIFF_LIMIT)]]
+            view.whole_diff, view.whole_omitted = clip(whole, WHOLE_DIFF_LIMIT)
     if record is not None:
         outputs = {path.name: path for path in record.outputs}
         log_link = None

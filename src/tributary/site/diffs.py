@@ -69,6 +69,15 @@ def overlay_steps(project: Project, component: ResolvedComponent) -> tuple[list[
     return steps, whole
 
 
+def clip(text: str, limit: int) -> tuple[str, int]:
+    """``text`` cut after the last whole line within ``limit`` characters, and how many lines were cut:
+    a page shows at most that much of one diff (a patch of megabytes would make it unreadable)."""
+    if len(text) <= limit:
+        return text, 0
+    end = text.rfind("\n", 0, limit) + 1
+    return text[:end], text.count("\n", end) + (0 if text.endswith("\n") else 1)
+
+
 def diff_lines(text: str) -> list[tuple[str, str]]:
     """``(kind, line)`` for each line of a unified diff: file, hunk, add, del, note or ctx."""
     lines = text.splitlines()

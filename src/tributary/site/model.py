@@ -78,6 +78,8 @@ class DiffStep:
     diff: str
     number: int | None = None
     note: str | None = None
+    omitted: int = 0
+    """Lines of the diff left off the page (``trib comp diff`` shows them all)."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,7 @@ class ComponentView:
     rendered_at: int | None
     steps: list[DiffStep] = field(default_factory=list)
     whole_diff: str = ""
+    whole_omitted: int = 0
     diff_problem: str | None = None
     build: BuildView = field(default_factory=lambda: BuildView(BuildStatus.NOT_BUILT))
     rpms: list[RpmView] = field(default_factory=list)
