@@ -71,6 +71,7 @@ bench: setup
 	$(BIN)/python benchmarks/build_parallel.py
 	$(BIN)/python benchmarks/release_loop.py
 	$(BIN)/python benchmarks/upstream_scale.py
+	$(BIN)/python benchmarks/site_scale.py
 
 clean:
 	rm -rf $(VENV) $(TEST_KERNEL) examples/distro/out examples/distro/build

@@ -111,3 +111,17 @@ def test_index_json_carries_the_payloads_as_plain_strings(hostile_site) -> None:
     assert payload["build"] == "failed" and payload["fullFork"] is True
     data = (hostile_site / "data" / "components-1.js").read_text()
     assert "<script>" in data and "</script>" in data  # raw in the data; the script inserts it as text
+
+
+def test_a_build_record_naming_a_file_outside_the_log_directory_publishes_nothing(make_project, tmp_path) -> None:
+    root = make_project({"azldev.toml": '[components.x]\nspec = { type = "local", path = "x/x.spec", reason = "r" }\n',
+                         "x/x.spec": SPEC.replace("payload", "x")})
+    project = load_project(root)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the web\n")
+    write_records(project.work_dir, [BuildRecord("x", Outcome.FAILED, 1.0, 1_800_000_000, log=secret, error="e")])
+    result = write_site(project, tmp_path / "site", jobs=1)
+    assert any("names a log outside" in problem for problem in result.problems)
+    assert not list((tmp_path / "site").rglob("*.log.txt"))
+    assert "not for the web" not in (tmp_path / "site" / "components" / "x.html").read_text()
+

@@ -24,6 +24,7 @@ from tributary.build.imports import recorded_imports
 from tributary.build.records import read_record
 from tributary.config import Project, ResolvedComponent
 from tributary.errors import TribError
+from tributary.fsutil import is_inside
 from tributary.image.manifest import MANIFEST_NAME, read_manifest
 from tributary.image.testrecord import read_test_record
 from tributary.render.changes import ChangeReport, change_report, component_changes
@@ -129,7 +130,7 @@ def _read_channels(shared: Shared) -> None:
         for package in packages:
             name = Path(package.location).name
             shared.published.setdefault(name, PublishedFile(directory.name, package.checksum, package.location))
-        keys = sorted(directory.glob("RPM-GPG-KEY-*"))
+        keys = sorted(key for key in directory.glob("RPM-GPG-KEY-*") if is_inside(directory, key))
         key_link = None
         if keys:
             key_link = f"keys/{directory.name}/{keys[0].name}.asc"
@@ -171,9 +172,12 @@ def component_view(shared: Shared, name: str) -> tuple[ComponentView, list[str]]
         log_link = None
         tail, lines = "", 0
         if record.log is not None and record.log.is_file():
-            log_link = f"logs/{slug}.log.txt"
-            view.copies.append((record.log, log_link))
-            tail, lines = log_tail(record.log)
+            if is_inside(project.log_dir, record.log):
+                log_link = f"logs/{slug}.log.txt"
+                view.copies.append((record.log, log_link))
+                tail, lines = log_tail(record.log)
+            else:  # a record is a file anyone could edit: the site never publishes a file from elsewhere
+                problems.append(f"{name}: its build record names a log outside {project.log_dir}: not shown")
         view.build = BuildView(BuildStatus(record.outcome.value), record.seconds, record.finished, log_link, tail,
                                lines, record.error, record.blocked_by, record.worker)
         srpm = next((file for file in outputs if file.endswith(".src.rpm")), None)
@@ -191,7 +195,7 @@ def component_view(shared: Shared, name: str) -> tuple[ComponentView, list[str]]
                                  published.location if published else None))
     for label, suffix in _SBOM_KINDS:
         document = sbom_dir(project) / f"{name}.{suffix}"
-        if document.is_file():
+        if document.is_file() and is_inside(sbom_dir(project), document):
             view.sboms[label] = f"sbom/{slug}.{suffix}"
             view.copies.append((document, view.sboms[label]))
     view.elf_files = _elf_files(shared, outputs)
@@ -369,7 +373,7 @@ def image_views(shared: Shared) -> list[ImageView]:
                          max(audits, key=lambda r: r.audited) if audits else None)
         for label, suffix in _SBOM_KINDS[:2]:
             document = sbom_dir(project) / "images" / f"{name}.{suffix}"
-            if document.is_file():
+            if document.is_file() and is_inside(sbom_dir(project), document):
                 view.sboms[label] = f"sbom/images/{slug}.{suffix}"
                 shared.copies.append((document, view.sboms[label]))
         views.append(view)
