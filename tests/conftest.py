@@ -51,6 +51,7 @@ MARKS_BY_FIXTURE = {
     "http_server": "serves",  # an HTTP server on 127.0.0.1
     "example_upstream": "git",  # the Example Upstream's dist-git repositories
     "upstream": "git",  # a copy of them
+    "chromium": "browser",  # pages opened in headless Chromium
 }
 MARKS_BY_PATH = {
     "tests/build/test_component_build.py": "builds",  # these run the build stage itself

@@ -363,7 +363,7 @@ def image_views(shared: Shared) -> list[ImageView]:
         manifest = None
         if (out_dir / MANIFEST_NAME).is_file():
             try:
-                manifest = read_manifest(out_dir)
+                manifest = read_manifest(out_dir, name)
             except TribError as error:
                 shared.problems.append(f"image {name}: {error.message}")
         test = read_test_record(out_dir) if manifest is not None else None

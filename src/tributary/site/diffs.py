@@ -60,10 +60,11 @@ def overlay_steps(project: Project, component: ResolvedComponent) -> tuple[list[
     rendered = component.rendered_dir
     whole = tree_diff(upstream, snapshot(rendered)) if rendered.is_dir() else ""
     for index, overlay in enumerate(component.config.overlays):
-        if overlay.archive:
+        archive = overlay.archive_name()
+        if archive:
             note = DiffStep(overlay.description or overlay.type, "", index + 1,
-                            note=f"edits {overlay.file} inside {overlay.archive}: tarballs are not part of the "
-                                 "rendered tree, so there is no diff to show")
+                            note=f"edits inside {archive}: tarballs are not part of the rendered tree, so there is "
+                                 "no diff to show")
             later = next((i for i, s in enumerate(steps) if s.number is not None and s.number > index + 1), None)
             steps.insert(len(steps) if later is None else later, note)
     return steps, whole

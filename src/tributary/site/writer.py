@@ -248,8 +248,8 @@ def index_json(data: SiteData) -> dict[str, Any]:
                       "repomdSha256": c.repomd_sha256} for c in data.channels],
         "images": [{
             "name": image.name, "page": image.page,
-            "formats": [{"format": o.format, "file": o.file, "size": o.size, "sha256": o.sha256, "digest": o.digest}
-                        for o in image.manifest.outputs] if image.manifest else [],
+            "formats": [{"format": o.format, "file": o.path.name, "size": o.size, "sha256": o.sha256,
+                         "digest": o.digest} for o in image.manifest.outputs] if image.manifest else [],
             "packages": len(image.manifest.packages) if image.manifest else 0,
             "test": image.test.verdict.value if image.test else None, "testCurrent": image.test_current,
             "audit": ("failed" if image.audit.failed else "passed") if image.audit else None}
