@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tributary.audit.report import STATUSES, Finding, Report, read_report
 from tributary.build.imports import recorded_imports
-from tributary.build.records import read_record
+from tributary.build.records import BuildRecord, read_record
 from tributary.config import Project, ResolvedComponent
 from tributary.errors import TribError
 from tributary.fsutil import is_inside
@@ -110,10 +110,11 @@ def gather(project: Project, audit_reports: Sequence[Path] | None = None) -> Sha
             if audit_reports is not None:
                 raise  # named on the command line: it must be one
             shared.problems.append(f"{path} is not read: {error.message}")
-    for report in shared.reports:
-        if report.kind == "rpms":
-            for finding in report.findings:
-                shared.elf_by_rpm.setdefault(finding.rpm, []).append(finding)
+    # The ELF verdicts on the component pages come from the newest RPM audit (an older release's
+    # report kept beside it, as a baseline, is shown on the Audit page only).
+    rpm_audits = [report for report in shared.reports if report.kind == "rpms"]
+    for finding in max(rpm_audits, key=lambda report: report.audited).findings if rpm_audits else ():
+        shared.elf_by_rpm.setdefault(finding.rpm, []).append(finding)
     return shared
 
 
@@ -156,35 +157,15 @@ def component_view(shared: Shared, name: str) -> tuple[ComponentView, list[str]]
     view = ComponentView(name=name, page=f"components/{slug}.html", spec_type=component.spec_type,
                          groups=component.groups, upstream=_upstream(project, component, problems), changes=changes,
                          version="", release="", rendered_at=None)
-    record = read_record(project.work_dir, name)
     if changes.overlays or changes.build_macros or changes.check_skipped:
-        try:
-            steps, whole = overlay_steps(project, component)
-        except TribError as error:
-            view.diff_problem = str(error)
-            problems.append(f"{name}: the overlays' diffs are not shown: {error}")
-        else:
-            view.steps = [replace(step, diff=shown, omitted=omitted)
-                          for step in steps for shown, omitted in [clip(step.diff, DIFF_LIMIT)]]
-            view.whole_diff, view.whole_omitted = clip(whole, WHOLE_DIFF_LIMIT)
+        _diffs(project, component, view, problems)
+    record = read_record(project.work_dir, name)
+    outputs = [path.name for path in record.outputs] if record is not None else []
     if record is not None:
-        outputs = {path.name: path for path in record.outputs}
-        log_link = None
-        tail, lines = "", 0
-        if record.log is not None and record.log.is_file():
-            if is_inside(project.log_dir, record.log):
-                log_link = f"logs/{slug}.log.txt"
-                view.copies.append((record.log, log_link))
-                tail, lines = log_tail(record.log)
-            else:  # a record is a file anyone could edit: the site never publishes a file from elsewhere
-                problems.append(f"{name}: its build record names a log outside {project.log_dir}: not shown")
-        view.build = BuildView(BuildStatus(record.outcome.value), record.seconds, record.finished, log_link, tail,
-                               lines, record.error, record.blocked_by, record.worker)
+        view.build = _build(project, record, slug, view, problems)
         srpm = next((file for file in outputs if file.endswith(".src.rpm")), None)
         if srpm is not None:
             _, view.version, view.release = split_srpm_name(srpm)
-    else:
-        outputs = {}
     _rendered(component, view, problems)
     subjects = _provenance(shared, name, slug, view)
     for file in sorted(outputs):
@@ -199,9 +180,35 @@ def component_view(shared: Shared, name: str) -> tuple[ComponentView, list[str]]
             view.sboms[label] = f"sbom/{slug}.{suffix}"
             view.copies.append((document, view.sboms[label]))
     view.elf_files = _elf_files(shared, outputs)
-    view.audited = any(file in shared.elf_by_rpm for file in outputs) or (
-        bool(outputs) and any(report.kind == "rpms" for report in shared.reports))
+    view.audited = bool(outputs) and any(report.kind == "rpms" for report in shared.reports)
     return view, problems
+
+
+def _diffs(project: Project, component: ResolvedComponent, view: ComponentView, problems: list[str]) -> None:
+    """Each overlay's diff and the whole one, each cut to what a page shows."""
+    try:
+        steps, whole = overlay_steps(project, component)
+    except TribError as error:
+        view.diff_problem = str(error)
+        problems.append(f"{component.name}: the overlays' diffs are not shown: {error}")
+        return
+    view.steps = [replace(step, diff=shown, omitted=omitted)
+                  for step in steps for shown, omitted in [clip(step.diff, DIFF_LIMIT)]]
+    view.whole_diff, view.whole_omitted = clip(whole, WHOLE_DIFF_LIMIT)
+
+
+def _build(project: Project, record: BuildRecord, slug: str, view: ComponentView, problems: list[str]) -> BuildView:
+    """The build as its record tells it, with the end of its log (the whole log is copied into the site)."""
+    log_link, tail, lines = None, "", 0
+    if record.log is not None and record.log.is_file():
+        if is_inside(project.log_dir, record.log):
+            log_link = f"logs/{slug}.log.txt"
+            view.copies.append((record.log, log_link))
+            tail, lines = log_tail(record.log)
+        else:  # a record is a file anyone could edit: the site never publishes a file from elsewhere
+            problems.append(f"{record.component}: its build record names a log outside {project.log_dir}: not shown")
+    return BuildView(BuildStatus(record.outcome.value), record.seconds, record.finished, log_link, tail, lines,
+                     record.error, record.blocked_by, record.worker)
 
 
 def _upstream(project: Project, component: ResolvedComponent, problems: list[str]) -> UpstreamView | None:
