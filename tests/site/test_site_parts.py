@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tributary.build.records import BuildRecord, Outcome, write_records
 from tributary.config import load_project
 from tributary.errors import TribError
 from tributary.site import write_site
@@ -172,3 +173,36 @@ def test_a_huge_overlay_leaves_its_page_well_under_a_megabyte(make_project, tmp_
     text = page.read_text()
     assert "+line 0 of the large data file" in text and "more lines not shown here" in text
 
+
+
+def test_failed_and_skipped_builds_are_shown_with_what_a_skipped_one_waited_for(make_project, tmp_path: Path) -> None:
+    plain = SPEC.replace("%global shortcommit %(c=%{commit}; echo ${c:0:7})\n", "").replace("git%{shortcommit}", "")
+    root = make_project({
+        "azldev.toml": "".join(f'[components.{name}]\nspec = {{ type = "local", path = "{name}/{name}.spec", '
+                               f'reason = "ours" }}\n' for name in ("app", "base")),
+        "app/app.spec": plain.replace("%{srcname}", "app"),
+        "base/base.spec": plain.replace("%{srcname}", "base"),
+    })
+    project = load_project(root)
+    log = project.log_dir / "base.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("+ make\nerror: base.c:3: expected ';'\n")
+    write_records(project.work_dir, [
+        BuildRecord("base", Outcome.FAILED, 4.0, 1_800_000_000, log=log, error="rpmbuild exited 1"),
+        BuildRecord("app", Outcome.SKIPPED, 0.0, 1_800_000_001, blocked_by=("base", "ghost")),
+    ])
+    site = tmp_path / "site"
+    write_site(project, site, jobs=1)
+    app = (site / "components" / "app.html").read_text()
+    # What it waited for links to that component's page; a name the project does not have gets no link.
+    assert '<dt>Waited for</dt><dd><a href="base.html">base</a>, ghost</dd>' in app
+    assert "it did not run" in app
+    base = (site / "components" / "base.html").read_text()
+    assert "rpmbuild exited 1" in base and "error: base.c:3: expected &#39;;&#39;" in base
+    assert (site / "logs" / "base.log.txt").read_bytes() == log.read_bytes()
+    index = json.loads((site / "index.json").read_text())
+    assert {c["name"]: c["build"] for c in index["components"]} == {"app": "skipped", "base": "failed"}
+    assert index["counts"]["builds"] == {"built": 0, "cached": 0, "failed": 1, "skipped": 1, "not built": 0}
+    home = (site / "index.html").read_text()
+    assert '<a href="components.html#build=failed">1 failed</a>' in home
+    assert '<a href="components.html#build=skipped">1 skipped</a>' in home

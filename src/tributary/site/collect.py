@@ -207,8 +207,10 @@ def _build(project: Project, record: BuildRecord, slug: str, view: ComponentView
             tail, lines = log_tail(record.log)
         else:  # a record is a file anyone could edit: the site never publishes a file from elsewhere
             problems.append(f"{record.component}: its build record names a log outside {project.log_dir}: not shown")
+    blocked_by = tuple((name, f"{page_slug(name)}.html" if name in project.component_tables else None)
+                       for name in record.blocked_by)
     return BuildView(BuildStatus(record.outcome.value), record.seconds, record.finished, log_link, tail, lines,
-                     record.error, record.blocked_by, record.worker)
+                     record.error, blocked_by, record.worker)
 
 
 def _upstream(project: Project, component: ResolvedComponent, problems: list[str]) -> UpstreamView | None:

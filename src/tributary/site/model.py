@@ -92,7 +92,9 @@ class BuildView:
     log_lines: int = 0
     """How many lines the whole log has (the tail shows the last of them)."""
     error: str | None = None
-    blocked_by: tuple[str, ...] = ()
+    blocked_by: tuple[tuple[str, str | None], ...] = ()
+    """What a skipped build waited for, each with its page when it is one of the project's components
+    (a record is a file anyone can edit: a name it invents gets no link)."""
     worker: str | None = None
 
 
