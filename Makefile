@@ -72,6 +72,7 @@ bench: setup
 	$(BIN)/python benchmarks/release_loop.py
 	$(BIN)/python benchmarks/upstream_scale.py
 	$(BIN)/python benchmarks/site_scale.py
+	$(BIN)/python benchmarks/provenance_check.py
 
 clean:
 	rm -rf $(VENV) $(TEST_KERNEL) examples/distro/out examples/distro/build

@@ -38,6 +38,7 @@ from tributary.site.collect import (
     gather,
     image_views,
     site_data,
+    trusted_keys,
 )
 from tributary.site.diffs import diff_lines
 from tributary.site.model import BuildStatus, ComponentRow, SiteData, SiteHeader
@@ -139,15 +140,16 @@ def _write_components(names: list[str]) -> tuple[list[ComponentRow], list[str]]:
     environment = _environment(shared.header)
     template = environment.get_template("component.html")
     rows, problems = [], []
-    for name in names:
-        view, found = component_view(shared, name)
-        problems.extend(found)
-        page = stage / view.page
-        page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text(template.render(root="../", page="components", c=view))
-        for source, target in view.copies:
-            _copy(source, stage / target)
-        rows.append(view.row())
+    with trusted_keys(shared) as keys:
+        for name in names:
+            view, found = component_view(shared, name, keys)
+            problems.extend(found)
+            page = stage / view.page
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(template.render(root="../", page="components", c=view))
+            for source, target in view.copies:
+                _copy(source, stage / target)
+            rows.append(view.row())
     return rows, problems
 
 
