@@ -4,6 +4,7 @@ are text, never markup. Each payload would set ``window.__pwned`` if a page ever
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,30 @@ def test_a_build_record_naming_a_file_outside_the_log_directory_publishes_nothin
     assert not list((tmp_path / "site").rglob("*.log.txt"))
     assert "not for the web" not in (tmp_path / "site" / "components" / "x.html").read_text()
 
+
+
+def test_the_site_works_from_a_static_web_server_too(hostile_site, chromium, http_server) -> None:
+    """Served over HTTP (any static host), as from file://: pages, styles and the table's scripts load
+    under the pages' Content-Security-Policy, with no console error, and the payloads stay inert."""
+    shutil.copytree(hostile_site, http_server.root / "site")
+    context = chromium.new_context()
+    try:
+        problems: list[str] = []
+        page = context.new_page()
+        page.on("console", lambda message: problems.append(message.text) if message.type in ("error", "warning")
+                else None)
+        page.on("requestfailed", lambda request: problems.append(f"failed to load {request.url}"))
+        page.goto(f"{http_server.url}/site/components.html", wait_until="load")
+        assert page.locator("#rows tr").count() == 2
+        page.locator("#filter").press_sequentially("plain")
+        assert page.locator("#rows tr:visible td:first-child a").all_inner_texts() == ["plain"]
+        page.locator("#rows tr:visible td:first-child a").click()
+        page.wait_for_url("**/components/plain.html")
+        assert page.locator("link[rel=stylesheet]").evaluate("l => l.sheet.cssRules.length") > 0
+        page.goto(f"{http_server.url}/site/components/payload.html", wait_until="load")
+        assert DESCRIPTION in page.locator("main").inner_text()
+        _assert_inert(page)
+        assert problems == []
+        assert {"/site/data/components-1.js", "/site/static/table.js"} <= set(http_server.requests)
+    finally:
+        context.close()
