@@ -21,7 +21,7 @@ STRICT_PACKAGES := src/tributary/spec src/tributary/overlays src/tributary/tools
 help:
 	@echo "make demo   set up, then run the whole pipeline on examples/distro"
 	@echo "make test   set up, then run every test"
-	@echo "make test-fast  only the pure tests: nothing that builds, boots, serves or makes git repositories"
+	@echo "make test-fast  only the pure tests: nothing that builds, boots, serves, makes git repositories or opens a browser"
 	@echo "make lint   ruff and mypy (rules in pyproject.toml); CI runs it before the tests"
 	@echo "make setup  install apt packages and the .venv (idempotent)"
 	@echo "make bench  run the benchmarks in benchmarks/"
@@ -54,7 +54,7 @@ test: setup
 # Pure tests only: nothing that builds packages or images, boots, serves or makes git repositories
 # (markers in pyproject.toml, applied in tests/conftest.py).
 test-fast: venv
-	$(BIN)/python -m pytest -q -m "not builds and not boots and not serves and not git"
+	$(BIN)/python -m pytest -q -m "not builds and not boots and not serves and not git and not browser"
 
 lint: ruff mypy
 
@@ -71,6 +71,8 @@ bench: setup
 	$(BIN)/python benchmarks/build_parallel.py
 	$(BIN)/python benchmarks/release_loop.py
 	$(BIN)/python benchmarks/upstream_scale.py
+	$(BIN)/python benchmarks/site_scale.py
+	$(BIN)/python benchmarks/provenance_check.py
 
 clean:
 	rm -rf $(VENV) $(TEST_KERNEL) examples/distro/out examples/distro/build

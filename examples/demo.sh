@@ -6,7 +6,8 @@
 # 3. make a signing key, make the stage-0 repository of this host, build in two bootstrap stages in
 #    repository-defined buildroots (SBOMs, signed provenance), publish signed, install with dnf,
 #    make and test images (a VM disk booted under qemu), audit packages and images, verify provenance;
-# 4. ask what taking the newest upstream would cost.
+# 4. ask what taking the newest upstream would cost;
+# 5. write the distribution's website from all of the above, and print where it is.
 # Outputs land under the project's output-dir (examples/distro/out) and rendered-specs-dir
 # (examples/distro/specs); the upstream is made in examples/distro/build/upstream.
 set -euo pipefail
@@ -123,3 +124,7 @@ step "What taking the newest upstream would cost"
 status=0
 "$trib" -C "$project" upstream check || status=$?
 [ "$status" -le 1 ] || exit "$status"  # exit 1 means an overlay would break: reported above, not a demo failure
+
+step "The distribution's website: every component, change, build, package, image and audit ($project/out/site)"
+site=$("$trib" -C "$project" -q site)
+echo "open $site in a browser (file://$site), or serve $(dirname "$site") with any static web server"

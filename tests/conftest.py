@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -50,6 +51,7 @@ MARKS_BY_FIXTURE = {
     "http_server": "serves",  # an HTTP server on 127.0.0.1
     "example_upstream": "git",  # the Example Upstream's dist-git repositories
     "upstream": "git",  # a copy of them
+    "chromium": "browser",  # pages opened in headless Chromium
 }
 MARKS_BY_PATH = {
     "tests/build/test_component_build.py": "builds",  # these run the build stage itself
@@ -276,6 +278,29 @@ def test_kernel() -> Path:
     path = Path(os.environ.get("TRIB_TEST_KERNEL") or REPO / ".cache" / "test-kernel" / "current")
     assert (path / "PACKAGE").is_file(), f"no test kernel at {path}: run 'make setup' (it fetches one)"
     return path
+
+
+# Debian's Chromium as root on this machine: no sandbox (root), no GPU, and none of the background
+# connections a closed network refuses. Playwright adds --headless and a fresh --user-data-dir.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """A real headless Chromium (Debian's package, installed by ``make setup``) driven by Playwright's
+    Python package; Playwright's own browser download is never used. Tests open their own contexts."""
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.is_file(), f"no {CHROMIUM}: run 'make setup' (packaging/apt-packages.txt names chromium)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_FLAGS), headless=True,
+                                             timeout=60_000)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from tributary.audit.policy import apply_policy, required_checks
-from tributary.audit.report import Finding, Report, load_baseline, markdown, regressions
+from tributary.audit.report import Finding, Report, load_baseline, markdown, read_report, regressions
 from tributary.config.model import AuditConfig
 from tributary.errors import TribError
 
@@ -97,6 +97,7 @@ def test_report_json_round_trips_through_baseline(tmp_path) -> None:
     path = tmp_path / "r.json"
     path.write_text(json.dumps(earlier.to_json()))
     assert load_baseline(path) == earlier.findings
+    assert read_report(path) == earlier  # the whole report, as the website reads it
     now = [Finding("pie", "/usr/bin/greet", "fail", "ET_EXEC", package="greet"),
            Finding("fortify", "/usr/bin/greet", "waived", "uses printf", package="greet", waiver="w"),
            Finding("cet", "/usr/bin/greet", "waived", "no note", package="greet", waiver="crt"),

@@ -23,7 +23,7 @@ from support import Published, copy_example_distro
 from tributary.config import load_project
 from tributary.image.distroless import RPM_MANIFEST_PATH
 from tributary.image.errors import ConfigScriptError, ImageError
-from tributary.image.manifest import Artifact, write_manifest
+from tributary.image.manifest import Artifact, read_manifest, write_manifest
 from tributary.image.oci import (
     OciResult,
     check_with_skopeo,
@@ -33,6 +33,7 @@ from tributary.image.oci import (
 from tributary.image.rootfs import RootfsResult, build_rootfs
 from tributary.image.rpmdb import query_packages
 from tributary.image.spec import ContainerConfig, ImageSpec, User
+from tributary.image.testrecord import Verdict, read_test_record
 from tributary.image.wsl import WslResult, write_wsl
 from tributary.repo.publish import built_rpms, publish, repo_root
 from tributary.repo.sign import make_throwaway_key
@@ -361,13 +362,26 @@ def test_the_cli_builds_and_tests_the_example_images(published: Published, trib)
         junit = project.output_dir / f"{name}-junit.xml"
         tested = trib(*args, "-O", "json", "image", "test", name, "--junit-xml", str(junit))
         assert tested.code == 0, tested.out + tested.err
-        checks = {row["check"]: row for row in json.loads(tested.out)}
-        cases = ElementTree.parse(junit).getroot().findall("testcase")  # azldev's --junit-xml: one case per check
-        assert [case.get("name") for case in cases] == list(checks)
+        rows = json.loads(tested.out)
+        checks = {row["check"]: row for row in rows}
+        # azldev's --junit-xml: one case per check (of each format, named by it when there are several)
+        cases = ElementTree.parse(junit).getroot().findall("testcase")
+        several = len({row["format"] for row in rows}) > 1
+        assert [case.get("name") for case in cases] == [f"{row['format']}: {row['check']}" if several else row["check"]
+                                                         for row in rows]
+        assert len(cases) == len(rows) and all(case.find("failure") is None for case in cases)
         if name == "container-distroless":
             assert checks["container command runs"]["detail"].endswith("Hello, Tributary!")
             assert checks["skopeo agrees with manifest.json"]["ok"]
         else:
             assert checks["wsl configuration files"]["ok"]
+        # The verdict is kept beside the manifest, naming the build it tested, one entry per format.
+        out_dir = project.output_dir / "images" / name
+        record = read_test_record(out_dir)
+        assert record is not None and record.image == name and record.verdict is Verdict.PASSED
+        assert record.manifest_sha256 == hashlib.sha256((out_dir / "manifest.json").read_bytes()).hexdigest()
+        assert [test.format for test in record.formats] == [o.format for o in read_manifest(out_dir, name).outputs]
+        assert {check.check for test in record.formats for check in test.checks} == set(checks)
+        assert all(test.seconds > 0 for test in record.formats)
     unknown = trib(*args, "image", "build", "wsl", "--format", "vmdk")
     assert unknown.code == 2 and "unknown image format 'vmdk'" in unknown.err

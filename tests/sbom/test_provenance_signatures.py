@@ -118,6 +118,31 @@ def test_a_signature_by_another_key_than_the_given_one_is_refused(keys, tmp_path
         provenance.verify(envelope, key=keys["trusted"])  # the key ring holds both: the fingerprint decides
 
 
+def test_one_key_ring_checks_many_envelopes_with_one_import(keys, tmp_path, monkeypatch) -> None:
+    """The website checks every component's provenance against a key ring made once."""
+    imports = []
+    real_import = gpg.import_keys
+
+    def counted_import(home: Path, armored: bytes) -> None:
+        imports.append(home)
+        real_import(home, armored)
+
+    monkeypatch.setattr(provenance.gpg, "import_keys", counted_import)
+    for directory in ("t0", "t1", "t2", "o"):
+        (tmp_path / directory).mkdir()
+    trusted = [_envelope(tmp_path / f"t{n}", keys["trusted"]) for n in range(3)]
+    foreign = _envelope(tmp_path / "o", keys["other"])
+    with provenance.public_key_ring(_public(tmp_path, keys["trusted"])) as ring:
+        signers = {provenance.verify(path, key_ring=ring).signer for path in trusted}
+        with pytest.raises(provenance.VerifyFailed, match="does not hold"):
+            provenance.verify(foreign, key_ring=ring)
+    assert signers == {keys["trusted"].fingerprint} and len(imports) == 1
+    assert not ring.exists()
+    with pytest.raises(provenance.VerifyFailed, match="cannot read the public key"):
+        with provenance.public_key_ring(tmp_path / "missing.asc"):
+            pass
+
+
 def test_an_expired_key_or_signature_is_refused(keys, tmp_path, trib) -> None:
     expired_key = _envelope(tmp_path, keys["expiring"])
     result = trib("verify", str(expired_key), "--key", str(_public(tmp_path, keys["expiring"])))

@@ -58,6 +58,24 @@ def test_parametric_macros_take_options_and_arguments() -> None:
     assert m.expand("%show -a -b x one two") == "[-a|x|one|one two|2]"
 
 
+def test_a_definition_whose_braced_body_spans_lines_is_read_whole() -> None:
+    """rpmautospec writes %autorelease as a %define whose %{lua:...} body runs over four lines; rpm reads
+    it to the closing brace, and so must we (the rendered spec's Release is then a number)."""
+    text = (
+        "%define autorelease(e:s:pb:n) %{?-p:0.}%{lua:\n"
+        "    release_number = 4;\n"
+        '    base_release_number = tonumber(rpm.expand("%{?-b*}%{!?-b:1}"));\n'
+        "    print(release_number + base_release_number - 1);\n"
+        "}%{?-e:.%{-e*}}%{?-s:.%{-s*}}%{!?-n:%{?dist}}\n"
+        "%global plain 1\n"
+        "Name: x\nVersion: %{plain}.0\nRelease: %autorelease\n"
+    )
+    facts = evaluate(text, lua=LuaEngine())
+    assert (facts.version, facts.release) == ("1.0", "4")
+    assert evaluate(text.replace("Release: %autorelease", "Release: %{autorelease -b 10 -e rc1}"),
+                    lua=LuaEngine()).release == "13.rc1"
+
+
 def test_conditionals_decided_or_both_branches_read(tmp_path: Path) -> None:
     spec = (
         "%bcond_without docs\nName: n\n"

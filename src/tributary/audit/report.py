@@ -112,15 +112,24 @@ def finding_from_json(data: dict[str, Any]) -> Finding:
                    rpm=str(data.get("rpm", "")), waiver=str(data.get("waiver", "")))
 
 
-def load_baseline(path: Path) -> list[Finding]:
-    """The findings of an earlier report (``--report`` output); a file that is not one is an input error."""
+def read_report(path: Path) -> Report:
+    """An audit report as ``--report`` wrote it; a file that is not one is an input error naming it."""
     try:
         data = json.loads(path.read_text())
         if data.get("reportVersion") != REPORT_VERSION:
             raise ValueError(f"reportVersion {data.get('reportVersion')!r}, expected {REPORT_VERSION}")
-        return [finding_from_json(item) for item in data["findings"]]
+        return Report(kind=str(data["kind"]), target=str(data["target"]), audited=date.fromisoformat(data["audited"]),
+                      findings=[finding_from_json(item) for item in data["findings"]],
+                      source=str(data.get("source") or ""),
+                      regressions=[finding_from_json(item) for item in data.get("regressions") or ()],
+                      baseline=str(data.get("baseline") or ""))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise TribError(f"{path}: not an audit report: {error}") from error
+
+
+def load_baseline(path: Path) -> list[Finding]:
+    """The findings of an earlier report (``--report`` output); a file that is not one is an input error."""
+    return read_report(path).findings
 
 
 def regressions(current: list[Finding], baseline: list[Finding]) -> list[Finding]:

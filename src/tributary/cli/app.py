@@ -67,6 +67,7 @@ COMMANDS = {
     "adv": Lazy("tributary.cli.unsupported:advanced", hidden=True),
     "docs": Lazy("tributary.cli.unsupported:docs", hidden=True),
     "mcp": Lazy("tributary.cli.unsupported:mcp", hidden=True),
+    "site": Lazy("tributary.cli.site:site"),
 }
 
 app = typer.Typer(

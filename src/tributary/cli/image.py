@@ -180,7 +180,8 @@ def test(
     """Check a built image: the container's command runs in a sandbox, skopeo agrees with our manifest,
     the WSL tarball carries its configuration, each VM disk reads back through qemu-img as its format
     and boots under qemu (TCG) to its own shell, which reports its os-release name and powers off;
-    exit 1 on a failure.
+    exit 1 on a failure. The result, per format, is kept in <output-dir>/images/<name>/test.json
+    (beside manifest.json) for trib site and release notes.
 
     Examples:
 
@@ -197,15 +198,22 @@ def test(
                           "on the image it built", hint=f"trib image build {name}, then trib image test {name}")
     project = common.project(ctx)
     with status_line(common.settings(ctx), f"image {name}") as step:
-        results = test_image(project, name, kernel=kernel, boot_timeout=boot_timeout, on_step=step)
+        record = test_image(project, name, kernel=kernel, boot_timeout=boot_timeout, on_step=step)
+    rows = [{"format": test.format, **check.to_json(), "seconds": round(test.seconds, 2)}
+            for test in record.formats for check in test.checks]
     if junit_xml is not None:
         from tributary.fsutil import atomic_write
 
-        atomic_write(junit_xml, junit_report(f"image {name}", [(r.check, r.ok, r.detail) for r in results]))
-    emit_rows(common.settings(ctx), [r.to_json() for r in results],
-              [Column("check", "Check"), Column("ok", "Passed"), Column("detail", "Detail")])
-    if not all(r.ok for r in results):
-        raise CheckFailed(f"image {name!r}: {sum(not r.ok for r in results)} check(s) failed")
+        # One case per check; an image of several formats names each case's format too.
+        several = len(record.formats) > 1
+        cases = [(f"{test.format}: {check.check}" if several else check.check, check.ok, check.detail)
+                 for test in record.formats for check in test.checks]
+        atomic_write(junit_xml, junit_report(f"image {name}", cases))
+    columns = [Column("format", "Format"), Column("check", "Check"), Column("ok", "Passed"), Column("detail", "Detail")]
+    emit_rows(common.settings(ctx), rows, columns)
+    failed = sum(not row["ok"] for row in rows)
+    if failed:
+        raise CheckFailed(f"image {name!r}: {failed} check(s) failed")
 
 
 def junit_report(suite: str, cases: list[tuple[str, bool, str]]) -> str:

@@ -15,10 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import createrepo_c as cr
-
 from tributary.image.errors import ImageError
 from tributary.tools import gpg
+from tributary.tools.createrepo import CreaterepoError, read_primary
 from tributary.tools.rpm import nevra as _nevra
 from tributary.upstream.fingerprint import file_sha256
 
@@ -109,31 +108,21 @@ def index_channels(channels: Sequence[Channel]) -> ChannelIndex:
     index = ChannelIndex()
     for channel in channels:
         try:
-            records = {record.type: record.location_href
-                       for record in cr.Repomd(str(channel.path / "repodata" / "repomd.xml")).records}
-        except cr.CreaterepoCError as error:
-            raise ImageError(f"cannot read repomd.xml of channel {channel.name}: {error}") from error
-        if "primary" not in records:
-            raise ImageError(f"channel {channel.name} has no primary metadata")
-
-        def take(package: cr.Package, channel: Channel = channel) -> bool:
+            packages = read_primary(channel.path)
+        except CreaterepoError as error:
+            raise ImageError(f"cannot read the metadata of channel {channel.name}: {error.message}") from error
+        for package in packages:
             if package.arch == "src":
-                return True
-            epoch = int(package.epoch or 0)
-            nevra = _nevra(package.name, epoch, package.version, package.release, package.arch)
+                continue
+            nevra = _nevra(package.name, package.epoch, package.version, package.release, package.arch)
             if package.checksum_type == "sha256":
-                digest = package.pkgId
+                digest = package.checksum
             else:
-                digest = file_sha256(channel.path / package.location_href)
+                digest = file_sha256(channel.path / package.location)
             index.files.setdefault(nevra, (digest, channel.name))
-            index.newest_build = max(index.newest_build, int(package.time_build or 0))
-            return True
-
-        try:
-            cr.xml_parse_primary(str(channel.path / records["primary"]), pkgcb=take, do_files=0)
-        except cr.CreaterepoCError as error:
-            raise ImageError(f"cannot read the primary metadata of channel {channel.name}: {error}") from error
+            index.newest_build = max(index.newest_build, package.build_time)
     return index
+
 
 def check_unique_repo_ids(channels: Sequence[Channel], where: str) -> None:
     seen: dict[str, str] = {}

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import tarfile
 import tempfile
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from tributary.config import Project
@@ -27,32 +27,27 @@ from tributary.image.definition import load_image
 from tributary.image.disk import DISK_FORMATS, MIB
 from tributary.image.manifest import ImageManifest, Output, read_manifest
 from tributary.image.oci import read_layout
+from tributary.image.testrecord import CheckResult, FormatTest, ImageTestRecord, write_test_record
 from tributary.image.vhd import COOKIE, FIXED, FOOTER_SIZE, read_footer
 from tributary.tools import bwrap, process, qemu_img, skopeo
 
 COMMAND_TIMEOUT_S = 60
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    check: str
-    ok: bool
-    detail: str
-
-    def to_json(self) -> dict[str, object]:
-        return {"check": self.check, "ok": self.ok, "detail": self.detail}
-
-
 def test_image(project: Project, name: str, *, kernel: Path | None = None, boot_timeout: float = DEFAULT_TIMEOUT_S,
-               on_step: Callable[[str], None] = lambda text: None) -> list[CheckResult]:
+               on_step: Callable[[str], None] = lambda text: None) -> ImageTestRecord:
     """Check every output of a built image; ``kernel`` (an unpacked kernel package) boots the disks.
-    ``on_step`` hears which output is being checked."""
+    ``on_step`` hears which output is being checked. The result is also written beside the image's
+    manifest (``testrecord``), for the website and release notes."""
     spec = load_image(project, name).spec
-    manifest = read_manifest(project.output_dir / "images" / name, name)
-    results: list[CheckResult] = []
+    out_dir = project.output_dir / "images" / name
+    manifest = read_manifest(out_dir, name)
+    tests: list[FormatTest] = []
     for entry in manifest.outputs:
         artifact = entry.path
         on_step(f"checking the {entry.format} output" + (" (booting it)" if entry.format in DISK_FORMATS else ""))
+        started = time.monotonic()
+        results: list[CheckResult] = []
         if entry.format == "oci":
             results += _check_oci(
                 artifact, entry.digest or "", spec.container.tag, [*spec.container.entrypoint, *spec.container.cmd]
@@ -69,7 +64,10 @@ def test_image(project: Project, name: str, *, kernel: Path | None = None, boot_
         elif entry.format in DISK_FORMATS:
             results += _check_disk(artifact, entry)
             results.append(_check_boot(project, name, artifact, entry, manifest, kernel, boot_timeout))
-    return results
+        tests.append(FormatTest(entry.format, tuple(results), time.monotonic() - started))
+    record = ImageTestRecord(name, manifest.sha256, int(time.time()), tuple(tests))
+    write_test_record(out_dir, record)
+    return record
 
 
 def _check_disk(path: Path, entry: Output) -> list[CheckResult]:

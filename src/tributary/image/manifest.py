@@ -13,6 +13,7 @@ Keys are camelCase like every JSON tributary writes; the file is replaced atomic
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -119,6 +120,8 @@ class Output:
     sha256: str
     digest: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    size: int = 0
+    """Bytes: the file's, or the sum of a directory's files (an OCI layout)."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,9 @@ class ImageManifest:
     channels: tuple[str, ...]
     outputs: tuple[Output, ...]
     packages: tuple[ManifestPackage, ...]
+    distroless: bool = False
+    sha256: str = ""
+    """The manifest file's own: it names this build of the image (an image test records which it tested)."""
 
     def output(self, image_format: str) -> Output | None:
         return next((found for found in self.outputs if found.format == image_format), None)
@@ -152,7 +158,8 @@ def read_manifest(out_dir: Path, name: str) -> ImageManifest:
     when the image is not built or the file is not a manifest, naming the file."""
     path = Path(out_dir) / MANIFEST_NAME
     try:
-        data = json.loads(path.read_text())
+        raw = path.read_bytes()
+        data = json.loads(raw)
     except FileNotFoundError as error:
         raise ImageError(f"image {name!r} is not built ({path} is missing)",
                          hint=f"run 'trib image build {name}'") from error
@@ -162,7 +169,7 @@ def read_manifest(out_dir: Path, name: str) -> ImageManifest:
         outputs = tuple(
             Output(str(entry["format"]), path.parent / str(entry["file"]), str(entry.get("sha256", "")),
                    entry.get("digest"),
-                   {key: value for key, value in entry.items() if key not in _OUTPUT_KEYS})
+                   {key: value for key, value in entry.items() if key not in _OUTPUT_KEYS}, int(entry.get("size") or 0))
             for entry in data["formats"])
         packages = tuple(
             ManifestPackage(str(entry.get("nevra", "")), entry.get("sha256") or None, str(entry.get("license") or ""),
@@ -170,7 +177,8 @@ def read_manifest(out_dir: Path, name: str) -> ImageManifest:
             for entry in data.get("packages", []))
         return ImageManifest(path, str(data.get("image") or name), str(data.get("version") or ""),
                              data.get("osReleaseName"), int(data.get("sourceDateEpoch") or 0),
-                             str(data.get("releasever") or ""), tuple(data.get("channels") or ()), outputs, packages)
+                             str(data.get("releasever") or ""), tuple(data.get("channels") or ()), outputs, packages,
+                             bool(data.get("distroless")), hashlib.sha256(raw).hexdigest())
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ImageError(f"not an image manifest: {error!r} is wrong or missing", where=str(path)) from error
 

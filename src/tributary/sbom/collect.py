@@ -125,7 +125,7 @@ def collect_component(project: Project, name: str, outputs: Sequence[Path] | Non
 
 def _component(project: Project, component: ResolvedComponent, srpm: RpmPackage | None,
                rpms: tuple[RpmPackage, ...]) -> Component:
-    changes = _relative_locations(project, component_changes(project, component))
+    changes = relative_locations(project, component_changes(project, component))
     lock = read_lock(lock_path(project.lock_dir, component.name))
     commit = lock.upstream_commit if lock else None
     if commit is None and component.spec_type == "upstream":
@@ -154,7 +154,7 @@ def _resolved_commit(project: Project, component: ResolvedComponent) -> str | No
         return None
 
 
-def _relative_locations(project: Project, changes: ComponentChanges) -> ComponentChanges:
+def relative_locations(project: Project, changes: ComponentChanges) -> ComponentChanges:
     """Overlay locations relative to the project, so a document does not depend on where it was checked out."""
     root = project.root.resolve()
 

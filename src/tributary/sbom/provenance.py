@@ -17,9 +17,10 @@ Without a key the envelope has no signatures and ``verify`` refuses it unless to
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,14 +187,33 @@ def read_envelope(path: Path) -> tuple[dict[str, Any], bytes, dict[str, Any]]:
     return data, payload, decoded
 
 
+@contextlib.contextmanager
+def public_key_ring(public_key: Path) -> Iterator[Path]:
+    """A throw-away key ring holding the keys of ``public_key`` (an exported OpenPGP key file), removed
+    with its gpg-agent on leaving. Checking many envelopes against one ring imports the key once: the
+    import, not the check, is most of a check's time."""
+    with tempfile.TemporaryDirectory(prefix="trib-keys-") as scratch:
+        home = Path(scratch) / "keys"
+        try:
+            try:
+                gpg.import_keys(home, Path(public_key).read_bytes())
+            except (OSError, gpg.GpgError) as error:
+                raise VerifyFailed(f"{public_key}: cannot read the public key: {error}") from error
+            yield home
+        finally:
+            # The import started a gpg-agent for the throwaway key ring; it must not outlive it.
+            gpg.stop_agent(home)
+
+
 def verify(path: Path, *, public_key: Path | None = None, key: SigningKey | None = None,
-           search: Sequence[Path] = (), allow_unsigned: bool = False) -> Verified:
+           key_ring: Path | None = None, search: Sequence[Path] = (), allow_unsigned: bool = False) -> Verified:
     """Check the envelope at ``path``: a good signature by the trusted key, then every subject's sha256.
 
-    The trusted key is ``public_key`` (an exported OpenPGP key file), else ``key`` (the project's
-    signing key in its key ring). Subject files are looked for, by their name and then their file
-    name, below ``search``, the directory above the envelope (the output directory, for
-    ``<output-dir>/sbom/``) and the envelope's own directory. Raises VerifyFailed with one line.
+    The trusted key is any key of ``key_ring`` (one ``public_key_ring`` made), else ``public_key`` (an
+    exported OpenPGP key file), else ``key`` (the project's signing key in its key ring). Subject files
+    are looked for, by their name and then their file name, below ``search``, the directory above the
+    envelope (the output directory, for ``<output-dir>/sbom/``) and the envelope's own directory.
+    Raises VerifyFailed with one line.
     """
     data, payload, decoded = read_envelope(path)
     signatures = data.get("signatures") or []
@@ -202,7 +222,8 @@ def verify(path: Path, *, public_key: Path | None = None, key: SigningKey | None
         if not allow_unsigned:
             raise VerifyFailed(f"{path}: the provenance is not signed")
     else:
-        signer = _check_signatures(path, signatures, pae(PAYLOAD_TYPE, payload), public_key=public_key, key=key)
+        signer = _check_signatures(path, signatures, pae(PAYLOAD_TYPE, payload), public_key=public_key, key=key,
+                                   key_ring=key_ring)
     subjects = decoded.get("subject") or []
     if not subjects:
         raise VerifyFailed(f"{path}: the statement has no subjects")
@@ -235,24 +256,16 @@ def _locate(name: str, bases: Sequence[Path]) -> Path | None:
 
 
 def _check_signatures(path: Path, signatures: Sequence[Mapping[str, Any]], signed: bytes, *,
-                      public_key: Path | None, key: SigningKey | None) -> str:
-    if public_key is None and key is None:
-        raise VerifyFailed(f"{path}: no key to verify the signature with",
-                           hint="pass --key PUBLIC-KEY-FILE, or set TRIB_GPG_KEY (and TRIB_GNUPGHOME)")
-    with tempfile.TemporaryDirectory(prefix="trib-keys-") as scratch:
-        if public_key is None:
-            assert key is not None
-            return _check_with(path, signatures, signed, key.gnupghome, key.fingerprint)
-        home = Path(scratch) / "keys"
-        try:
-            try:
-                gpg.import_keys(home, Path(public_key).read_bytes())
-            except (OSError, gpg.GpgError) as error:
-                raise VerifyFailed(f"{public_key}: cannot read the public key: {error}") from error
+                      public_key: Path | None, key: SigningKey | None, key_ring: Path | None) -> str:
+    if key_ring is not None:
+        return _check_with(path, signatures, signed, key_ring, None)
+    if public_key is not None:
+        with public_key_ring(public_key) as home:
             return _check_with(path, signatures, signed, home, None)
-        finally:
-            # The import started a gpg-agent for the throwaway key ring; it must not outlive it.
-            gpg.stop_agent(home)
+    if key is not None:
+        return _check_with(path, signatures, signed, key.gnupghome, key.fingerprint)
+    raise VerifyFailed(f"{path}: no key to verify the signature with",
+                       hint="pass --key PUBLIC-KEY-FILE, or set TRIB_GPG_KEY (and TRIB_GNUPGHOME)")
 
 
 def _check_with(path: Path, signatures: Sequence[Mapping[str, Any]], signed: bytes, home: Path,

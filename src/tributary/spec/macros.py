@@ -146,8 +146,7 @@ class MacroExpander:
         name = match.group(0)
         end = match.end()
         if not flags and name in _LINE_BUILTINS:
-            line_end = text.find("\n", end)
-            line_end = len(text) if line_end < 0 else line_end
+            line_end = _builtin_end(text, end)
             return self._line_builtin(name, text[end:line_end], depth), line_end
         macro = self.lookup(name)
         if "?" in flags:
@@ -289,6 +288,30 @@ class MacroExpander:
 
 
 _LINE_BUILTINS = frozenset({"define", "global", "undefine", "bcond_with", "bcond_without", "bcond"})
+
+
+_OPENING = re.compile(r"(?<!%)%[{(\[]")
+
+
+def _builtin_end(text: str, start: int) -> int:
+    """Where a line builtin's argument (``%define`` and the like) ends: at the end of its line, unless a
+    ``%{``, ``%(`` or ``%[`` opened there closes on a later line. rpm reads such a body across lines, and
+    rpmautospec writes its ``%autorelease`` that way (a ``%{lua:...}`` block over four lines)."""
+    end = _line_end(text, start)
+    scan = start
+    while (opening := _OPENING.search(text, scan, end)) is not None:
+        close = matching_close(text, opening.start() + 1)
+        if close < 0:
+            return len(text)
+        if close >= end:
+            end = _line_end(text, close)
+        scan = close + 1
+    return end
+
+
+def _line_end(text: str, start: int) -> int:
+    end = text.find("\n", start)
+    return len(text) if end < 0 else end
 
 
 def _strip_body(body: str) -> str:

@@ -99,3 +99,41 @@ def index_directory(root: Path, *, revision: int = 0, compression: str = "gz") -
     """Repository metadata for every RPM below ``root`` (a buildroot's repository of packages a build run made)."""
     hrefs = sorted(path.relative_to(root).as_posix() for path in root.rglob("*.rpm"))
     return write_repodata(root, hrefs, revision=revision, compression=compression)
+
+
+@dataclass(frozen=True)
+class RepoPackage:
+    """One package as a repository's primary metadata lists it."""
+
+    name: str
+    epoch: int
+    version: str
+    release: str
+    arch: str
+    location: str
+    """Its path inside the repository (``Packages/g/greet-1.1-4.x86_64.rpm``)."""
+    checksum_type: str
+    checksum: str
+    source_rpm: str
+    """The source package's file name; empty for a source package."""
+    build_time: int
+
+
+def read_primary(root: Path) -> list[RepoPackage]:
+    """Every package the repository at ``root`` (``root/repodata/repomd.xml``) lists, in metadata order."""
+    packages: list[RepoPackage] = []
+
+    def take(package: cr.Package) -> bool:
+        packages.append(RepoPackage(package.name, int(package.epoch or 0), package.version, package.release,
+                                    package.arch, package.location_href, package.checksum_type, package.pkgId,
+                                    package.rpm_sourcerpm or "", int(package.time_build or 0)))
+        return True
+
+    try:
+        records = {record.type: record.location_href for record in cr.Repomd(str(root / "repodata/repomd.xml")).records}
+        if "primary" not in records:
+            raise CreaterepoError("the repository has no primary metadata", where=str(root))
+        cr.xml_parse_primary(str(root / records["primary"]), pkgcb=take, do_files=0)
+    except cr.CreaterepoCError as error:
+        raise CreaterepoError(f"cannot read the repository metadata: {error}", where=str(root)) from error
+    return packages

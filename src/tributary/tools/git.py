@@ -369,3 +369,11 @@ def export_tree(work_tree: Path, revision: str, directory: str, dest: Path) -> N
             path.write_bytes(content)
             if entry.mode == "100755":
                 path.chmod(0o755)
+
+
+def head_commit(work_tree: Path) -> tuple[str, int] | None:
+    """The commit checked out in the work tree holding ``work_tree`` and its committer time; None outside
+    a git repository or before its first commit."""
+    proc = run(["show", "-s", "--format=%H %ct", "HEAD", "--"], cwd=work_tree, ok=(0, 128))
+    fields = proc.stdout.decode().split()
+    return (fields[0], int(fields[1])) if proc.returncode == 0 and len(fields) == 2 else None
