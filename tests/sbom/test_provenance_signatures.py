@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import select
 import shutil
 import tempfile
 import time
@@ -88,6 +89,20 @@ def _agents_for_throwaway_keyrings() -> set[int]:
     return found
 
 
+def _wait_for_exit(pid: int, timeout: float) -> None:
+    """Wait until process ``pid`` (not our child) exits, or ``timeout`` passes: its pidfd turns readable."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        poller.poll(timeout * 1000)
+    finally:
+        os.close(fd)
+
+
 def test_verify_with_a_key_file_accepts_the_right_key_and_leaves_no_agent(keys, tmp_path, trib,
                                                                           monkeypatch) -> None:
     # The throwaway key ring is kept until the end of the test: gpg-agent quits by itself when it sees
@@ -100,9 +115,8 @@ def test_verify_with_a_key_file_accepts_the_right_key_and_leaves_no_agent(keys, 
         envelope = _envelope(tmp_path, keys["trusted"])
         result = trib("verify", str(envelope), "--key", str(_public(tmp_path, keys["trusted"])))
         assert result.code == 0, result.err
-        deadline = time.monotonic() + 5
-        while _agents_for_throwaway_keyrings() - before and time.monotonic() < deadline:
-            time.sleep(0.1)
+        for pid in _agents_for_throwaway_keyrings() - before:
+            _wait_for_exit(pid, timeout=5)  # gpgconf --kill asks the agent to quit; it exits by itself
         assert _agents_for_throwaway_keyrings() - before == set()
     finally:
         gpg.stop_agent(kept / "keys")
