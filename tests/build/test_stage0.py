@@ -23,7 +23,7 @@ from tributary.build.stage0 import Stage0Error, Stage0Repo, default_cache_dir, e
 from tributary.build.stage0 import hostmap as hostmap_module
 from tributary.build.stage0 import manifest as manifest_module
 from tributary.build.stage0 import plan as plan_module
-from tributary.build.stage0.host import Host, closure
+from tributary.build.stage0.host import Closure, Host, closure
 from tributary.errors import ConfigError
 from tributary.tools import dpkg, gpg, rpmsign
 
@@ -290,6 +290,41 @@ def test_rpms_are_made_byte_for_byte_the_same(stage0_repo: Stage0Repo, tmp_path:
     for name in names:
         published = stage0_repo.path / next(p.location for p in stage0_repo.manifest.packages if p.name == name)
         assert built[name].path.read_bytes() == published.read_bytes(), name
+
+
+ODD_PATHS = ("/usr/bin/[", "/usr/share/t/q*x", "/usr/share/t/r[1]?", "/usr/share/t/a b", "/usr/share/t/p%x",
+             "/usr/lib/systemd/system/system-t\\x2dx.slice")
+NEIGHBOURS = ("/usr/share/t/qyx", "/usr/share/t/r1x", "/usr/share/t/a")
+
+
+def test_paths_with_glob_characters_spaces_and_backslashes_are_packaged_as_they_are(tmp_path: Path) -> None:
+    """The real rpmbuild packages each path exactly once and nothing beside it: a glob must not match the
+    neighbours planted next to it (``qyx`` for ``q*x``), a space must not split a path, a ``%`` not expand.
+    rpm 4.18 (Debian 12) and 4.20 (Debian 13) read quoted and escaped %files paths differently."""
+    host = tmp_path / "host"
+    entries = []
+    for path in (*ODD_PATHS, *NEIGHBOURS):
+        (host / path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+        (host / path.lstrip("/")).write_text(path)
+        if path in ODD_PATHS:
+            entries.append(plan_module.Entry(path, plan_module.Kind.FILE, source=str(host / path.lstrip("/"))))
+    odd = plan_module.RpmPlan("odd", None, "1", "1", "odd paths", (), tuple(entries), (), (), ())
+    plan = plan_module.Plan((odd,), closure=Closure((), {}))
+    rpms.stage(plan, tmp_path / "root")
+    for neighbour in NEIGHBOURS:
+        shutil.copy(host / neighbour.lstrip("/"), tmp_path / "root" / neighbour.lstrip("/"))
+    built = rpms.build(plan, tmp_path / "root", tmp_path / "work", tmp_path / "out")
+    listed = subprocess.run(["rpm", "-qlp", str(built["odd"].path)], capture_output=True, text=True, check=True)
+    assert sorted(listed.stdout.splitlines()) == sorted(ODD_PATHS)
+
+
+def test_a_path_no_rpm_reads_alike_is_refused_by_name() -> None:
+    with pytest.raises(rpms.Stage0BuildError, match=r"'/usr/share/a b\[1\]'.* glob characters and white space"):
+        rpms.files_path("/usr/share/a b[1]")
+    with pytest.raises(rpms.Stage0BuildError, match=r"'/usr/share/c\{1\}'.* braces"):
+        rpms.files_path("/usr/share/c{1}")
+    with pytest.raises(rpms.Stage0BuildError, match="cannot name it"):
+        rpms.files_path('/usr/share/"quoted"')
 
 
 def test_another_process_building_makes_a_caller_wait_then_time_out(tmp_path: Path) -> None:

@@ -145,7 +145,7 @@ def _files_line(entry: Entry) -> str:
         group = _group(info.st_gid) if info and entry.mode is None else "root"
         attr = f"%attr({mode:04o},{user},{group})"
     prefix = "%dir " if entry.kind == Kind.DIR else "%config(noreplace) " if entry.config else ""
-    return f'{prefix}{attr} "{_glob_literal(entry.path)}"'
+    return f"{prefix}{attr} {files_path(entry.path)}"
 
 
 def _user(uid: int) -> str:
@@ -162,14 +162,31 @@ def _group(gid: int) -> str:
         return "root"
 
 
-_GLOB = re.compile(r"([][*?{}])")
+_GLOB = re.compile(r"([][*?])")
 _ERE_SPECIAL = re.compile(r"([.[\]()*+?{}|^$\\])")
 
 
-def _glob_literal(path: str) -> str:
-    """A %files path that rpm's glob expansion and macro expansion leave as it is (``/usr/bin/[``)."""
+def files_path(path: str) -> str:
+    """``path`` as a %files line names it: read as exactly this path by rpm 4.18 (Debian 12) and 4.20 (Debian 13).
+
+    The two read a %files path differently. rpm 4.20 takes a quoted path literally and a backslash outside
+    quotes as an escape. rpm 4.18 expands a quoted path as a glob too, splits a glob pattern at white space,
+    expands braces even in a quoted path and has no escape at all. What both read alike: a quoted path
+    without the glob characters ``[]*?`` (white space and backslashes allowed), and an unquoted one whose
+    glob characters are each put in brackets (``/usr/bin/[[]`` for ``/usr/bin/[``); ``%`` is doubled in
+    either, against macro expansion. Other paths have no form both read alike and are refused by name;
+    no package of Debian 12 or 13 has one.
+    """
     if '"' in path or "\n" in path:
         raise Stage0BuildError(f"cannot package {path!r}: rpm's %files cannot name it")
+    if "{" in path or "}" in path:
+        raise Stage0BuildError(f"cannot package {path!r}: rpm 4.18 expands braces in a %files path, "
+                               "with no escape")
+    if not _GLOB.search(path):
+        return '"' + path.replace("%", "%%") + '"'
+    if any(c.isspace() or c == "\\" for c in path):
+        raise Stage0BuildError(f"cannot package {path!r}: rpm 4.18 and 4.20 read a %files path with glob characters "
+                               "and white space or a backslash differently")
     return _GLOB.sub(lambda m: f"[{m.group(1)}]", path).replace("%", "%%")
 
 
