@@ -327,6 +327,22 @@ def test_a_path_no_rpm_reads_alike_is_refused_by_name() -> None:
         rpms.files_path('/usr/share/"quoted"')
 
 
+def test_every_owner_of_a_stage0_file_is_a_user_or_group_of_the_setup_package() -> None:
+    """rpm 4.19 and later (Debian 13's 4.20) make a package require user(NAME) and group(NAME) for its
+    files' owners, and the package holding /etc/passwd and /etc/group provide each of their entries."""
+    hostmap = hostmap_module.load()
+    host = Host.read()
+    plan, _ = repository.host_plan(hostmap, host, closure(host, hostmap))
+    written = {e.path: e.text or "" for e in plan.rpm("setup").entries if e.kind == plan_module.Kind.TEXT}
+    users = {line.split(":")[0] for line in written["/etc/passwd"].splitlines()}
+    groups = {line.split(":")[0] for line in written["/etc/group"].splitlines()}
+    owners = {(user, group) for rpm in plan.rpms
+              for user, group in re.findall(r"%attr\([0-7-]+,([^,]+),([^)]+)\)", rpms.spec_text(rpm))}
+    assert ("root", "shadow") in owners  # Debian's set-gid chage and unix_chkpwd: the case this is about
+    assert {user for user, _ in owners} <= users
+    assert {group for _, group in owners} <= groups
+
+
 def test_another_process_building_makes_a_caller_wait_then_time_out(tmp_path: Path) -> None:
     cache = tmp_path / "stage0"
     cache.mkdir()
