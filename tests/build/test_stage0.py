@@ -151,6 +151,22 @@ def test_python_and_perl_run(toolchain_root: DnfRun) -> None:
     assert "perl a/b" in result.stdout
 
 
+def test_perl_modules_are_provided_by_name_and_version(stage0_repo: Stage0Repo) -> None:
+    """perl(...) provides come from the perl.prov of stage 0's own perl-generators on Debian 12 and 13
+    alike (Debian 13's rpm has no Perl generators), so "BuildRequires: perl(strict)" finds perl-interpreter."""
+    def rpm_query(name: str, *args: str) -> list[str]:
+        path = stage0_repo.path / next(p.location for p in stage0_repo.manifest.packages if p.name == name)
+        return subprocess.run(["rpm", "-qp", *args, str(path)], capture_output=True, text=True,
+                              check=True).stdout.splitlines()
+
+    assert any(re.fullmatch(r"perl\(strict\) = [0-9.]+", line) for line in rpm_query("perl-interpreter", "--provides"))
+    assert any(re.fullmatch(r"perl\(File::Spec\) = [0-9.]+", line) for line in rpm_query("perl-libs", "--provides")
+               + rpm_query("perl-interpreter", "--provides"))
+    assert {"/usr/lib/rpm/perl.prov", "/usr/lib/rpm/perl.req", "/usr/lib/rpm/fileattrs/perllib.attr"} <= set(
+        rpm_query("perl-generators", "--list"))
+    assert "perl-generators" in rpm_query("rpm-build", "--requires")
+
+
 def test_rpmbuild_checks_build_requires_against_the_roots_own_database(toolchain_root: DnfRun, tmp_path: Path) -> None:
     spec = tmp_path / "hello.spec"
     spec.write_text(textwrap.dedent("""

@@ -4,9 +4,10 @@ The build root is staged once for all RPMs: host files are hard-linked into it (
 file system or permissions refuse a link), the map's files written, directories made. rpmbuild then
 reads it with every ``brp-*`` step turned off, so nothing in it (a hard link to a host file!) is ever
 changed, and packages the listed paths with the host's modes and owners. rpm's own generators run:
-elfdeps (sonames), script.req (interpreters), perl.prov (``perl(...)``), pkgconfigdeps, python(abi).
-perl.req does not: it reads every ``require`` of every code path (VMS, Win32...) as a requirement,
-while the Debian dependencies already say which packages the Perl code needs.
+elfdeps (sonames), script.req (interpreters), pkgconfigdeps, python(abi); ``perl(...)`` provides come
+from the perl.prov the map's perl-generators RPM carries (staged with the rest), since Debian 13's
+rpm has no Perl generators and one generator gives the same answers on both. No Perl requires are made:
+the Debian dependencies already say which packages the Perl code needs.
 
 Deterministic: each RPM's build time and clamped mtimes are the newest mtime of its host files
 (set by Debian's packaging, so the same package versions give the same time on every machine),
@@ -31,6 +32,8 @@ from tributary.errors import TribError
 from tributary.tools import process, rpmbuild
 
 BUILDHOST = "stage0.tributary.invalid"
+PERL_PROVIDES = "/usr/lib/rpm/perl.prov"
+"""Where the map's perl-generators RPM puts its provides generator (in the build root, as in an installed root)."""
 PAYLOAD = "w1.zstdio"
 """Payload compression: zstd at level 1 (see docs/PERFORMANCE.md: the repository is local, so speed wins)."""
 TIMEOUT = 900.0
@@ -209,6 +212,11 @@ def rpmbuild_defines(buildroot: Path, epoch_time: int, *, exclude_requires: Sequ
         "debug_package": "%{nil}",
         "__perl_requires": "%{nil}",
         "__perllib_requires": "%{nil}",
+        # The "perllib" file class as the perl-generators RPM defines it; _local_file_attrs makes rpm 4.20
+        # know the class without an attr file on the host (rpm 4.18 has one, whose macros these replace).
+        "_local_file_attrs": "perllib",
+        "__perllib_path": r"\.pm$",
+        "__perllib_provides": f"/usr/bin/perl {buildroot}{PERL_PROVIDES}",
         "_binary_payload": PAYLOAD,
         "_buildhost": BUILDHOST,
         "source_date_epoch_from_changelog": "0",
