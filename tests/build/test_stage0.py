@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from support import DnfRun, dnf_install_into
 
+from tributary.build.buildroot import comps
+from tributary.build.buildroot.repos import PinnedRepo
 from tributary.build.stage0 import Stage0Error, Stage0Repo, default_cache_dir, ensure_stage0, repository, rpms
 from tributary.build.stage0 import hostmap as hostmap_module
 from tributary.build.stage0 import manifest as manifest_module
@@ -43,9 +45,14 @@ def repo_file(repo: Stage0Repo, directory: Path, *, path: Path | None = None) ->
 
 @pytest.fixture(scope="module")
 def toolchain_root(stage0_repo: Stage0Repo, tmp_path_factory: pytest.TempPathFactory) -> DnfRun:
-    """@buildsys-build plus gcc, gcc-c++, make, pkgconf, python3 and perl installed into an empty root."""
+    """@buildsys-build plus gcc, gcc-c++, make, pkgconf, python3 and perl installed into an empty root.
+
+    The group is read from the repository's comps by tributary, as buildroots do: Debian 13's dnf
+    crashes looking up any group (tributary.build.buildroot.comps)."""
     run = tmp_path_factory.mktemp("stage0-root")
-    result = dnf_install_into(run / "dnf", [repo_file(stage0_repo, run / "repos")], *TOOLCHAIN)
+    packages, unknown = comps.expand(TOOLCHAIN, [PinnedRepo("stage0", stage0_repo.url, "")])
+    assert unknown == [] and {"bash", "rpm-build", "shadow-utils", "gcc"} <= set(packages)
+    result = dnf_install_into(run / "dnf", [repo_file(stage0_repo, run / "repos")], *packages)
     assert result.returncode == 0, result.output[-3000:]
     return result
 

@@ -99,3 +99,15 @@ def index_directory(root: Path, *, revision: int = 0, compression: str = "gz") -
     """Repository metadata for every RPM below ``root`` (a buildroot's repository of packages a build run made)."""
     hrefs = sorted(path.relative_to(root).as_posix() for path in root.rglob("*.rpm"))
     return write_repodata(root, hrefs, revision=revision, compression=compression)
+
+
+def decompressed(path: Path) -> bytes:
+    """The content of a metadata file compressed as its name says (``.zst``, ``.xz``, ``.gz``, ``.bz2``)."""
+    target = path.with_name(path.name + ".plain")
+    try:
+        cr.decompress_file(str(path), str(target), cr.AUTO_DETECT_COMPRESSION)
+        return target.read_bytes()
+    except cr.CreaterepoCError as error:
+        raise CreaterepoError(f"createrepo_c cannot decompress {path.name}: {error}", where=str(path)) from error
+    finally:
+        target.unlink(missing_ok=True)
