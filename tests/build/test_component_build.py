@@ -140,6 +140,8 @@ def test_pkg_config_finds_a_devel_package_of_the_distribution(stage1: Stage1) ->
 
 def test_a_perl_module_of_the_distribution_is_imported_in_check(stage1: Stage1) -> None:
     assert "perl(Greet) = 1.0" in query(stage1.rpm("perl-Greet"), "--provides")
+    # The root's perl-generators (stage 0's own, the same on Debian 12 and 13) read the script's "use" lines.
+    assert {"perl(Greet)", "perl(strict)", "perl(warnings)"} <= set(query(stage1.rpm("greet-report"), "--requires"))
     assert stage1.plan.graph.needs["greet-report"] >= {"perl-Greet"}, "perl(Greet) is known before anything builds"
     log = (stage1.project.log_dir / "greet-report.log").read_text()
     assert "greet-report: self-test passed (Greet 1.0)" in log

@@ -137,3 +137,15 @@ def read_primary(root: Path) -> list[RepoPackage]:
     except cr.CreaterepoCError as error:
         raise CreaterepoError(f"cannot read the repository metadata: {error}", where=str(root)) from error
     return packages
+
+
+def decompressed(path: Path) -> bytes:
+    """The content of a metadata file compressed as its name says (``.zst``, ``.xz``, ``.gz``, ``.bz2``)."""
+    target = path.with_name(path.name + ".plain")
+    try:
+        cr.decompress_file(str(path), str(target), cr.AUTO_DETECT_COMPRESSION)
+        return target.read_bytes()
+    except cr.CreaterepoCError as error:
+        raise CreaterepoError(f"createrepo_c cannot decompress {path.name}: {error}", where=str(path)) from error
+    finally:
+        target.unlink(missing_ok=True)

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from tributary.build.buildroot import comps
 from tributary.build.buildroot.repos import PinnedRepo
 from tributary.errors import TribError
 from tributary.fsutil import atomic_write
@@ -204,8 +205,11 @@ class RootCache:
     def _install(self, tree: Path, recipe: RootRecipe, home: Path, log: BinaryIO | None, *, what: str,
                  where: str | None) -> None:
         options = [dnf.RepoOption(r.id, r.url, r.gpgcheck, r.gpgkeys, r.priority, r.excludes) for r in recipe.repos]
+        packages, unknown_groups = comps.expand(recipe.packages, recipe.repos)  # dnf's own group lookup can crash
+        if unknown_groups:
+            raise UnsatisfiableError(what, unknown_groups, recipe.repos, where=where)
         try:
-            output = dnf.install(tree, recipe.packages, releasever=recipe.releasever, arch=recipe.arch,
+            output = dnf.install(tree, packages, releasever=recipe.releasever, arch=recipe.arch,
                                  repos=options, home=dnf.rpm_home(home))
         except dnf.DnfError as error:
             if log is not None:

@@ -324,7 +324,9 @@ def _make_consistent(plan: plan_module.Plan, built: dict[str, rpms.BuiltRpm], bu
     A file requirement (``/bin/dash``, ``/usr/local/bin/python``: a script's ``#!`` line) whose
     /usr-merged path an RPM holds becomes a provide of that RPM; any other unmet generated requirement
     is left out of the RPM that has it, and listed in the manifest. An unmet requirement the map or
-    the Debian dependencies put there is an error: the map is wrong.
+    the Debian dependencies put there is an error: the map is wrong. So is a file owner no RPM's
+    /etc/passwd or /etc/group defines (``group(shadow)``, required by rpm 4.19 and later), which no
+    macro can leave out.
     """
     unmet, conflicts = rpm.test_install([b.path for b in built.values()], scratch=work / "check")
     if conflicts:
@@ -338,6 +340,10 @@ def _make_consistent(plan: plan_module.Plan, built: dict[str, rpms.BuiltRpm], bu
     for problem in unmet:
         requirer = _name_of(problem.package, built)
         capability = problem.capability.split(" ")[0]
+        if capability.startswith(("user(", "group(")):
+            raise Stage0Error(f"stage-0 package {requirer} has files owned by {capability}, which no stage-0 "
+                              "package's /etc/passwd or /etc/group defines", where=str(hostmap_module.DEFAULT_PATH),
+                              hint="add it to the setup package's files in the host map")
         if capability in plan.rpm(requirer).requires:
             raise Stage0Error(f"stage-0 package {requirer} requires {capability}, which no stage-0 package provides",
                               where=str(hostmap_module.DEFAULT_PATH), hint="fix the host map")

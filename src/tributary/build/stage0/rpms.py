@@ -4,9 +4,10 @@ The build root is staged once for all RPMs: host files are hard-linked into it (
 file system or permissions refuse a link), the map's files written, directories made. rpmbuild then
 reads it with every ``brp-*`` step turned off, so nothing in it (a hard link to a host file!) is ever
 changed, and packages the listed paths with the host's modes and owners. rpm's own generators run:
-elfdeps (sonames), script.req (interpreters), perl.prov (``perl(...)``), pkgconfigdeps, python(abi).
-perl.req does not: it reads every ``require`` of every code path (VMS, Win32...) as a requirement,
-while the Debian dependencies already say which packages the Perl code needs.
+elfdeps (sonames), script.req (interpreters), pkgconfigdeps, python(abi); ``perl(...)`` provides come
+from the perl.prov the map's perl-generators RPM carries (staged with the rest), since Debian 13's
+rpm has no Perl generators and one generator gives the same answers on both. No Perl requires are made:
+the Debian dependencies already say which packages the Perl code needs.
 
 Deterministic: each RPM's build time and clamped mtimes are the newest mtime of its host files
 (set by Debian's packaging, so the same package versions give the same time on every machine),
@@ -31,6 +32,8 @@ from tributary.errors import TribError
 from tributary.tools import process, rpmbuild
 
 BUILDHOST = "stage0.tributary.invalid"
+PERL_PROVIDES = "/usr/lib/rpm/perl.prov"
+"""Where the map's perl-generators RPM puts its provides generator (in the build root, as in an installed root)."""
 PAYLOAD = "w1.zstdio"
 """Payload compression: zstd at level 1 (see docs/PERFORMANCE.md: the repository is local, so speed wins)."""
 TIMEOUT = 900.0
@@ -145,7 +148,7 @@ def _files_line(entry: Entry) -> str:
         group = _group(info.st_gid) if info and entry.mode is None else "root"
         attr = f"%attr({mode:04o},{user},{group})"
     prefix = "%dir " if entry.kind == Kind.DIR else "%config(noreplace) " if entry.config else ""
-    return f'{prefix}{attr} "{_glob_literal(entry.path)}"'
+    return f"{prefix}{attr} {files_path(entry.path)}"
 
 
 def _user(uid: int) -> str:
@@ -162,14 +165,31 @@ def _group(gid: int) -> str:
         return "root"
 
 
-_GLOB = re.compile(r"([][*?{}])")
+_GLOB = re.compile(r"([][*?])")
 _ERE_SPECIAL = re.compile(r"([.[\]()*+?{}|^$\\])")
 
 
-def _glob_literal(path: str) -> str:
-    """A %files path that rpm's glob expansion and macro expansion leave as it is (``/usr/bin/[``)."""
+def files_path(path: str) -> str:
+    """``path`` as a %files line names it: read as exactly this path by rpm 4.18 (Debian 12) and 4.20 (Debian 13).
+
+    The two read a %files path differently. rpm 4.20 takes a quoted path literally and a backslash outside
+    quotes as an escape. rpm 4.18 expands a quoted path as a glob too, splits a glob pattern at white space,
+    expands braces even in a quoted path and has no escape at all. What both read alike: a quoted path
+    without the glob characters ``[]*?`` (white space and backslashes allowed), and an unquoted one whose
+    glob characters are each put in brackets (``/usr/bin/[[]`` for ``/usr/bin/[``); ``%`` is doubled in
+    either, against macro expansion. Other paths have no form both read alike and are refused by name;
+    no package of Debian 12 or 13 has one.
+    """
     if '"' in path or "\n" in path:
         raise Stage0BuildError(f"cannot package {path!r}: rpm's %files cannot name it")
+    if "{" in path or "}" in path:
+        raise Stage0BuildError(f"cannot package {path!r}: rpm 4.18 expands braces in a %files path, "
+                               "with no escape")
+    if not _GLOB.search(path):
+        return '"' + path.replace("%", "%%") + '"'
+    if any(c.isspace() or c == "\\" for c in path):
+        raise Stage0BuildError(f"cannot package {path!r}: rpm 4.18 and 4.20 read a %files path with glob characters "
+                               "and white space or a backslash differently")
     return _GLOB.sub(lambda m: f"[{m.group(1)}]", path).replace("%", "%%")
 
 
@@ -192,6 +212,11 @@ def rpmbuild_defines(buildroot: Path, epoch_time: int, *, exclude_requires: Sequ
         "debug_package": "%{nil}",
         "__perl_requires": "%{nil}",
         "__perllib_requires": "%{nil}",
+        # The "perllib" file class as the perl-generators RPM defines it; _local_file_attrs makes rpm 4.20
+        # know the class without an attr file on the host (rpm 4.18 has one, whose macros these replace).
+        "_local_file_attrs": "perllib",
+        "__perllib_path": r"\.pm$",
+        "__perllib_provides": f"/usr/bin/perl {buildroot}{PERL_PROVIDES}",
         "_binary_payload": PAYLOAD,
         "_buildhost": BUILDHOST,
         "source_date_epoch_from_changelog": "0",
