@@ -27,13 +27,17 @@ MISSING_REF = "missing-ref"  # the repository exists, the branch does not
 NETWORK = "network"  # host unreachable, refused, timed out, or a server error
 OTHER = "other"
 
+# git's messages, and libgit2's (``tools.gitlib``) for the same failures.
 _KINDS = (
     (MISSING_REF, re.compile(r"couldn't find remote ref|unknown revision|no such ref|remote branch .* not found",
                              re.IGNORECASE)),
     (NOT_FOUND, re.compile(r"repository '.*' not found|does not appear to be a git repository|"
-                           r"returned error: 404|not found: did you run git update-server-info", re.IGNORECASE)),
+                           r"returned error: 404|not found: did you run git update-server-info|"
+                           r"unexpected http status code: 404|failed to resolve path", re.IGNORECASE)),
     (NETWORK, re.compile(r"could not resolve host|failed to connect|connection refused|timed out|"
-                         r"returned error: 5\d\d|connection reset|empty reply|unable to access", re.IGNORECASE)),
+                         r"returned error: 5\d\d|connection reset|empty reply|unable to access|"
+                         r"unexpected http status code: 5\d\d|failed to resolve address|could not read from socket",
+                         re.IGNORECASE)),
 )
 
 
@@ -84,7 +88,8 @@ def run(args: Sequence[str], *, git_dir: Path | None = None, input: bytes | None
 
 # Failures worth trying again: the server or the connection broke mid-way, not a wrong URL or host.
 _TRANSIENT = re.compile(r"returned error: 5\d\d|connection reset|empty reply|timed out|early eof|rpc failed|"
-                        r"unexpected disconnect", re.IGNORECASE)
+                        r"unexpected disconnect|unexpected http status code: 5\d\d|could not read from socket",
+                        re.IGNORECASE)
 
 
 def is_transient(stderr: str) -> bool:
@@ -143,8 +148,12 @@ def fetch(git_dir: Path, remote: str, refspecs: Sequence[str], *, settings: Mapp
         settings=settings)
 
 
-# What git's HTTP transport (curl) says when a connection stayed below http.lowSpeedLimit too long.
-STALLED = re.compile(r"operation too slow", re.IGNORECASE)
+# What git's HTTP transport (curl) says when a connection stayed below http.lowSpeedLimit too long, and
+# libgit2 when a socket stayed silent past its server time-out.
+STALLED = re.compile(r"operation too slow|could not read from socket: timed out", re.IGNORECASE)
+# libgit2, when it opened no connection (``reason`` as the system says it: "Connection refused",
+# "Operation timed out" for its connect time-out, "Name or service not known").
+NO_CONNECTION = re.compile(r"failed to (?:connect to|resolve address for) [^\s:]+: (?P<reason>[^\n]+)", re.IGNORECASE)
 
 
 def resolve(git_dir: Path, revision: str) -> str | None:
