@@ -24,10 +24,21 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import FileMode, ObjectType
 
-from tributary.tools.git import GitError, TreeEntry
+from tributary.tools.git import GitError
 
 _GITLINK = 0o160000
 _TREE = 0o040000
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """One entry of a commit's tree (as ``git ls-tree -r`` lists it): ``mode`` as git writes it
+    (``100644``, ``120000``...)."""
+
+    mode: str
+    kind: str  # blob | commit (a submodule link)
+    oid: str
+    path: str
 
 
 def open_repository(git_dir: Path) -> pygit2.Repository:
