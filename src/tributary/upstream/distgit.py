@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import glob
 import hashlib
 import math
 import re
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -179,11 +177,13 @@ class Mirror:
     def _create(self, branch: str) -> None:
         """Make the mirror in a directory beside its final place, then rename: never half a mirror.
 
-        Staging directories a killed process left (the exclusive lock says none is in use) go first.
+        The staging directory has one name per mirror: the exclusive lock says no other process uses
+        it, so what is there is a killed process's leftover and goes first. (A name found by listing
+        the cache would cost a scan of thousands of mirrors for each new one.)
         """
-        for leftover in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.new"):
-            shutil.rmtree(leftover, ignore_errors=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".new", dir=self.path.parent))
+        staging = self.path.with_name(f".{self.path.name}.new")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
         try:
             self._transfer(branch, staging, create=True)
             if self.path.exists():  # a leftover without HEAD (an interrupted rename): not a mirror
