@@ -271,9 +271,7 @@ def _entry_commits(project: Project, component: ResolvedComponent, entries: list
 
 
 def _commit_time(upstream: Resolution) -> int:
-    raw = git.commit_object(upstream.mirror.path, upstream.commit)
-    committer = next(line for line in raw.split(b"\n") if line.startswith(b"committer "))
-    return int(committer.rsplit(b" ", 2)[1])
+    return gitlib.commit_time(upstream.mirror.path, upstream.commit)
 
 
 def _bump_static(component: ResolvedComponent, text: str, count: int, upstream: Resolution | None) -> str:

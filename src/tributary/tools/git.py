@@ -241,29 +241,6 @@ def git_dir_of(work_tree: Path) -> Path:
     return Path(run(["rev-parse", "--absolute-git-dir"], cwd=work_tree).stdout.decode().strip())
 
 
-def export_tree(work_tree: Path, revision: str, directory: str, dest: Path) -> None:
-    """Write the files below ``directory`` (relative to the work tree's root, "" for all) as they were at
-    ``revision`` into ``dest``: regular and executable files only (no symlinks or submodules), so
-    nothing written can point out of ``dest``."""
-    git_dir = git_dir_of(work_tree)
-    prefix = f"{directory.strip('/')}/" if directory.strip("/.") else ""
-    entries = [entry for entry in ls_tree(git_dir, revision)
-               if entry.kind == "blob" and entry.mode in ("100644", "100755") and entry.path.startswith(prefix)]
-    by_oid: dict[str, list[TreeEntry]] = {}
-    for entry in entries:
-        by_oid.setdefault(entry.oid, []).append(entry)
-    for oid, content in read_blobs(git_dir, list(by_oid)):
-        for entry in by_oid[oid]:
-            relative = entry.path[len(prefix):]
-            if not relative or ".." in relative.split("/"):
-                continue
-            path = dest / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-            if entry.mode == "100755":
-                path.chmod(0o755)
-
-
 def head_commit(work_tree: Path) -> tuple[str, int] | None:
     """The commit checked out in the work tree holding ``work_tree`` and its committer time; None outside
     a git repository or before its first commit."""

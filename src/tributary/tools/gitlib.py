@@ -24,7 +24,7 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import FileMode, ObjectType
 
-from tributary.tools.git import GitError
+from tributary.tools.git import GitError, git_dir_of
 
 _GITLINK = 0o160000
 _TREE = 0o040000
@@ -80,6 +80,14 @@ def ancestry(git_dir: Path, commit: str, ref: str) -> bool | None:
     return tip.id == found.id or repo.descendant_of(tip.id, found.id)
 
 
+def commit_time(git_dir: Path, commit: str) -> int:
+    """The committer time (seconds since the epoch) of the full commit id ``commit``."""
+    found = _commit(open_repository(git_dir), commit)
+    if found is None:
+        raise GitError(f"no commit {commit} in {git_dir}", stderr=f"unknown revision {commit}")
+    return int(found.commit_time)
+
+
 def first_parent_line(git_dir: Path, revision: str) -> Iterator[pygit2.Commit]:
     """The commits of ``revision``'s first-parent line, newest first (``revision``: a ref or full id)."""
     repo = open_repository(git_dir)
@@ -131,16 +139,26 @@ class TreeFile:
     data: bytes | None
 
 
-def tree_files(git_dir: Path, revision: str) -> list[TreeFile]:
+def tree_files(git_dir: Path, revision: str, directory: str = "") -> list[TreeFile]:
     """Every file of the tree of ``revision`` (a commit id, or a branch), recursively, in git's order
-    (``ls-tree -r`` and the blobs)."""
+    (``ls-tree -r`` and the blobs); with ``directory``, only those below it, paths relative to it (none
+    when it is no directory there)."""
     repo = open_repository(git_dir)
     try:
         found = repo.revparse_single(revision).peel(pygit2.Commit)
     except (KeyError, ValueError, pygit2.GitError) as error:
         raise GitError(f"no commit {revision} in {git_dir}", stderr=f"unknown revision {revision}") from error
+    tree = found.tree
+    if directory:
+        try:
+            below = tree[directory]
+        except KeyError:
+            return []
+        if not isinstance(below, pygit2.Tree):
+            return []
+        tree = below
     files: list[TreeFile] = []
-    _walk_tree(repo, found.tree, "", files)
+    _walk_tree(repo, tree, "", files)
     return files
 
 
@@ -158,6 +176,21 @@ def _walk_tree(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str, out: lis
             blob = repo[item.id]
             assert isinstance(blob, pygit2.Blob)
             out.append(TreeFile(TreeEntry(f"{mode:06o}", "blob", str(item.id), path), blob.data))
+
+
+def export_tree(work_tree: Path, revision: str, directory: str, dest: Path) -> None:
+    """Write the files below ``directory`` (relative to the work tree's root, "" for all) as they were at
+    ``revision`` into ``dest``: regular and executable files only (no symlinks or submodules), so
+    nothing written can point out of ``dest``."""
+    for item in tree_files(git_dir_of(work_tree), revision, directory.strip("/.") and directory.strip("/")):
+        entry = item.entry
+        if item.data is None or entry.mode not in ("100644", "100755") or ".." in entry.path.split("/"):
+            continue
+        path = dest / entry.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(item.data)
+        if entry.mode == "100755":
+            path.chmod(0o755)
 
 
 # --- mirrors: creating and fetching ------------------------------------------------------------------
