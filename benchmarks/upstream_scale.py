@@ -2,7 +2,8 @@
 
 A synthetic upstream of about 7,600 dist-git repositories (one bare repository per package, branch
 ``f43``, 10 to 14 commits each with version changes, dated across 2024-2026) is served over HTTP on
-127.0.0.1 (git's "dumb" protocol from a static web server). The specs are render_scale.py's
+127.0.0.1 with git's smart protocol, as Fedora's dist-git serves it (``git upload-pack`` answering
+each request). The specs are render_scale.py's
 Fedora-shaped specs (2-40 KB, subpackages, ``%if`` blocks, patches, a long ``%changelog``); about a
 third use ``%autorelease`` and ``%autochangelog``; and, as issue 15 lists, some carry constructs the
 real tree has: Release values like ``2.1%{?dist}``, ``22%{?dist}%{?buildid}``,
@@ -28,6 +29,7 @@ them):
 
 Targets on 2 cores: cold update <= 90 s, cold render <= 120 s, no-op render <= 2 s, --check <= 2 s,
 every component with a reachable upstream locked and rendered, and no HTTP request during 3 and 4.
+The server shares the two cores: its CPU time during the update is reported beside trib's own.
 
     python benchmarks/upstream_scale.py [--json] [--components N] [--cache DIR] [--keep DIR]
 """
@@ -36,15 +38,18 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import http.server
 import json
 import os
 import random
+import resource
 import shutil
-import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -53,6 +58,8 @@ from pathlib import Path
 from typing import Any
 
 from _common import Target, git_commit_all, machine, report, scratch_dir, timed, tributary_commit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the tests' loopback git server
 from render_scale import (
     AZURE_COMPONENTS,
     PACKAGERS,
@@ -65,6 +72,7 @@ from render_scale import (
     spec_target_size,
     toml_string,
 )
+from support import answer_smart_http
 
 GENERATOR_VERSION = "1"
 SEED = 20260415
@@ -426,49 +434,92 @@ def write_project(root: Path, count: int, facts: dict[str, Any]) -> None:
 
 
 class Server:
-    """BusyBox's httpd serving ``root`` on 127.0.0.1: a static web server in C, as dist-git's would be, so
-    the server's own work costs the two cores little; ``-v`` logs each request, which ``requests`` counts."""
+    """git's smart HTTP protocol on 127.0.0.1 for the repositories below ``root``, as real dist-git serves
+    it: ``git upload-pack`` answers each request, framed as ``git http-backend`` frames it (the tests'
+    loopback server's code). The server runs in this process, outside the measured ``trib`` commands,
+    and counts the requests; its CPU time (its own and its git processes') is reported, since it
+    shares the two cores with what is measured."""
 
-    def __init__(self, root: Path, log: Path) -> None:
-        with socket.socket() as probe:  # httpd takes a fixed port: ask the kernel for a free one
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.log = log
-        self.process = subprocess.Popen(
-            ["busybox", "httpd", "-f", "-v", "-p", f"127.0.0.1:{port}", "-h", str(root)],
-            stderr=log.open("wb"),
-            stdout=subprocess.DEVNULL,
-        )
-        self.url = f"http://127.0.0.1:{port}"
-        for _ in range(200):  # until it listens (a connection succeeds), at most 2 s
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except ConnectionRefusedError:
-                threading.Event().wait(0.01)
-        else:
-            raise SystemExit("busybox httpd did not start")
+    def __init__(self, root: Path) -> None:
+        state = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                state.count()
+                if not answer_smart_http(self, root):
+                    self.send_error(404)
+
+            do_POST = do_GET
+
+        self._lock = threading.Lock()
+        self._requests = 0
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.request_queue_size = 64
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="dist-git", daemon=True)
+        self._thread.start()
+
+    def count(self) -> None:
+        with self._lock:
+            self._requests += 1
 
     @property
     def requests(self) -> int:
-        return self.log.read_bytes().count(b": response:")
+        with self._lock:
+            return self._requests
 
     def close(self) -> None:
-        self.process.terminate()
-        self.process.wait()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join()
 
 
-def trib(*args: str) -> tuple[float, int, Any, str]:
-    """Run this venv's ``trib`` (JSON output); its wall time, exit status, parsed output and stderr."""
+def cpu_seconds() -> float:
+    """CPU time of this process and of the children it has reaped (the server's git processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@dataclass(frozen=True)
+class Run:
+    """One ``trib`` command: wall seconds, CPU seconds (it and its children), exit status, output."""
+
+    seconds: float
+    cpu: float
+    code: int
+    data: Any
+    stderr: str
+
+
+def trib(*args: str) -> Run:
+    """Run this venv's ``trib`` (JSON output), timed, its own CPU time read from the kernel (``wait4``)."""
     command = [str(Path(sys.executable).parent / "trib"), "-O", "json", *args]
-    seconds, proc = timed(
-        lambda: subprocess.run(command, capture_output=True, text=True, check=False, env={**os.environ, "CI": "true"})
-    )
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=out, stderr=err, env={**os.environ, "CI": "true"})
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
     try:
-        data = json.loads(proc.stdout) if proc.stdout.strip() else None
+        data = json.loads(stdout) if stdout.strip() else None
     except ValueError:
         data = None
-    return seconds, proc.returncode, data, proc.stderr
+    return Run(seconds, usage.ru_utime + usage.ru_stime, proc.returncode, data, stderr)
+
+
+def measured(server: Server, *args: str) -> tuple[Run, float]:
+    """``trib(*args)`` and the CPU time the loopback server spent meanwhile (this process and its git
+    processes, less the ``trib`` command's own)."""
+    before = cpu_seconds()
+    run = trib(*args)
+    return run, max(0.0, cpu_seconds() - before - run.cpu)
 
 
 def _rows_by_status(rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -506,47 +557,31 @@ def main() -> int:
     packages, _ = plan_packages(args.components)
     constructs = {p.name: p.construct for p in packages if p.construct}
     with scratch_dir(args.keep, "trib-bench-upstream-") as root:
-        server = Server(upstream, root.parent / f"{root.name}-httpd.log")
+        server = Server(upstream)
         try:
             write_project(root, args.components, facts)
             git_commit_all(root, "synthetic distribution", ignore=("/build/", "/specs/"))
             mirror = root.parent / f"{root.name}-mirror.toml"
             mirror.write_text(f'[distros.fedora]\ndist-git-base-uri = "{server.url}/git/$pkg.git"\n')
             common = ["-C", str(root), "--config-file", str(mirror)]
-            update_s, update_code, update_rows, update_err = trib(*common, "comp", "update", "-a")
+            update, update_server_cpu = measured(server, *common, "comp", "update", "-a")
             update_requests = server.requests
             locks = sorted(p.name for p in (root / "locks").glob("*.lock")) if (root / "locks").is_dir() else []
-            subprocess.run(
-                ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "add", "locks"],
-                cwd=root,
-                check=True,
-                capture_output=True,
-            )
-            subprocess.run(
-                [
-                    "git",
-                    "-c",
-                    "user.name=bench",
-                    "-c",
-                    "user.email=bench@example.invalid",
-                    "commit",
-                    "-qm",
-                    "Lock every component",
-                ],
-                cwd=root,
-                check=True,
-                capture_output=True,
-            )
-            render_s, render_code, render_rows, render_err = trib(*common, "comp", "render", "-a", "-j", str(args.jobs))
+            identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+            subprocess.run(["git", *identity, "add", "locks"], cwd=root, check=True, capture_output=True)
+            subprocess.run(["git", *identity, "commit", "-qm", "Lock every component"], cwd=root, check=True,
+                           capture_output=True)
+            render = trib(*common, "comp", "render", "-a", "-j", str(args.jobs))
             before = server.requests
-            noop_s, noop_code, _, noop_err = trib(*common, "comp", "render", "-a", "-j", str(args.jobs))
-            check_s, check_code, _, check_err = trib(*common, "comp", "render", "-a", "--check")
+            noop = trib(*common, "comp", "render", "-a", "-j", str(args.jobs))
+            check = trib(*common, "comp", "render", "-a", "--check")
             offline_requests = server.requests - before
         finally:
             server.close()
     reachable = args.components - len(facts["missing"])
-    rendered_ok = sum(1 for row in render_rows or [] if row["status"] == "ok")
-    failed_render = [row for row in render_rows or [] if row["status"] != "ok"]
+    render_rows = render.data or []
+    rendered_ok = sum(1 for row in render_rows if row["status"] == "ok")
+    failed_render = [row for row in render_rows if row["status"] != "ok"]
     release_refs = sum(1 for row in failed_render if constructs.get(row["component"]) in DEPENDS_ON_RELEASE_REFS)
     result: dict[str, Any] = {
         "components": args.components,
@@ -556,20 +591,25 @@ def main() -> int:
         "autorelease_specs": facts["autorelease"],
         "constructs": facts["constructs"],
         "generate_s": round(generate_s, 1),
-        "cold_update_s": round(update_s, 1),
-        "cold_update_exit": update_code,
-        "cold_update_rows": _rows_by_status(update_rows),
+        "cold_update_s": round(update.seconds, 1),
+        "cold_update_cpu_s": round(update.cpu, 1),
+        "cold_update_server_cpu_s": round(update_server_cpu, 1),
+        "cold_update_exit": update.code,
+        "cold_update_rows": _rows_by_status(update.data),
         "cold_update_http_requests": update_requests,
         "locked": len(locks),
-        "cold_render_s": round(render_s, 1),
-        "cold_render_exit": render_code,
+        "cold_render_s": round(render.seconds, 1),
+        "cold_render_cpu_s": round(render.cpu, 1),
+        "cold_render_exit": render.code,
         "rendered_ok": rendered_ok,
         "render_failures": _failure_kinds(failed_render, constructs),
         "render_failures_release_refs": release_refs,
-        "noop_render_s": round(noop_s, 2),
-        "noop_render_exit": noop_code,
-        "check_s": round(check_s, 2),
-        "check_exit": check_code,
+        "noop_render_s": round(noop.seconds, 2),
+        "noop_render_cpu_s": round(noop.cpu, 2),
+        "noop_render_exit": noop.code,
+        "check_s": round(check.seconds, 2),
+        "check_cpu_s": round(check.cpu, 2),
+        "check_exit": check.code,
         "http_requests_noop_and_check": offline_requests,
         "reachable_unlocked": reachable - len(locks),
         "reachable_unrendered": reachable - rendered_ok,
@@ -587,11 +627,11 @@ def main() -> int:
         Target("http_requests_noop_and_check", 0),
     ]
     notes = [
-        f"update stderr (last lines): {' | '.join(update_err.splitlines()[-2:])}",
-        f"render stderr (first line): {(render_err.splitlines() or [''])[0][:300]}",
+        f"update stderr (last lines): {' | '.join(update.stderr.splitlines()[-2:])}",
+        f"render stderr (first line): {(render.stderr.splitlines() or [''])[0][:300]}",
     ]
-    if noop_err.strip() or check_err.strip():
-        notes.append(f"no-op/check stderr: {(noop_err or check_err).splitlines()[0][:300]}")
+    if noop.stderr.strip() or check.stderr.strip():
+        notes.append(f"no-op/check stderr: {(noop.stderr or check.stderr).splitlines()[0][:300]}")
     report(result, targets, as_json=args.json, notes=notes)
     return 0 if all(t.met(result) for t in targets) else 1
 

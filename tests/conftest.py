@@ -20,7 +20,15 @@ from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import settings as hypothesis_settings
-from support import DistGitDistro, DnfRun, Published, ServedDistro, copy_example_distro, dnf_install_into
+from support import (
+    DistGitDistro,
+    DnfRun,
+    Published,
+    ServedDistro,
+    answer_smart_http,
+    copy_example_distro,
+    dnf_install_into,
+)
 
 from tributary.build.stage0 import Stage0Repo, ensure_stage0
 from tributary.cli.app import main
@@ -116,14 +124,18 @@ def trib(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) ->
 class LoopbackServer:
     """A static web server on 127.0.0.1 (port 0) serving ``root``, which can fail on purpose.
 
+    With ``smart``, it also speaks git's smart HTTP protocol for the repositories below ``root`` (as
+    real dist-git does); without it, git's clients fall back to the "dumb" protocol over the files.
+
     ``requests`` lists every path asked for (query strings kept, as git's dumb HTTP client sends
     ``info/refs?service=...``). ``fail`` answers a path with an HTTP status, ``truncate`` announces a
     longer Content-Length than it sends and closes the connection, and ``on_request`` is called with
     each path before it is served (from the server's thread), e.g. to hold requests at a barrier.
     """
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, *, smart: bool = False):
         self.root = root
+        self.smart = smart
         self.requests: list[str] = []
         self.failures: dict[str, tuple[int, int | None]] = {}  # path -> (status, requests left or None)
         self.truncated: set[str] = set()
@@ -175,13 +187,10 @@ class _LoopbackHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        self.state.requests.append(self.path)
-        if self.state.on_request is not None:
-            self.state.on_request(self.path)
+        if self._failed():
+            return
         path = urlsplit(self.path).path
-        status = self.state._failure_for(path)
-        if status is not None:
-            self.send_error(status)
+        if self.state.smart and answer_smart_http(self, self.state.root):
             return
         if path in self.state.truncated:
             body = (self.state.root / path.lstrip("/")).read_bytes()
@@ -194,6 +203,22 @@ class _LoopbackHandler(http.server.SimpleHTTPRequestHandler):
             return
         super().do_GET()
 
+    def do_POST(self) -> None:
+        if self._failed():
+            return
+        if not (self.state.smart and answer_smart_http(self, self.state.root)):
+            self.send_error(405)
+
+    def _failed(self) -> bool:
+        """Record the request; answer it with the failure set for its path, if any (True)."""
+        self.state.requests.append(self.path)
+        if self.state.on_request is not None:
+            self.state.on_request(self.path)
+        status = self.state._failure_for(urlsplit(self.path).path)
+        if status is not None:
+            self.send_error(status)
+        return status is not None
+
 
 @pytest.fixture
 def http_server(tmp_path: Path) -> Iterator[LoopbackServer]:
@@ -201,6 +226,18 @@ def http_server(tmp_path: Path) -> Iterator[LoopbackServer]:
     root = tmp_path / "www"
     root.mkdir()
     server = LoopbackServer(root)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(params=["dumb", "smart"])
+def git_http_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LoopbackServer]:
+    """A LoopbackServer serving ``tmp_path/www`` with git's "dumb" HTTP protocol, then its smart one."""
+    root = tmp_path / "www"
+    root.mkdir()
+    server = LoopbackServer(root, smart=request.param == "smart")
     try:
         yield server
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.server
 import json
 import os
 import select
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from tributary.config.project import Project
 from tributary.tools import gpg
@@ -31,6 +33,48 @@ def run_git(*args: str, cwd: Path, date: str = "2026-01-05T10:00:00+00:00", auth
     proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
     return proc.stdout.strip()
+
+
+UPLOAD_PACK_SERVICE = "service=git-upload-pack"
+
+
+def answer_smart_http(handler: http.server.BaseHTTPRequestHandler, root: Path) -> bool:
+    """Answer git's smart-HTTP requests for the repositories below ``root`` (``GET .../info/refs?service=
+    git-upload-pack`` and ``POST .../git-upload-pack``) as ``git http-backend`` does: by running
+    ``git upload-pack --stateless-rpc`` on the repository and framing its answer. One process fewer
+    per request than http-backend behind CGI, so a benchmark's server costs the shared cores little.
+    Returns False (answering nothing) for any other request; a 404 for a path that is no repository."""
+    path, _, query = handler.path.partition("?")
+    if handler.command == "GET" and path.endswith("/info/refs") and query == UPLOAD_PACK_SERVICE:
+        repository, body = root / unquote(path[: -len("/info/refs")]).lstrip("/"), b""
+        args, content = ["--advertise-refs"], "application/x-git-upload-pack-advertisement"
+    elif handler.command == "POST" and path.endswith("/git-upload-pack"):
+        repository = root / unquote(path[: -len("/git-upload-pack")]).lstrip("/")
+        body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+        args, content = [], "application/x-git-upload-pack-result"
+    else:
+        return False
+    if not (repository / "HEAD").is_file():
+        handler.send_error(404)
+        return True
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(root), "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_PROTOCOL": handler.headers.get("Git-Protocol", "")}
+    proc = subprocess.run(["git", "upload-pack", "--stateless-rpc", *args, str(repository)], input=body,
+                          capture_output=True, env=env, check=False)
+    if proc.returncode != 0:
+        handler.send_error(500)
+        return True
+    reply = proc.stdout
+    if args:  # an advertisement starts with the service line, as http-backend writes it
+        line = f"# {UPLOAD_PACK_SERVICE}\n".encode()
+        reply = b"%04x" % (len(line) + 4) + line + b"0000" + reply
+    handler.send_response(200)
+    handler.send_header("Content-Type", content)
+    handler.send_header("Cache-Control", "no-cache")
+    handler.send_header("Content-Length", str(len(reply)))
+    handler.end_headers()
+    handler.wfile.write(reply)
+    return True
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tributary.errors import ConfigError
+from tributary.tools import gitlib
 from tributary.upstream import distgit, network
 from tributary.upstream.distgit import Mirror, dist_git_source, mirror_name
 from tributary.upstream.errors import UpstreamError
@@ -99,42 +100,55 @@ def test_mirror_is_created_once_then_follows_upstream_by_fetch(form, upstream, m
     assert sorted(p.name for p in cache.iterdir()) == [mirror.path.name, mirror.lock_path.name]
 
 
-def test_mirror_over_dumb_http(example_upstream, http_server, maintainer, tmp_path):
-    shutil.copytree(example_upstream.root / "git", http_server.root / "git")
-    bare = http_server.root / "git" / "greet.git"
-    mirror = Mirror.for_url(f"{http_server.url}/git/greet.git", tmp_path / "cache")
+def test_mirror_over_http(example_upstream, git_http_server, maintainer, tmp_path):
+    """Over smart HTTP (libgit2, in process) and dumb HTTP (git's program takes over from libgit2)."""
+    server = git_http_server
+    shutil.copytree(example_upstream.root / "git", server.root / "git")
+    bare = server.root / "git" / "greet.git"
+    mirror = Mirror.for_url(f"{server.url}/git/greet.git", tmp_path / "cache")
     first = mirror.update("f43")
     assert first.created and first.after == example_upstream.commits("greet")[-1]
-    assert "/git/greet.git/info/refs?service=git-upload-pack" in http_server.requests
+    assert "/git/greet.git/info/refs?service=git-upload-pack" in server.requests
+    assert ("/git/greet.git/git-upload-pack" in server.requests) == server.smart  # the pack, made by the server
+    assert any(path.startswith("/git/greet.git/objects/") for path in server.requests) != server.smart
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [mirror.path.name, mirror.lock_path.name]
     clone = maintainer(bare)
     new = clone.commit({"NEWS": "news\n"}, "Add NEWS")
     clone.push()
-    asked = len(http_server.requests)
+    asked = len(server.requests)
     second = mirror.update("f43")
     assert (second.created, second.after) == (False, new)
-    assert len(http_server.requests) > asked
+    assert len(server.requests) > asked
+    assert "NEWS" in [item.entry.path for item in gitlib.tree_files(mirror.path, new)]
 
 
-def test_a_server_error_is_tried_again(example_upstream, http_server, tmp_path, monkeypatch):
+def test_a_server_error_is_tried_again(example_upstream, git_http_server, tmp_path, monkeypatch):
     """A 503 is the server's passing trouble: the fetch is tried again; a 404 is not retried."""
+    server = git_http_server
     monkeypatch.setattr(distgit, "RETRY_DELAY_S", 0.0)
-    shutil.copytree(example_upstream.root / "git", http_server.root / "git")
+    shutil.copytree(example_upstream.root / "git", server.root / "git")
     refs = "/git/greet.git/info/refs"
-    http_server.fail(refs, 503, times=2)
-    mirror = Mirror.for_url(f"{http_server.url}/git/greet.git", tmp_path / "cache")
+    server.fail(refs, 503, times=2)
+    mirror = Mirror.for_url(f"{server.url}/git/greet.git", tmp_path / "cache")
     assert mirror.update("f43").after == example_upstream.commits("greet")[-1]
-    assert http_server.count(refs) == 3
-    http_server.fail(refs, 503, times=5)
-    again = Mirror.for_url(f"{http_server.url}/git/greet.git", tmp_path / "other")
+    # A static server answers libgit2's smart request with its file; git's program then asks once more.
+    handover = 0 if server.smart else 1
+    assert server.count(refs) == 3 + handover
+    server.fail(refs, 503, times=5)
+    again = Mirror.for_url(f"{server.url}/git/greet.git", tmp_path / "other")
     with pytest.raises(UpstreamError, match="503"):
         again.update("f43")
-    assert http_server.count(refs) == 3 + network.DEFAULT_ATTEMPTS
+    assert server.count(refs) == 3 + handover + network.DEFAULT_ATTEMPTS  # that server goes to git's program at once
     assert not again.exists
+    server.fail(refs, 404, times=5)
+    with pytest.raises(UpstreamError, match="no dist-git repository"):
+        Mirror.for_url(f"{server.url}/git/greet.git", tmp_path / "third").update("f43")
+    assert server.count(refs) == 3 + handover + network.DEFAULT_ATTEMPTS + 1
     monkeypatch.setenv(network.ATTEMPTS_VARIABLE, "1")  # what --network-retries 1 sets: one try, no retry
-    http_server.fail(refs, 503, times=1)
+    server.fail(refs, 503, times=1)
     with pytest.raises(UpstreamError, match="503"):
-        Mirror.for_url(f"{http_server.url}/git/greet.git", tmp_path / "third").update("f43")
-    assert http_server.count(refs) == 3 + network.DEFAULT_ATTEMPTS + 1
+        Mirror.for_url(f"{server.url}/git/greet.git", tmp_path / "fourth").update("f43")
+    assert server.count(refs) == 3 + handover + network.DEFAULT_ATTEMPTS + 2
 
 
 def test_missing_branch_names_branch_and_url(example_upstream, tmp_path):
@@ -147,8 +161,8 @@ def test_missing_branch_names_branch_and_url(example_upstream, tmp_path):
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [mirror.lock_path.name]  # no half mirror
 
 
-def test_missing_repository_over_http_says_what_a_web_server_needs(http_server, tmp_path):
-    url = f"{http_server.url}/git/nothing.git"
+def test_missing_repository_over_http_says_what_a_web_server_needs(git_http_server, tmp_path):
+    url = f"{git_http_server.url}/git/nothing.git"
     mirror = Mirror.for_url(url, tmp_path / "cache")
     with pytest.raises(UpstreamError, match=rf"no dist-git repository at {url}") as info:
         mirror.update("f43")

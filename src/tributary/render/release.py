@@ -12,7 +12,9 @@ every change of its input fingerprint in the project's own history, then let the
    upstream commits are replayed with each synthetic commit right after the upstream commit it was made
    on; synthetic commits made on the newest upstream commit (or, for local specs, all of them) go on
    top. Synthetic commits are empty except the last commit, which carries the rendered tree, so the
-   work tree is clean (rpmautospec would otherwise add a bump dated today).
+   work tree is clean (rpmautospec would otherwise add a bump dated today). The rebuilt history is
+   written into a repository held in memory that reads the mirror's objects (``gitlib``): nothing on
+   disk, no git process.
 3. **Release**: ``manual`` and ``autorelease`` leave the Release tag alone; ``static`` adds the number
    of synthetic commits to the leading number of every main-package Release line (``release_bump``);
    ``auto`` leaves the spec to rpmautospec when any Release line uses ``%autorelease`` and treats it
@@ -35,10 +37,11 @@ import contextlib
 import datetime as dt
 import functools
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
+
+import pygit2
 
 from tributary.config import Project, ResolvedComponent
 from tributary.errors import Location, OverlayError, TribError
@@ -48,7 +51,7 @@ from tributary.render.release_bump import ReleaseBumpError, bump_release, releas
 from tributary.render.spec_view import component_macros, version_query
 from tributary.render.synthetic import prepared
 from tributary.spec import parse
-from tributary.tools import git, rpmautospec
+from tributary.tools import git, gitlib, rpmautospec
 from tributary.upstream.checkout import Resolution
 from tributary.upstream.fingerprint import input_fingerprint
 from tributary.upstream.lock import lock_path, read_lock
@@ -268,9 +271,7 @@ def _entry_commits(project: Project, component: ResolvedComponent, entries: list
 
 
 def _commit_time(upstream: Resolution) -> int:
-    raw = git.commit_object(upstream.mirror.path, upstream.commit)
-    committer = next(line for line in raw.split(b"\n") if line.startswith(b"committer "))
-    return int(committer.rsplit(b" ", 2)[1])
+    return gitlib.commit_time(upstream.mirror.path, upstream.commit)
 
 
 def _bump_static(component: ResolvedComponent, text: str, count: int, upstream: Resolution | None) -> str:
@@ -312,25 +313,22 @@ def _expand_with_history(
     tree: Path, spec: Path, synthetic: list[SyntheticCommit], upstream: Resolution | None, import_commit: str | None,
     query: rpmautospec.SpecQuery,
 ) -> None:
-    git_dir = git.init_work_tree(tree, alternates=(upstream.mirror.path / "objects") if upstream else None)
-    try:
-        head = _rebuild_history(git_dir, tree, synthetic, upstream, import_commit)
-        git.set_head(git_dir, tree, head)
-        rpmautospec.process(spec, query)
-    finally:
-        shutil.rmtree(git_dir, ignore_errors=True)
+    repo = gitlib.scratch_repository((upstream.mirror.path / "objects") if upstream else None)
+    head = _rebuild_history(repo, tree, synthetic, upstream, import_commit)
+    rpmautospec.process(spec, query, history=rpmautospec.History(repo, head))
 
 
 def _rebuild_history(
-    git_dir: Path, tree: Path, synthetic: list[SyntheticCommit], upstream: Resolution | None, import_commit: str | None
+    repo: pygit2.Repository, tree: Path, synthetic: list[SyntheticCommit], upstream: Resolution | None,
+    import_commit: str | None,
 ) -> str:
-    """Write the rebuilt history into ``git_dir``; return its last commit, which holds ``tree``."""
-    rendered_tree = git.snapshot_tree(git_dir, tree)
+    """Write the rebuilt history into ``repo``; return its last commit, which holds ``tree``."""
+    rendered_tree = gitlib.write_work_tree(repo, tree)
     if upstream is None:
-        initial = _raw_commit(_empty_tree(git_dir), None, ("tributary", "tributary@local", 0), "Initial sources\n")
-        kept, replay = [git.write_commit(git_dir, initial)], []
+        initial = _raw_commit(gitlib.empty_tree(repo), None, ("tributary", "tributary@local", 0), "Initial sources\n")
+        kept, replay = [gitlib.write_commit(repo, initial)], []
     else:
-        history = git.first_parent_history(upstream.mirror.path, upstream.commit)
+        history = gitlib.first_parent_history(upstream.mirror.path, upstream.commit)
         split = history.index(import_commit) + 1 if import_commit in history else len(history)
         kept, replay = history[:split], history[split:]
     newest = (replay or kept)[-1]
@@ -348,19 +346,18 @@ def _rebuild_history(
     steps += on_top
     if not steps:
         # Nothing to add: the newest commit itself carries the rendered tree, so nothing is bumped.
-        return git.write_commit(
-            git_dir, _with_tree(git.commit_object(git_dir, kept[-1]), rendered_tree, keep_parents=True)
-        )
+        newest_commit = gitlib.read_commit(repo, kept[-1])
+        return gitlib.write_commit(repo, _with_tree(newest_commit, rendered_tree, keep_parents=True))
     parent = kept[-1]
     for index, step in enumerate(steps):
         tree_id = rendered_tree if index == len(steps) - 1 else None
         if isinstance(step, SyntheticCommit):
             raw = _raw_commit(
-                tree_id or _tree_of(git_dir, parent), parent, (step.author, step.email, step.timestamp), step.message
+                tree_id or _tree_of(repo, parent), parent, (step.author, step.email, step.timestamp), step.message
             )
         else:
-            raw = _with_tree(git.commit_object(git_dir, step), tree_id, keep_parents=False, parent=parent)
-        parent = git.write_commit(git_dir, raw)
+            raw = _with_tree(gitlib.read_commit(repo, step), tree_id, keep_parents=False, parent=parent)
+        parent = gitlib.write_commit(repo, raw)
     return parent
 
 
@@ -373,15 +370,8 @@ def _raw_commit(tree: str, parent: str | None, who: tuple[str, str, int], messag
     return "\n".join(lines).encode()
 
 
-def _empty_tree(git_dir: Path) -> str:
-    return git.run(["hash-object", "-t", "tree", "-w", "--stdin"], git_dir=git_dir, input=b"").stdout.decode().strip()
-
-
-def _tree_of(git_dir: Path, commit: str | None) -> str:
-    if commit is None:
-        return _empty_tree(git_dir)
-    raw = git.commit_object(git_dir, commit)
-    return raw.split(b"\n", 1)[0].split(b" ", 1)[1].decode()
+def _tree_of(repo: pygit2.Repository, commit: str) -> str:
+    return gitlib.read_commit(repo, commit).split(b"\n", 1)[0].split(b" ", 1)[1].decode()
 
 
 def _with_tree(raw: bytes, tree: str | None, *, keep_parents: bool, parent: str | None = None) -> bytes:

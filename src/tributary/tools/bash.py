@@ -20,8 +20,9 @@ TIMEOUT = 30.0
 NOBODY = 65534
 
 
-def sandbox_command(script: str, directory: Path) -> list[str]:
-    """The bwrap command line that runs ``script`` with bash in ``directory``."""
+def sandbox_command(script: str, directory: Path | None) -> list[str]:
+    """The bwrap command line that runs ``script`` with bash in ``directory`` (None: in the sandbox's
+    empty ``/tmp``, with no directory of the host to read)."""
     mounts = [bwrap.ro_bind("/usr")]
     for top in ("bin", "sbin", "lib", "lib64"):
         path = Path("/") / top
@@ -29,14 +30,15 @@ def sandbox_command(script: str, directory: Path) -> list[str]:
             mounts.append(bwrap.symlink(os.readlink(path), str(path)))
         elif path.is_dir():
             mounts.append(bwrap.ro_bind(str(path)))
-    mounts += [bwrap.Mount("dev", "/dev"), bwrap.Mount("proc", "/proc"), bwrap.tmpfs("/tmp"),
-               bwrap.ro_bind(str(directory))]
+    mounts += [bwrap.Mount("dev", "/dev"), bwrap.Mount("proc", "/proc"), bwrap.tmpfs("/tmp")]
+    if directory is not None:
+        mounts.append(bwrap.ro_bind(str(directory)))
     argv = ["/usr/bin/bash", "-c", script]
     return bwrap.command(argv, mounts=mounts, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "HOME": "/tmp"},
-                         uid=NOBODY, gid=NOBODY, chdir=str(directory), hostname="rpm")
+                         uid=NOBODY, gid=NOBODY, chdir=str(directory or "/tmp"), hostname="rpm")
 
 
-def run_sandboxed(script: str, directory: Path, *, timeout: float = TIMEOUT) -> str:
+def run_sandboxed(script: str, directory: Path | None, *, timeout: float = TIMEOUT) -> str:
     """bash's standard output for ``script`` whatever its exit status; a ToolError if the sandbox could
     not be set up or the script outlived ``timeout``."""
     bwrap.require()

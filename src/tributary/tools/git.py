@@ -3,14 +3,16 @@
 Every command names its repository with ``--git-dir`` and runs with a cleaned environment, so a
 ``GIT_DIR`` left by a surrounding hook or a translated error message can never change what we read.
 Which commit to use, where mirrors live and when to fetch are decided by ``tributary.upstream``.
+Reading mirrors, and fetching over smart HTTP, happen in process (``tools.gitlib``); this module
+keeps what needs git's program: cloning and fetching over the transports and with the settings only
+it has (dumb HTTP, ssh, credentials), and the project's own work tree.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from tributary.tools import process
@@ -27,13 +29,17 @@ MISSING_REF = "missing-ref"  # the repository exists, the branch does not
 NETWORK = "network"  # host unreachable, refused, timed out, or a server error
 OTHER = "other"
 
+# git's messages, and libgit2's (``tools.gitlib``) for the same failures.
 _KINDS = (
     (MISSING_REF, re.compile(r"couldn't find remote ref|unknown revision|no such ref|remote branch .* not found",
                              re.IGNORECASE)),
     (NOT_FOUND, re.compile(r"repository '.*' not found|does not appear to be a git repository|"
-                           r"returned error: 404|not found: did you run git update-server-info", re.IGNORECASE)),
+                           r"returned error: 404|not found: did you run git update-server-info|"
+                           r"unexpected http status code: 404|failed to resolve path", re.IGNORECASE)),
     (NETWORK, re.compile(r"could not resolve host|failed to connect|connection refused|timed out|"
-                         r"returned error: 5\d\d|connection reset|empty reply|unable to access", re.IGNORECASE)),
+                         r"returned error: 5\d\d|connection reset|empty reply|unable to access|"
+                         r"unexpected http status code: 5\d\d|failed to resolve address|could not read from socket",
+                         re.IGNORECASE)),
 )
 
 
@@ -47,16 +53,6 @@ class GitError(process.ToolError):
     @property
     def kind(self) -> str:
         return classify(self.stderr)
-
-
-@dataclass(frozen=True)
-class TreeEntry:
-    """One entry of ``git ls-tree -r``: ``mode`` as git writes it (``100644``, ``120000``...)."""
-
-    mode: str
-    kind: str  # blob | commit (a submodule link)
-    oid: str
-    path: str
 
 
 def environment() -> dict[str, str]:
@@ -84,7 +80,8 @@ def run(args: Sequence[str], *, git_dir: Path | None = None, input: bytes | None
 
 # Failures worth trying again: the server or the connection broke mid-way, not a wrong URL or host.
 _TRANSIENT = re.compile(r"returned error: 5\d\d|connection reset|empty reply|timed out|early eof|rpc failed|"
-                        r"unexpected disconnect", re.IGNORECASE)
+                        r"unexpected disconnect|unexpected http status code: 5\d\d|could not read from socket",
+                        re.IGNORECASE)
 
 
 def is_transient(stderr: str) -> bool:
@@ -112,20 +109,6 @@ def _last_message(stderr: str) -> str:
 # --- commands ------------------------------------------------------------------------------------
 
 
-def init_bare(path: Path) -> None:
-    """An empty bare repository without sample hooks (``--template=``)."""
-    run(["init", "--quiet", "--bare", "--template=", str(path)])
-
-
-def config_set(git_dir: Path, key: str, value: str) -> None:
-    run(["config", key, value], git_dir=git_dir)
-
-
-def config_get(git_dir: Path, key: str) -> str | None:
-    proc = run(["config", "--get", key], git_dir=git_dir, ok=(0, 1))
-    return proc.stdout.decode().strip() if proc.returncode == 0 else None
-
-
 def clone_bare(url: str, dest: Path, branch: str, *, config: Mapping[str, str],
                settings: Mapping[str, str] | None = None) -> None:
     """A bare clone of one branch of ``url`` into the new directory ``dest``, ``config`` written into it.
@@ -143,8 +126,12 @@ def fetch(git_dir: Path, remote: str, refspecs: Sequence[str], *, settings: Mapp
         settings=settings)
 
 
-# What git's HTTP transport (curl) says when a connection stayed below http.lowSpeedLimit too long.
-STALLED = re.compile(r"operation too slow", re.IGNORECASE)
+# What git's HTTP transport (curl) says when a connection stayed below http.lowSpeedLimit too long, and
+# libgit2 when a socket stayed silent past its server time-out.
+STALLED = re.compile(r"operation too slow|could not read from socket: timed out", re.IGNORECASE)
+# libgit2, when it opened no connection (``reason`` as the system says it: "Connection refused",
+# "Operation timed out" for its connect time-out, "Name or service not known").
+NO_CONNECTION = re.compile(r"failed to (?:connect to|resolve address for) [^\s:]+: (?P<reason>[^\n]+)", re.IGNORECASE)
 
 
 def resolve(git_dir: Path, revision: str) -> str | None:
@@ -181,64 +168,6 @@ def read_ref(git_dir: Path, ref: str) -> str | None:
         if name == ref:
             return oid if _FULL_ID.match(oid) else resolve(git_dir, ref)
     return None
-
-
-def rev_list(git_dir: Path, revision: str, *, first_parent: bool = False, max_count: int | None = None,
-             before: int | None = None) -> list[str]:
-    """Commit ids reachable from ``revision``, newest first; ``before`` is a Unix time (committer date)."""
-    args = ["rev-list"]
-    if first_parent:
-        args.append("--first-parent")
-    if max_count is not None:
-        args.append(f"--max-count={max_count}")
-    if before is not None:
-        args.append(f"--before=@{before}")
-    args += ["--end-of-options", revision]
-    return run(args, git_dir=git_dir).stdout.decode().split()
-
-
-def is_ancestor(git_dir: Path, commit: str, revision: str) -> bool:
-    """Whether ``commit`` is reachable from ``revision`` (``merge-base --is-ancestor``: exit 0 or 1)."""
-    return run(["merge-base", "--is-ancestor", commit, revision], git_dir=git_dir, ok=(0, 1)).returncode == 0
-
-
-def ancestry(git_dir: Path, commit: str, revision: str) -> bool | None:
-    """Whether the full commit id ``commit`` is reachable from ``revision``; None when the repository
-    has no such commit at all (one process where ``resolve`` and ``is_ancestor`` take two)."""
-    code = run(["merge-base", "--is-ancestor", commit, revision], git_dir=git_dir, ok=(0, 1, 128)).returncode
-    return {0: True, 1: False}.get(code)
-
-
-def ls_tree(git_dir: Path, commit: str) -> list[TreeEntry]:
-    """Every file of ``commit``'s tree (recursively), NUL-separated so any file name survives."""
-    out = run(["ls-tree", "-r", "-z", "--full-tree", commit], git_dir=git_dir).stdout
-    entries = []
-    for record in out.split(b"\0"):
-        if not record:
-            continue
-        meta, _, path = record.partition(b"\t")
-        mode, kind, oid = meta.decode().split()
-        entries.append(TreeEntry(mode, kind, oid, os.fsdecode(path)))
-    return entries
-
-
-def read_blobs(git_dir: Path, oids: Sequence[str]) -> Iterator[tuple[str, bytes]]:
-    """``(oid, content)`` for each blob id, read with one ``cat-file --batch`` process."""
-    if not oids:
-        return
-    out = run(["cat-file", "--batch"], git_dir=git_dir, input="".join(f"{oid}\n" for oid in oids).encode()).stdout
-    position = 0
-    for oid in oids:
-        header_end = out.index(b"\n", position)
-        header = out[position:header_end].decode().split()
-        if len(header) != 3:
-            raise GitError(f"git cat-file: object {oid} is missing", command=["git", "cat-file", "--batch"],
-                           stderr=" ".join(header))
-        size = int(header[2])
-        start = header_end + 1
-        yield header[0], out[start:start + size]
-        position = start + size + 1
-
 
 
 # --- the project's own repository (a work tree) ----------------------------------------------------
@@ -287,42 +216,6 @@ def log_patches(work_tree: Path, path: str) -> str:
     return proc.stdout.decode(errors="replace")
 
 
-def first_parent_history(git_dir: Path, commit: str) -> list[str]:
-    """The first-parent line ending at ``commit``, oldest first."""
-    return rev_list(git_dir, commit, first_parent=True)[::-1]
-
-
-def commit_object(git_dir: Path, commit: str) -> bytes:
-    return run(["cat-file", "commit", commit], git_dir=git_dir).stdout
-
-
-def write_commit(git_dir: Path, raw: bytes) -> str:
-    """Store a raw commit object; return its id."""
-    return run(["hash-object", "-t", "commit", "-w", "--stdin"], git_dir=git_dir, input=raw).stdout.decode().strip()
-
-
-def init_work_tree(directory: Path, *, alternates: Path | None = None) -> Path:
-    """A repository for the files already in ``directory``, optionally borrowing another's objects."""
-    run(["init", "-q", "--template=", str(directory)])
-    git_dir = directory / ".git"
-    if alternates is not None:
-        (git_dir / "objects" / "info").mkdir(parents=True, exist_ok=True)
-        (git_dir / "objects" / "info" / "alternates").write_text(f"{alternates}\n")
-    return git_dir
-
-
-def snapshot_tree(git_dir: Path, work_tree: Path) -> str:
-    """The tree object of every file in ``work_tree`` (all of them, ignores disregarded)."""
-    run(["--work-tree", str(work_tree), "add", "-A", "--force", "."], git_dir=git_dir)
-    return run(["write-tree"], git_dir=git_dir).stdout.decode().strip()
-
-
-def set_head(git_dir: Path, work_tree: Path, commit: str) -> None:
-    """Point the branch at ``commit`` and make the index match it, leaving the work tree as it is."""
-    run(["update-ref", "HEAD", commit], git_dir=git_dir)
-    run(["--work-tree", str(work_tree), "reset", "-q", "--mixed", commit], git_dir=git_dir)
-
-
 def last_commits(work_tree: Path, directory: str) -> dict[str, str]:
     """For every file under ``directory`` (relative to the work tree's root), the last commit touching it."""
     return {path: commits[0][0] for path, commits in file_commits(work_tree, [directory]).items()}
@@ -346,29 +239,6 @@ def file_commits(work_tree: Path, paths: Sequence[str]) -> dict[str, list[tuple[
 def git_dir_of(work_tree: Path) -> Path:
     """The repository directory of a work tree (a linked work tree's own, which reads the shared objects)."""
     return Path(run(["rev-parse", "--absolute-git-dir"], cwd=work_tree).stdout.decode().strip())
-
-
-def export_tree(work_tree: Path, revision: str, directory: str, dest: Path) -> None:
-    """Write the files below ``directory`` (relative to the work tree's root, "" for all) as they were at
-    ``revision`` into ``dest``: regular and executable files only (no symlinks or submodules), so
-    nothing written can point out of ``dest``."""
-    git_dir = git_dir_of(work_tree)
-    prefix = f"{directory.strip('/')}/" if directory.strip("/.") else ""
-    entries = [entry for entry in ls_tree(git_dir, revision)
-               if entry.kind == "blob" and entry.mode in ("100644", "100755") and entry.path.startswith(prefix)]
-    by_oid: dict[str, list[TreeEntry]] = {}
-    for entry in entries:
-        by_oid.setdefault(entry.oid, []).append(entry)
-    for oid, content in read_blobs(git_dir, list(by_oid)):
-        for entry in by_oid[oid]:
-            relative = entry.path[len(prefix):]
-            if not relative or ".." in relative.split("/"):
-                continue
-            path = dest / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-            if entry.mode == "100755":
-                path.chmod(0o755)
 
 
 def head_commit(work_tree: Path) -> tuple[str, int] | None:

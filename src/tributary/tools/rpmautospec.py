@@ -8,7 +8,16 @@ rpmautospec asks every historical spec for its ``epoch:version`` and release thr
 the upstream distribution fails on that distribution's macros. ``process`` can be handed another
 answer (``query``): for the duration of the call, rpmautospec's history processor is given a parser
 that asks it. rpmautospec (0.8.5, pinned) chooses its parser by the name ``AutoSpecParser`` in
-``rpmautospec.pkg_history``, which is the one name swapped.
+``rpmautospec.pkg_history``, which is the one name swapped for that.
+
+rpmautospec reads the history from the repository holding the spec, and unpacks every commit's spec
+into a temporary directory of its own before asking about it. Given a ``History`` (a repository
+object, which may live in memory, and its head commit), ``process`` hands rpmautospec a history
+processor (the name ``PkgHistoryProcessor`` in ``rpmautospec.subcommands.process_distgit``) that
+reads that repository from that commit, and asks about each distinct spec once: commits that leave
+the spec as it was (most of them) reuse the answer for its blob, and the specs asked about are
+written into one directory per call. A spec that cannot be read that way is left to rpmautospec's
+own handling (every file of the commit unpacked, for ``%include``).
 """
 
 from __future__ import annotations
@@ -16,9 +25,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+
+import pygit2
 
 from tributary.errors import TribError
 from tributary.tools.process import ToolError
@@ -45,14 +59,23 @@ def history_macros() -> str:
     return f"%{AUTORELEASE_MACRO} {AUTORELEASE_DEFINITION}\n%autochangelog %{{nil}}\n"
 
 
-def process(spec: Path, query: SpecQuery | None = None) -> bool:
-    """Expand the spec in place from the history of the repository holding it; True if it changed.
+@dataclass(frozen=True)
+class History:
+    """A component's history for rpmautospec: a repository and the commit that holds the spec's tree."""
+
+    repository: pygit2.Repository
+    head: str
+
+
+def process(spec: Path, query: SpecQuery | None = None, history: History | None = None) -> bool:
+    """Expand the spec in place from ``history`` (by default, that of the repository holding it);
+    True if it changed.
 
     ``query`` answers rpmautospec's question for each historical spec instead of the host's rpm.
     """
     from rpmautospec import pkg_history
     from rpmautospec.exc import SpecParseFailure
-    from rpmautospec.subcommands.process_distgit import do_process_distgit
+    from rpmautospec.subcommands import process_distgit
 
     # rpmautospec hands sys.stderr to rpm's C library, which needs a real file: not a test's capture
     # object or a wrapped stream.
@@ -63,7 +86,8 @@ def process(spec: Path, query: SpecQuery | None = None) -> bool:
     if query is not None:
         pkg_history.AutoSpecParser = _parser_asking(query)
     try:
-        return bool(do_process_distgit(spec, spec, enable_caching=False))
+        with _reading(history, process_distgit):
+            return bool(process_distgit.do_process_distgit(spec, spec, enable_caching=False))
     except SpecParseFailure as error:
         detail = getattr(error, "detail", None) or error
         raise RpmautospecError(f"rpmautospec could not parse {spec.name} in its history: {detail}") from error
@@ -74,6 +98,59 @@ def process(spec: Path, query: SpecQuery | None = None) -> bool:
         if sys.stderr is not real:
             sys.stderr.close()
         sys.stderr = saved
+
+
+@contextmanager
+def _reading(history: History | None, module: Any) -> Iterator[None]:
+    """While the block runs, rpmautospec's history processor reads ``history`` (if given)."""
+    if history is None:
+        yield
+        return
+    original = module.PkgHistoryProcessor
+    module.PkgHistoryProcessor = _processor_reading(history, original)
+    try:
+        yield
+    finally:
+        module.PkgHistoryProcessor = original
+
+
+def _processor_reading(history: History, base: type) -> type:
+    """A subclass of rpmautospec's ``PkgHistoryProcessor`` reading ``history``, one question per spec blob."""
+
+    class HistoryProcessor(base):  # type: ignore[misc]  # rpmautospec has no type information
+        def __init__(self, spec_or_path: Path) -> None:
+            super().__init__(spec_or_path)
+            self.repo = history.repository
+            self._by_blob: dict[pygit2.Oid, dict[str, Any]] = {}
+            self._asked: tempfile.TemporaryDirectory[str] | None = None
+
+        def run(self, head: str | None = None, **how: Any) -> Any:
+            try:
+                return super().run(head or history.head, **how)
+            finally:
+                if self._asked is not None:
+                    self._asked.cleanup()
+
+        def _get_rpmverflags_for_commit(self, commit: pygit2.Commit) -> dict[str, Any]:
+            try:
+                blob = commit.tree[self.specfile.name]
+            except KeyError:
+                blob = None
+            if not isinstance(blob, pygit2.Blob):
+                return super()._get_rpmverflags_for_commit(commit)  # type: ignore[no-any-return]
+            known = self._by_blob.get(blob.id)
+            if known is None:
+                if self._asked is None:
+                    self._asked = tempfile.TemporaryDirectory(prefix="trib-rpmautospec-")
+                directory = Path(self._asked.name)
+                (directory / self.specfile.name).write_bytes(blob.data)
+                known = self._get_rpmverflags(directory, self.name, log_error=False)
+                if "error" in known:  # rpmautospec's own way: every file of the commit beside the spec
+                    return super()._get_rpmverflags_for_commit(commit)  # type: ignore[no-any-return]
+                self._by_blob[blob.id] = known
+            return known
+
+    return HistoryProcessor
 
 
 def _parser_asking(query: SpecQuery) -> type:

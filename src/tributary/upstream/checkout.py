@@ -1,6 +1,6 @@
 """Put an upstream component's dist-git files, at the chosen commit, into a directory.
 
-The tree is written from git's objects (``ls-tree`` + ``cat-file``), not through a checkout: no
+The tree is written from git's objects (read in process, ``tools.gitlib``), not through a checkout: no
 ``.git`` is left behind, no index is shared between processes using one mirror, and no
 ``.gitattributes`` filter (eol conversion, LFS smudge, ``export-subst``) alters a byte, so the files
 are exactly what upstream committed. Lookaside tarballs are not fetched here: render never needs them
@@ -16,7 +16,7 @@ from pathlib import Path
 from tributary.config import Project, ResolvedComponent
 from tributary.errors import PathEscapeError
 from tributary.fsutil import check_relative, resolve_inside
-from tributary.tools import git
+from tributary.tools import gitlib
 from tributary.upstream.commit import LOCKED, PINNED, ChosenCommit, choose_commit
 from tributary.upstream.distgit import DistGitSource, Mirror, cache_dir, dist_git_source
 from tributary.upstream.errors import UpstreamError
@@ -95,16 +95,15 @@ def export_tree(repo: Path, commit: str, dest: Path) -> list[str]:
     Submodule links are skipped (dist-git has none worth keeping; azldev strips them). A path or
     symlink that would land outside ``dest`` is an error: a repository's tree is input, not trusted.
     """
-    entries = git.ls_tree(repo, commit)
-    blobs = [e for e in entries if e.mode != _GITLINK]
-    contents = dict(git.read_blobs(repo, sorted({e.oid for e in blobs})))
     written = []
-    for entry in blobs:
+    for item in gitlib.tree_files(repo, commit):
+        entry, data = item.entry, item.data
+        if entry.mode == _GITLINK or data is None:
+            continue
         relative = check_relative(entry.path, what="dist-git path")
         parent = resolve_inside(dest, str(relative.parent), what="dist-git path")
         parent.mkdir(parents=True, exist_ok=True)
         target = parent / relative.name
-        data = contents[entry.oid]
         if entry.mode == _SYMLINK:
             _symlink_inside(dest, target, os.fsdecode(data), entry.path)
         elif entry.mode in _FILE_MODES:
@@ -141,7 +140,7 @@ def _present(mirror: Mirror, branch: str, commit: str | None) -> str | None:
         return None
     with mirror.locked(exclusive=False):
         tip = mirror.tip(branch)
-        if tip is None or not git.ancestry(mirror.path, commit.lower(), f"refs/heads/{branch}"):
+        if tip is None or not gitlib.ancestry(mirror.path, commit.lower(), f"refs/heads/{branch}"):
             return None
         return tip
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tributary.config.model import parse_snapshot
-from tributary.tools import git
+from tributary.tools import gitlib
 from tributary.upstream.distgit import Mirror
 from tributary.upstream.errors import CommitNotFound, HistoryRewritten, UpstreamError
 from tributary.upstream.uri import redact
@@ -57,12 +57,12 @@ def choose_commit(mirror: Mirror, branch: str, *, locked: str | None = None, pin
         return ChosenCommit(find_on_branch(mirror, branch, pinned, reason=PINNED), PINNED)
     if snapshot is not None:
         when = snapshot_time(snapshot)
-        found = git.rev_list(mirror.path, f"refs/heads/{branch}", first_parent=True, max_count=1, before=when)
-        if not found:
+        found = gitlib.newest_before(mirror.path, f"refs/heads/{branch}", when)
+        if found is None:
             raise UpstreamError(
                 f"no commit on branch {branch!r} of {redact(mirror.url)} is at or before the snapshot "
                 f"{_show(snapshot)}", hint="the package is newer than the snapshot: move the snapshot or pin a commit")
-        return ChosenCommit(found[0], SNAPSHOT)
+        return ChosenCommit(found, SNAPSHOT)
     return ChosenCommit(tip, HEAD)
 
 
@@ -88,11 +88,11 @@ def find_on_branch(mirror: Mirror, branch: str, commit: str, *, reason: str = PI
     ref = f"refs/heads/{branch}"
     exists = True
     if len(prefix) == 40:
-        on_branch = git.ancestry(mirror.path, prefix, ref)
+        on_branch = gitlib.ancestry(mirror.path, prefix, ref)
         candidates = [prefix] if on_branch else []
         exists = on_branch is not None
     else:
-        candidates = [c for c in git.rev_list(mirror.path, ref) if c.startswith(prefix)]
+        candidates = [c for c in gitlib.reachable(mirror.path, ref) if c.startswith(prefix)]
     if len(candidates) == 1:
         return candidates[0]
     if candidates:
@@ -105,7 +105,7 @@ def find_on_branch(mirror: Mirror, branch: str, commit: str, *, reason: str = PI
             "(a force-push)", hint="review what upstream changed, then run 'trib comp update NAME "
                                    "--accept-rewritten-history' to lock the branch as it is now")
     hint = f"pin a commit that is on branch {branch!r} (spec.upstream-commit), or remove the pin to follow the snapshot"
-    if exists and (len(prefix) == 40 or git.resolve(mirror.path, prefix) is not None):
+    if exists and (len(prefix) == 40 or gitlib.has_object(mirror.path, prefix)):
         raise CommitNotFound(
             f"{what} {commit} is not on branch {branch!r} of {shown}: the mirror has it, so upstream has "
             "rewritten the branch's history or the commit belongs to another branch", hint=hint)

@@ -21,20 +21,20 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import glob
 import hashlib
 import math
 import re
 import shutil
-import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tributary.config import Project, ResolvedComponent
 from tributary.errors import ConfigError
-from tributary.tools import git
+from tributary.tools import git, gitlib
 from tributary.upstream.errors import NetworkError, UpstreamError
 from tributary.upstream.network import CONNECT_VARIABLE, READ_VARIABLE, Timeouts, attempts, check_connect
 from tributary.upstream.uri import expand, has_scheme, redact
@@ -159,12 +159,11 @@ class Mirror:
         The branch is force-updated: when upstream rewrites its history the mirror follows, and
         commits that left the branch stop counting as "on the branch" (see ``commit.choose_commit``).
         """
-        refspec = f"+refs/heads/{branch}:refs/heads/{branch}"
         with self.locked(exclusive=True):
             if self.exists:
                 self._check_url()
                 before = self.tip(branch)
-                self._transfer(branch, lambda settings: git.fetch(self.path, REMOTE, [refspec], settings=settings))
+                self._transfer(branch, self.path)
                 created = False
             else:
                 before = None
@@ -176,39 +175,55 @@ class Mirror:
         return MirrorUpdate(created, before, after)
 
     def _create(self, branch: str) -> None:
-        """Clone the branch beside the mirror's final place, then rename: never half a mirror.
+        """Make the mirror in a directory beside its final place, then rename: never half a mirror.
 
-        Staging directories a killed process left (the exclusive lock says none is in use) go first.
+        The staging directory has one name per mirror: the exclusive lock says no other process uses
+        it, so what is there is a killed process's leftover and goes first. (A name found by listing
+        the cache would cost a scan of thousands of mirrors for each new one.)
         """
-        for leftover in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.new"):
-            shutil.rmtree(leftover, ignore_errors=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".new", dir=self.path.parent))
-        clone = staging / "mirror.git"
-        # Housekeeping must finish before a fetch returns, while we still hold the lock.
-        config = {f"remote.{REMOTE}.url": self.url, "gc.autoDetach": "false", "maintenance.autoDetach": "false"}
+        staging = self.path.with_name(f".{self.path.name}.new")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
         try:
-            self._transfer(branch, lambda settings: git.clone_bare(self.url, clone, branch, config=config,
-                                                                    settings=settings))
+            self._transfer(branch, staging, create=True)
             if self.path.exists():  # a leftover without HEAD (an interrupted rename): not a mirror
                 shutil.rmtree(self.path)
-            (clone / "refs").mkdir(exist_ok=True)  # a clone packs its refs; git init's empty refs/ marks a repository
-            clone.rename(self.path)
+            (staging / "refs").mkdir(exist_ok=True)  # a clone packs its refs; git's empty refs/ marks a repository
+            staging.rename(self.path)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    def _transfer(self, branch: str, transfer: Callable[[dict[str, str]], None]) -> None:
-        """Run ``transfer(settings)`` (a clone or fetch) with the time-outs, tried again (``network.attempts()``
-        in all) when the server or the connection failed in a way that may pass: a 5xx, a reset or dropped
-        connection. A stall is not tried again: the read time-out was the time it could have."""
+    def _transfer(self, branch: str, repository: Path, *, create: bool = False) -> None:
+        """Bring ``branch`` into ``repository`` (a new mirror's empty staging directory when ``create``),
+        tried again (``network.attempts()`` in all) when the server or the connection failed in a way that
+        may pass: a 5xx, a reset or dropped connection. A stall is not tried again: the read time-out
+        was the time it could have.
+
+        libgit2 fetches in this process where it can (smart HTTP(S), local repositories); what it
+        cannot do (a "dumb" server's static files, credentials, a certificate only git's own
+        configuration trusts) is left to the git program, in the same attempt.
+        """
         timeouts = Timeouts.from_environment()
         tries = attempts()
-        problem = check_connect(self.url, timeouts.connect)
-        if problem is not None:
-            raise NetworkError(f"cannot reach {redact(self.url)}: {problem}",
-                               hint=f"check the network or the URL; {CONNECT_VARIABLE} sets the connect time-out")
+        in_process = _in_process(self.url)
+        if not in_process:
+            problem = check_connect(self.url, timeouts.connect)
+            if problem is not None:
+                raise unreachable(self.url, problem)
         for attempt in range(1, tries + 1):
             try:
-                transfer(fetch_settings(timeouts))
+                if in_process and _in_process(self.url):
+                    try:
+                        self._fetch_in_process(branch, repository, timeouts, create=create)
+                        return
+                    except git.GitError as error:
+                        if error.kind != git.OTHER:
+                            raise
+                        _handled_by_git(self.url)
+                        if create:  # git clones into an empty directory only
+                            shutil.rmtree(repository)
+                            repository.mkdir()
+                self._fetch_with_git(branch, repository, timeouts, create=create)
                 return
             except git.GitError as error:
                 stalled = bool(git.STALLED.search(error.stderr))
@@ -216,14 +231,69 @@ class Mirror:
                     raise fetch_error(self.url, branch, error, timeouts) from error
                 time.sleep(RETRY_DELAY_S * attempt)
 
+    def _fetch_in_process(self, branch: str, repository: Path, timeouts: Timeouts, *, create: bool) -> None:
+        if create:
+            gitlib.init_bare(repository, head=branch, config=self._config())
+        offered = gitlib.fetch(repository, REMOTE, [_refspec(branch)], connect_timeout=timeouts.connect,
+                               read_timeout=timeouts.read)
+        if f"refs/heads/{branch}" not in offered:
+            raise git.GitError(f"git fetch failed: couldn't find remote ref refs/heads/{branch}",
+                               stderr=f"fatal: couldn't find remote ref refs/heads/{branch}")
+
+    def _fetch_with_git(self, branch: str, repository: Path, timeouts: Timeouts, *, create: bool) -> None:
+        settings = fetch_settings(timeouts)
+        if create:
+            git.clone_bare(self.url, repository, branch, config=self._config(), settings=settings)
+        else:
+            git.fetch(repository, REMOTE, [_refspec(branch)], settings=settings)
+
+    def _config(self) -> dict[str, str]:
+        """A new mirror's settings: its remote (no tags), and housekeeping that finishes
+        before a fetch returns, while we still hold the lock."""
+        return {f"remote.{REMOTE}.url": self.url, f"remote.{REMOTE}.tagOpt": "--no-tags", "gc.autoDetach": "false",
+                "maintenance.autoDetach": "false"}
+
     def _check_url(self) -> None:
         """Refuse a mirror directory that belongs to another URL (copied or renamed by hand)."""
-        recorded = git.config_get(self.path, f"remote.{REMOTE}.url")
+        recorded = gitlib.config_value(self.path, f"remote.{REMOTE}.url")
         if recorded != self.url:
             raise UpstreamError(
                 f"mirror {self.path} is of {redact(recorded or '?')}, not {redact(self.url)}",
                 hint=f"remove {self.path} and run again",
             )
+
+
+def _refspec(branch: str) -> str:
+    return f"+refs/heads/{branch}:refs/heads/{branch}"
+
+
+_GIT_ONLY: set[str] = set()  # servers libgit2 could not fetch from (scheme://host:port), this process
+_GIT_ONLY_LOCK = threading.Lock()
+
+
+def _server(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if has_scheme(url) else "file://"
+
+
+def _in_process(url: str) -> bool:
+    """Whether libgit2 fetches ``url`` (smart HTTP(S), a local repository) unless its server proved it
+    cannot; ssh and git:// go to the git program, which has the user's keys and settings."""
+    scheme = urlsplit(url).scheme.lower() if has_scheme(url) else "file"
+    if scheme not in ("http", "https", "file"):
+        return False
+    with _GIT_ONLY_LOCK:
+        return _server(url) not in _GIT_ONLY
+
+
+def _handled_by_git(url: str) -> None:
+    with _GIT_ONLY_LOCK:
+        _GIT_ONLY.add(_server(url))
+
+
+def unreachable(url: str, problem: str) -> NetworkError:
+    return NetworkError(f"cannot reach {redact(url)}: {problem}",
+                        hint=f"check the network or the URL; {CONNECT_VARIABLE} sets the connect time-out")
 
 
 def fetch_settings(timeouts: Timeouts) -> dict[str, str]:
@@ -234,11 +304,17 @@ def fetch_settings(timeouts: Timeouts) -> dict[str, str]:
 def fetch_error(url: str, branch: str, error: git.GitError, timeouts: Timeouts | None = None) -> UpstreamError:
     """A fetch failure in terms of the configuration: which URL, which branch, and what to check."""
     shown = redact(url)
+    timeouts = timeouts or Timeouts.from_environment()
     if git.STALLED.search(error.stderr):
-        read = (timeouts or Timeouts.from_environment()).read
-        return NetworkError(f"{shown} sent no data for {read:g} s (read time-out; {READ_VARIABLE})",
+        return NetworkError(f"{shown} sent no data for {timeouts.read:g} s (read time-out; {READ_VARIABLE})",
                             hint=f"the server accepted the connection and went silent; raise {READ_VARIABLE} "
                                  "(or --read-timeout) if it is only slow")
+    no_connection = git.NO_CONNECTION.search(error.stderr)
+    if no_connection:  # libgit2's words; git's program was preceded by the same probe (``check_connect``)
+        reason = no_connection.group("reason").strip()
+        if reason.lower() == "operation timed out":
+            reason = f"no connection within {timeouts.connect:g} s (connect time-out; {CONNECT_VARIABLE})"
+        return unreachable(url, reason)
     if error.kind == git.MISSING_REF:
         return UpstreamError(f"branch {branch!r} does not exist in {shown}",
                              hint="check the distro version's dist-git-branch")

@@ -32,7 +32,7 @@ from typing import Any
 
 from tributary.config import Project, ResolvedComponent, load_project
 from tributary.errors import ConfigError, TribError
-from tributary.tools import git
+from tributary.tools import git, gitlib
 from tributary.upstream.fingerprint import file_sha256, hashed_config, input_fingerprint, release_ver
 from tributary.upstream.lock import Lock, lock_path, parse_lock
 
@@ -116,7 +116,7 @@ def explain(project: Project, name: str, *, from_ref: str, to_ref: str = "HEAD")
 
 def _side(top: Path, inside: str, ref: str, root: Path, current: Project, name: str) -> _Side:
     root.mkdir(parents=True)
-    git.export_tree(top, ref, inside, root)
+    gitlib.export_tree(top, ref, inside, root)
     try:
         project = load_project(root)
     except TribError as error:
