@@ -55,7 +55,7 @@ def test_independent_builds_run_at_the_same_time() -> None:
     graph = build_graph(EXAMPLE)
     started = {name: threading.Event() for name in ("filesystem", "greet-data")}
 
-    def build(name: str):
+    def build(name: str, ticket):
         if name in started:
             started[name].set()
             other = "greet-data" if name == "filesystem" else "filesystem"
@@ -71,7 +71,7 @@ def test_dependents_wait_and_failures_skip_only_what_needs_them() -> None:
     finished: list[str] = []
     lock = threading.Lock()
 
-    def build(name: str):
+    def build(name: str, ticket):
         with lock:
             if name == "greet":
                 assert "libgreet" in finished  # started only after what it needs
@@ -93,7 +93,7 @@ def test_a_free_slot_goes_to_the_longest_chain_first() -> None:
     graph = build_graph(EXAMPLE)
     started: list[str] = []
 
-    def build(name: str):
+    def build(name: str, ticket):
         started.append(name)
         return State.DONE, None
 
