@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from click.core import ParameterSource
 from rich.live import Live
 from rich.table import Table
 
@@ -140,7 +139,8 @@ def build(
     extra_repos = _local_repos([*(local_repo or []), *([local_repo_with_publish] if local_repo_with_publish and
                                                         local_repo_with_publish.is_dir() else [])])
     # Before anything is rendered or written: an unreachable scheduler leaves the project as it was.
-    if workers and scheduler and ctx.get_parameter_source("scheduler") == ParameterSource.COMMANDLINE:
+    source = ctx.get_parameter_source("scheduler")  # typer's own click: compared by name
+    if workers and scheduler and source is not None and source.name == "COMMANDLINE":
         raise TribError("--scheduler and --workers exclude each other: connect to a cluster, or start one")
     with _executor(project, executor, None if workers else scheduler, workers, jobs) as runner:
         if runner is not None and runner.dashboard and not state.quiet:

@@ -8,8 +8,11 @@ tributary and the same distributed as the client. What a cluster is used for is
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import json
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,3 +82,18 @@ def start(argv: list[str], *, log: BinaryIO, env: Mapping[str, str] | None = Non
     """Start a ``scheduler_args``/``worker_args`` command line; it dies with the thread that started it."""
     require()
     return process.start(argv, log=log, env=env, name=f"dask {argv[3]}", error=DaskError)
+
+
+def wait_for_address(scheduler_file: Path, scheduler: process.Service, log: Path, *, timeout: float) -> str:
+    """The address ``dask scheduler`` wrote to ``scheduler_file``, once it has (polled: a file appearing
+    has no event to wait on); DaskError if the scheduler exits first or takes over ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(FileNotFoundError, ValueError, KeyError):
+            return str(json.loads(scheduler_file.read_text())["address"])
+        if not scheduler.running():
+            said = process.last_line(log.read_text(errors="replace")) if log.is_file() else ""
+            raise DaskError(f"dask scheduler exited with status {scheduler.returncode}: {said}", where=str(log))
+        if time.monotonic() > deadline:
+            raise DaskError(f"dask scheduler did not start within {timeout:g} s", where=str(log))
+        time.sleep(0.05)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import json
 import os
 import platform
 import shutil
@@ -152,7 +151,8 @@ class DaskExecutor:
             scheduler_file = scratch / "scheduler.json"
             argv = dask_tool.scheduler_args(host="127.0.0.1", dashboard="127.0.0.1:0", scheduler_file=scheduler_file)
             services.append(_start(argv, log_dir / "dask-scheduler.log"))
-            address = _wait_for_address(scheduler_file, services[0], log_dir / "dask-scheduler.log")
+            address = dask_tool.wait_for_address(scheduler_file, services[0], log_dir / "dask-scheduler.log",
+                                                 timeout=START_TIMEOUT)
             environment = {process_env: value for process_env, value in os.environ.items()
                            if process_env.startswith("DASK_")} | {"TRIB_CACHE_DIR": str(cache)}
             for number in range(1, workers + 1):
@@ -423,19 +423,3 @@ def _output_path(request: BuildRequest, relative: str) -> Path:
 def _start(argv: list[str], log_path: Path, env: Mapping[str, str] | None = None) -> process.Service:
     with open(log_path, "ab") as log:
         return dask_tool.start(argv, log=log, env=env)
-
-
-def _wait_for_address(scheduler_file: Path, scheduler: process.Service, log: Path) -> str:
-    """The address ``dask scheduler`` wrote to ``scheduler_file``, once it has (polled: a file appearing
-    has no event to wait on); DaskExecutorError if the scheduler exits first or takes too long."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        with contextlib.suppress(FileNotFoundError, ValueError, KeyError):
-            return str(json.loads(scheduler_file.read_text())["address"])
-        if not scheduler.running():
-            said = process.last_line(log.read_text(errors="replace")) if log.is_file() else ""
-            raise DaskExecutorError(f"dask scheduler exited with status {scheduler.returncode}: {said}",
-                                    where=str(log))
-        if time.monotonic() > deadline:
-            raise DaskExecutorError(f"dask scheduler did not start within {START_TIMEOUT:g} s", where=str(log))
-        time.sleep(0.05)
