@@ -13,13 +13,15 @@ import hashlib
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 
 import dask.config
-import pytest
+import distributed  # noqa: F401  (its configuration must be loaded before dask.config.set changes it)
 from support import copy_example_distro, local_component
 
 from tributary.build.cache import BuildCache
@@ -238,4 +240,29 @@ def test_a_worker_killed_mid_build_costs_a_retry_on_the_other_worker(
     rpms = list(project.output_dir.glob("rpms/*/blocker-1.0-1.tribex10.*.rpm"))
     recorded = BuildCache(project).recorded("blocker")  # every output there, with the sha256 recorded
     assert len(rpms) == 1 and recorded and rpms[0] in recorded, "the output is the one the cache recorded, whole"
-    assert not [path for path in project.output_dir.rglob(".*")], "no temporary file is left in the output directory"
+    assert not list(project.output_dir.rglob(".*")), "no temporary file is left in the output directory"
+
+
+def test_a_cluster_started_for_one_run_dies_with_tributary(tmp_path) -> None:
+    """``--workers N``: the scheduler and workers trib starts do not outlive it, even killed with SIGKILL."""
+    script = ("import sys, time; from pathlib import Path; from tributary.build.executors.dask import DaskExecutor; "
+              f"e = DaskExecutor.start_local(1, cache=Path({str(tmp_path / 'cache')!r}), "
+              f"log_dir=Path({str(tmp_path / 'logs')!r})); "
+              "print(*[s.pid for s in e.services], flush=True); time.sleep(600)")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(pids) == 2 and all(Path(f"/proc/{pid}").exists() for pid in pids), "a scheduler and a worker"
+    finally:
+        parent.kill()
+        parent.wait()
+    for pid in pids:
+        wait_for(lambda pid=pid: not running(pid), seconds=60, what=f"process {pid} to die with its parent")
+    assert (tmp_path / "logs" / "dask-scheduler.log").is_file() and (tmp_path / "logs" / "dask-worker-1.log").is_file()
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False

@@ -104,7 +104,7 @@ class DaskExecutor:
                  scratch: Path | None = None):
         self.client = client
         self.jobs = jobs
-        self._services = list(services)
+        self.services = list(services)
         self._scratch = scratch
         self._store: ArtifactStore | None = None
         self._server: StoreServer | None = None
@@ -247,7 +247,7 @@ class DaskExecutor:
         self.cancel()
         with contextlib.suppress(Exception):
             self.client.close(timeout=10)
-        for service in reversed(self._services):  # the workers, then the scheduler
+        for service in reversed(self.services):  # the workers, then the scheduler
             service.stop()
         if self._server is not None:
             self._server.close()
@@ -262,6 +262,11 @@ class DaskExecutor:
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.close()
+
+    @property
+    def store_url(self) -> str | None:
+        """Where the run's artifact store is served (``https://`` with TLS), once the first build made it."""
+        return self._server.url if self._server is not None else None
 
     # --- Inside ---------------------------------------------------------------------------------
 
