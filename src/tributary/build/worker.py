@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import shutil
 import tempfile
 import time
@@ -70,6 +71,9 @@ def build_task(task: BuildTask, *, worker: str, cache: Path, store: StoreClient)
         with component_log(scratch, name) as log:
             log.note(f"tributary: building {name} on worker {worker} in {scratch}")
             check_tools()
+            if task.base.arch != platform.machine():
+                raise TribError(f"the build is for {task.base.arch}; this worker is {platform.machine()}",
+                                hint="give each architecture a cluster of its own (docs/SCALE.md)")
             build_dir = scratch / "build"
             archive = store.fetch(task.sources, scratch / "sources.tar", what=f"the sources of {name}")
             unpack(archive, build_dir / "sources")
