@@ -15,7 +15,7 @@ import pytest
 from tributary.build.artifacts import ArtifactError, ArtifactStore, StoreClient, StoreServer, unpack
 from tributary.build.buildroot.repos import PinnedRepo
 from tributary.build.buildroot.roots import RootRecipe
-from tributary.build.task import BuildTask, FailureKind, Output, Status, Store, TaskError, TaskResult
+from tributary.build.task import BuildTask, FailureKind, Output, Status, TaskError, TaskResult
 from tributary.build.worker import check_tools, mirror_repository
 from tributary.errors import PathEscapeError
 from tributary.tools.dnf import DnfError
@@ -131,7 +131,7 @@ def test_task_and_result_documents_round_trip_and_other_versions_are_refused() -
     repo = PinnedRepo("stage0", "file:///cache/stage0/k", "a" * 64, True, ("file:///cache/stage0/k/KEY",), 99, ())
     task = BuildTask(id="0123456789ab", component="greet", sources="b" * 64, macros="c" * 64, check=True,
                      base=RootRecipe("x86_64", "1.0", (repo,), ("bash", "gcc")), requires_repos=(repo,),
-                     store=Store("http://127.0.0.1:1", "token"), optional=("tribex-rpm-config",),
+                     store_url="http://127.0.0.1:1", store_token="token", optional=("tribex-rpm-config",),
                      repositories={repo.url: "d" * 64})
     again = BuildTask.from_json(task.to_json())
     assert again == task and again.base.key == task.base.key, "the worker's root has the client's key"

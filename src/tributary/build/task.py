@@ -56,13 +56,10 @@ def repo_from_json(data: dict[str, Any]) -> PinnedRepo:
 
 
 @dataclass(frozen=True)
-class Store:
-    url: str
-    token: str
-
-
-@dataclass(frozen=True)
 class BuildTask:
+    """One component's build, everything it reads named by sha256 (see the module docstring); ``id``
+    tells this submission from another of the same component."""
+
     id: str
     component: str
     sources: str
@@ -70,7 +67,8 @@ class BuildTask:
     check: bool
     base: RootRecipe
     requires_repos: tuple[PinnedRepo, ...]
-    store: Store
+    store_url: str  # where the artifact store is served for this run
+    store_token: str  # what its requests carry
     optional: tuple[str, ...] = ()
     repositories: dict[str, str] = field(default_factory=dict)  # file:// URL -> manifest sha256
     files: dict[str, str] = field(default_factory=dict)  # file:// URL -> sha256
@@ -89,7 +87,7 @@ class BuildTask:
             "optional": list(self.optional),
             "requiresRepos": [repo_to_json(repo) for repo in self.requires_repos],
             "repositories": dict(sorted(self.repositories.items())), "files": dict(sorted(self.files.items())),
-            "store": {"url": self.store.url, "token": self.store.token},
+            "store": {"url": self.store_url, "token": self.store_token},
         }, sort_keys=True)
 
     @classmethod
@@ -108,7 +106,7 @@ class BuildTask:
                 base=RootRecipe(str(base["arch"]), str(base["releasever"]),
                                 tuple(repo_from_json(repo) for repo in base["repos"]), tuple(base["packages"])),
                 requires_repos=tuple(repo_from_json(repo) for repo in data["requiresRepos"]),
-                store=Store(str(data["store"]["url"]), str(data["store"]["token"])),
+                store_url=str(data["store"]["url"]), store_token=str(data["store"]["token"]),
                 optional=tuple(data["optional"]), repositories=dict(data["repositories"]), files=dict(data["files"]),
             )
         except (ValueError, KeyError, TypeError) as error:

@@ -50,7 +50,7 @@ from tributary.build.component import BuildError, BuildResult, component_log, fa
 from tributary.build.executors import BuildRequest, ExecutorKind
 from tributary.build.requires import built_provides
 from tributary.build.scheduler import Ticket
-from tributary.build.task import BuildTask, FailureKind, Status, Store, TaskResult
+from tributary.build.task import BuildTask, FailureKind, Status, TaskResult
 from tributary.build.worker import build_task, check_tools, worker_cache
 from tributary.errors import TribError
 from tributary.fsutil import check_relative
@@ -79,9 +79,9 @@ def run_task(task_text: str) -> str:
     name = str(worker.name)
     worker.log_event(TOPIC, {"key": task.key, "worker": name})
     tls = None
-    if urllib.parse.urlsplit(task.store.url).scheme == "https":
+    if urllib.parse.urlsplit(task.store_url).scheme == "https":
         tls = worker.security.get_connection_args("worker")["ssl_context"]
-    store = StoreClient(task.store.url, task.store.token, tls=tls)
+    store = StoreClient(task.store_url, task.store_token, tls=tls)
     return build_task(task, worker=name, cache=worker_cache(), store=store).to_json()
 
 
@@ -124,14 +124,7 @@ class DaskExecutor:
     @classmethod
     def connect(cls, address: str, *, jobs: int | None = None, timeout: float | None = None) -> DaskExecutor:
         """Connect to the scheduler at ``address`` (``tcp://HOST:8786``, ``tls://...``) and check its workers."""
-        client = _client(address, timeout=timeout)
-        executor = cls(client, jobs=jobs)
-        try:
-            executor.check_workers()
-        except BaseException:
-            executor.close()
-            raise
-        return executor
+        return cls(_client(address, timeout=timeout), jobs=jobs)._checked()
 
     @classmethod
     def start_local(cls, workers: int, *, cache: Path, log_dir: Path, jobs: int | None = None,
@@ -172,12 +165,16 @@ class DaskExecutor:
                 service.stop()
             shutil.rmtree(scratch, ignore_errors=True)
             raise
+        return executor._checked()
+
+    def _checked(self) -> DaskExecutor:
+        """This executor once ``check_workers`` passed; closed (and the error raised) when it does not."""
         try:
-            executor.check_workers()
+            self.check_workers()
         except BaseException:
-            executor.close()
+            self.close()
             raise
-        return executor
+        return self
 
     def check_workers(self) -> None:
         """DaskExecutorError naming the first worker that cannot build for this client, and why."""
@@ -322,7 +319,8 @@ class DaskExecutor:
                 files[key] = store.add_file(path)
         return BuildTask(id=uuid.uuid4().hex[:12], component=component.name, sources=sources,
                          macros=store.add_bytes(roots.macros.encode()), check=request.check, base=roots.base,
-                         requires_repos=roots.requires_repos, store=Store(self._server.url, self._server.token),
+                         requires_repos=roots.requires_repos, store_url=self._server.url,
+                         store_token=self._server.token,
                          optional=roots.optional, repositories=repositories, files=files)
 
     def _publish(self, request: BuildRequest, result: TaskResult, store: ArtifactStore, started: float) -> BuildResult:
