@@ -196,14 +196,20 @@ class DaskExecutor:
     # --- The executor -----------------------------------------------------------------------------
 
     def slots(self) -> int:
-        """Twice the cluster's threads (so the next build is ready when a thread frees up), or ``-j``."""
+        """The cluster's threads (asked again at every decision: workers come and go), or ``-j``.
+
+        Not more: a build handed over while every worker is busy waits in Dask's queue, and the first
+        worker to free up would take it before the client could hand over the next build of the critical
+        path (ready only once the client has published its dependency). Among the builds handed over,
+        Dask starts the highest priority first.
+        """
         if self.jobs:
             return self.jobs
         try:
             threads = sum(self.client.nthreads().values())
         except (OSError, TimeoutError):
             threads = 1
-        return max(1, 2 * threads)
+        return max(1, threads)
 
     def build(self, request: BuildRequest, ticket: Ticket) -> BuildResult:
         name = request.component.name
