@@ -195,7 +195,7 @@ class StoreServer:
     def __init__(self, store: ArtifactStore, *, host: str, tls: ssl.SSLContext | None = None):
         self.store = store
         self.token = secrets.token_hex(16)
-        self.httpd = http.server.ThreadingHTTPServer((host, 0), _handler(self))
+        self.httpd = _QuietServer((host, 0), _handler(self))
         self.httpd.daemon_threads = True
         if tls is not None:
             self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True, do_handshake_on_connect=False)
@@ -210,6 +210,12 @@ class StoreServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self._thread.join()
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that breaks off (or fails the TLS handshake) is its own problem: nothing is printed
+        over the build's output."""
 
 
 def _handler(server: StoreServer) -> type[http.server.BaseHTTPRequestHandler]:

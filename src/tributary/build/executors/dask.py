@@ -408,9 +408,13 @@ def _client_host(scheduler: str) -> str:
     parsed = urllib.parse.urlsplit(scheduler)
     host, port = parsed.hostname or "127.0.0.1", parsed.port or 8786
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as probe:
-        probe.connect((host, port))  # UDP: no packet is sent, the kernel only picks the route
-        return str(probe.getsockname()[0])
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.connect((host, port))  # UDP: no packet is sent, the kernel only picks the route
+            return str(probe.getsockname()[0])
+    except OSError as error:
+        raise DaskExecutorError(f"cannot tell this machine's address towards {scheduler}: {error}",
+                                hint=f"set {STORE_HOST_ENV} to an address the workers reach") from None
 
 
 def _file_path(url: str) -> Path | None:
