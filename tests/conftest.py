@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -331,6 +332,17 @@ def signing_key() -> Iterator[SigningKey]:
     finally:
         key.stop_agent()
         shutil.rmtree(home, ignore_errors=True)
+
+
+# Dask distributed's logging writes to the sys.stderr of the moment it is first imported: under pytest,
+# a capture stream that is closed when its test ends, and a later message (a connection closing in the
+# client's background thread) would write to a closed file. Imported once here, its handlers are
+# pointed at the process's own stderr; its configuration is then loaded before any test changes it.
+import distributed  # noqa: E402, F401
+
+for _handler in logging.getLogger("distributed").handlers:
+    if isinstance(_handler, logging.StreamHandler):
+        _handler.setStream(sys.__stderr__)
 
 
 # --- A Dask cluster on 127.0.0.1: a real scheduler and workers, each worker in its own sandbox -------

@@ -21,7 +21,6 @@ import uuid
 from pathlib import Path
 
 import dask.config
-import distributed  # noqa: F401  (its configuration must be loaded before dask.config.set changes it)
 from support import copy_example_distro, local_component
 
 from tributary.build.cache import BuildCache

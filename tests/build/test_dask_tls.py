@@ -11,7 +11,6 @@ import urllib.request
 from pathlib import Path
 
 import dask.config
-import distributed  # noqa: F401  (its configuration must be loaded before dask.config.set changes it)
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization

@@ -5,8 +5,8 @@ complaint (everything it printed stays on the error for ``-v`` and logs).
 Every module in ``tributary.tools`` knows one program's arguments and messages; this one knows how to
 start, wait for and stop a program, and it is the only module that imports ``subprocess``. A program
 runs in a session of its own, so when it hangs past its time limit, or tributary is interrupted,
-the whole process group it started is killed; and it is killed when tributary dies (SIGKILL
-included): nothing is left running.
+the whole process group it started is killed: nothing is left running. A service (``start``) is
+also killed when tributary dies, SIGKILL included.
 
 Four entry points, by what the caller wants back:
 
@@ -188,9 +188,9 @@ _prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up now: the child mus
 
 
 def _die_with(parent: int) -> Callable[[], None]:
-    """What the child runs before exec: SIGKILL when the thread that started it dies (Linux ``prctl``),
-    so a program outlives neither a tributary killed without warning nor a Dask worker stopped
-    mid-build (each program runs in a session of its own, out of reach of its parent's process group)."""
+    """What a service's child runs before exec: SIGKILL when the thread that started it dies (Linux
+    ``prctl``), so a service does not outlive a tributary killed without warning (it runs in a session
+    of its own, out of reach of its parent's process group)."""
 
     def arm() -> None:
         if _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or os.getppid() != parent:
@@ -211,7 +211,7 @@ def _wait(argv: list[str], shown: str, *, stdin: bytes | None, stdout: int | Bin
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                                 stdout=stdout, stderr=stderr, env=env, cwd=cwd, start_new_session=True,
-                                umask=-1 if umask is None else umask, preexec_fn=_die_with(os.getpid()))
+                                umask=-1 if umask is None else umask)
     except OSError as cause:
         raise error(f"cannot run {shown}: {cause.strerror or cause}", command=argv, hint=hint) from cause
     try:
