@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 import dask.config
-from support import copy_example_distro, local_component
+from support import MARKER_VARIABLE, copy_example_distro, local_component, marked_processes
 
 from tributary.build.cache import BuildCache
 from tributary.build.distro import build_distribution
@@ -148,19 +148,6 @@ def test_a_worker_without_bubblewrap_is_named_before_anything_is_written(
             wait_for(lambda: len(client.scheduler_info()["workers"]) == 2, seconds=60, what="the worker to go")
 
 
-def marked(marker: str) -> list[int]:
-    """Processes whose environment holds ``TRIB_TEST_MARKER=<marker>``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if f"TRIB_TEST_MARKER={marker}".encode() in (entry / "environ").read_bytes().split(b"\0"):
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
-
-
 def in_pid_namespace(namespace: str, command: str | None = None) -> list[int]:
     """Processes in the PID namespace ``namespace`` (``pid:[...]``), those running ``command`` only if given."""
     found = []
@@ -198,7 +185,7 @@ def test_a_worker_killed_mid_build_costs_a_retry_on_the_other_worker(
         dask_cluster, example_upstream, tmp_path) -> None:
     """Last in the module: it leaves the cluster one worker."""
     marker = uuid.uuid4().hex
-    script = f"export TRIB_TEST_MARKER={marker}\nmkfifo /build/block.fifo\ncat /build/block.fifo"
+    script = f"export {MARKER_VARIABLE}={marker}\nmkfifo /build/block.fifo\ncat /build/block.fifo"
     distro, _ = stage1(tmp_path, example_upstream.root, local_component("blocker", script))
     project = load_project(distro.root, extra_files=[distro.mirror, distro.root / "stage1.toml"])
     outcome: dict = {}
@@ -212,7 +199,7 @@ def test_a_worker_killed_mid_build_costs_a_retry_on_the_other_worker(
     try:
         first, fifo = wait_for(lambda: blocked_fifo(dask_cluster.workers.values()), seconds=300,
                                what="the blocker's %build to wait on its FIFO")
-        cat = wait_for(lambda: marked(marker), seconds=60, what="the %build's marked process")[0]
+        cat = next(iter(wait_for(lambda: marked_processes(marker), seconds=60, what="the %build's marked process")))
         namespace = os.readlink(f"/proc/{cat}/ns/pid")
         rpmbuilds = in_pid_namespace(namespace, "rpmbuild")
         assert rpmbuilds, "the blocked build runs rpmbuild"
