@@ -335,14 +335,16 @@ def signing_key() -> Iterator[SigningKey]:
 
 
 # Dask distributed's logging writes to the sys.stderr of the moment it is first imported: under pytest,
-# a capture stream that is closed when its test ends, and a later message (a connection closing in the
-# client's background thread) would write to a closed file. Imported once here, its handlers are
-# pointed at the process's own stderr; its configuration is then loaded before any test changes it.
+# a capture stream that is closed when its test (or the session) ends, and a later message (a connection
+# closing in the client's background thread) would write to a closed file. Imported once here, the
+# handlers it gives its loggers (distributed's, and tornado's and bokeh's too) are pointed at the
+# process's own stderr; its configuration is then loaded before any test changes it.
 import distributed  # noqa: E402, F401
 
-for _handler in logging.getLogger("distributed").handlers:
-    if isinstance(_handler, logging.StreamHandler):
-        _handler.setStream(sys.__stderr__)
+for _logger in [logging.root, *logging.root.manager.loggerDict.values()]:
+    for _handler in getattr(_logger, "handlers", []):
+        if isinstance(_handler, logging.StreamHandler) and _handler.stream is sys.stderr:
+            _handler.setStream(sys.__stderr__)
 
 
 # --- A Dask cluster on 127.0.0.1: a real scheduler and workers, each worker in its own sandbox -------

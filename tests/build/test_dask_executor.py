@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -230,16 +231,21 @@ def test_a_worker_killed_mid_build_costs_a_retry_on_the_other_worker(
     assert not list(project.output_dir.rglob(".*")), "no temporary file is left in the output directory"
 
 
-def test_a_cluster_started_for_one_run_dies_with_tributary(tmp_path) -> None:
-    """``--workers N``: the scheduler and workers trib starts do not outlive it, even killed with SIGKILL."""
+def test_a_cluster_started_for_one_run_serves_its_dashboard_and_dies_with_tributary(tmp_path) -> None:
+    """``--workers N``: the dashboard (bokeh, installed by ``make setup``) is served at the address trib
+    prints; the scheduler and workers trib starts do not outlive it, even killed with SIGKILL."""
     script = ("import sys, time; from pathlib import Path; from tributary.build.executors.dask import DaskExecutor; "
               f"e = DaskExecutor.start_local(1, cache=Path({str(tmp_path / 'cache')!r}), "
               f"log_dir=Path({str(tmp_path / 'logs')!r})); "
-              "print(*[s.pid for s in e.services], flush=True); time.sleep(600)")
+              "print(e.dashboard, *[s.pid for s in e.services], flush=True); time.sleep(600)")
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
-        pids = [int(pid) for pid in parent.stdout.readline().split()]
+        dashboard, *started = parent.stdout.readline().split()
+        pids = [int(pid) for pid in started]
         assert len(pids) == 2 and all(Path(f"/proc/{pid}").exists() for pid in pids), "a scheduler and a worker"
+        assert dashboard.startswith("http://127.0.0.1:") and dashboard.endswith("/status"), dashboard
+        with urllib.request.urlopen(dashboard, timeout=60) as page:
+            assert page.status == 200 and b"Dask" in page.read()
     finally:
         parent.kill()
         parent.wait()
