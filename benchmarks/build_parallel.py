@@ -70,15 +70,21 @@ from _common import (
     machine,
     report,
     scratch_dir,
+    timed,
     trib_json,
     tributary_commit,
 )
 
-from tributary.build import buildroot, component, distro, sandbox
+from tributary.build import component, distro
+from tributary.build.buildroot import repos, roots
 from tributary.build.cache import BuildCache
+from tributary.build.executors import local as local_executor
+from tributary.build.executors.dask import DaskExecutor
 from tributary.build.graph import BuildGraph
 from tributary.build.scheduler import State
+from tributary.build.stage0 import ensure_stage0
 from tributary.config import load_project
+from tributary.tools import dask as dask_tool
 
 SEED = 20260301
 TARGET_RATIO = 1.15
@@ -286,18 +292,11 @@ class Phases:
         """Wrap the build steps for the duration (what is not there in this tributary is not timed)."""
         targets: list[tuple[Any, str, str | Callable[..., str]]] = [
             (distro, "plan", "plan: render + rpm parse of every spec"),
-            (distro, "index_directory", "dependency repository (createrepo_c)"),
+            (repos, "index_directory", "dependency repository (createrepo_c)"),
             (component, "prepare_sources", "prepare sources"),
             (component, "_run", lambda *a, **k: k.get("what", "rpmbuild")),
-            (buildroot, "install_build_dependencies", "dnf install of build dependencies"),
-            # Inside the steps above: the first dnf install of a work directory builds the stand-in, the
-            # first sandbox of a process walks the host trees for root-only files.
-            (buildroot, "host_stub_rpm", "  in dnf install: host toolchain stand-in rpm (once per work dir)"),
-            (
-                sandbox,
-                "root_only_covers",
-                "  in rpmbuild -bs: walk of /usr and /etc for root-only files (once per process)",
-            ),
+            (roots.RootCache, "_install", "dnf install into a root (base or BuildRequires)"),
+            (roots, "clone_root", "  hard-linked copy of a base root"),
             (BuildCache, "key", "build cache (key, lookup, record)"),
             (BuildCache, "lookup", "build cache (key, lookup, record)"),
             (BuildCache, "record", "build cache (key, lookup, record)"),
@@ -309,10 +308,9 @@ class Phases:
             if original is not None:
                 saved.append((owner, attribute, original))
                 setattr(owner, attribute, self.wrap(phase, original))
-        # distro imported build_component by name: wrap it there too (the same wrapper, once).
-        if getattr(distro, "build_component", None) is not None and getattr(component, "build_component", None):
-            saved.append((distro, "build_component", distro.build_component))
-            distro.build_component = component.build_component
+        # The local executor imported build_component by name: wrap it there too (the same wrapper, once).
+        saved.append((local_executor, "build_component", local_executor.build_component))
+        local_executor.build_component = component.build_component
         try:
             yield self
         finally:
@@ -327,7 +325,8 @@ class Phases:
             steps = sum(
                 s
                 for p, s in self.totals.items()
-                if p in {"prepare sources", "rpmbuild -bs", "rpmbuild --rebuild", "dnf install of build dependencies"}
+                if p in {"prepare sources", "rpmbuild -bs", "rpmbuild --rebuild",
+                         "dnf install into a root (base or BuildRequires)"}
             )
             out["build_component: other (macros, logs, publish)"] = round(inside - steps, 2)
             out["jobs outside build_component"] = round(work_s - inside, 2)
@@ -403,12 +402,12 @@ def forget_process_caches() -> None:
                     value.cache_clear()
 
 
-def run_build(root: Path, jobs: int, expect: State) -> Build:
+def run_build(root: Path, jobs: int, expect: State, executor: Any = None) -> Build:
     project = load_project(root)
     names = project.component_names
     events: list[float] = []
     start = time.perf_counter()
-    plan, table = distro.build_distribution(project, names, jobs=jobs,
+    plan, table = distro.build_distribution(project, names, jobs=jobs, executor=executor,
                                             on_change=lambda _snapshot: events.append(time.perf_counter()))
     wall = time.perf_counter() - start
     wrong = {name: job for name, job in table.items() if job.state != expect}
@@ -510,6 +509,67 @@ def example_run(root: Path, jobs: int) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------------------------------------------
+# The Dask executor: two single-threaded workers on this machine, each with its own root cache
+
+
+@contextlib.contextmanager
+def dask_workers(directory: Path, workers: int) -> Iterator[DaskExecutor]:
+    """A ``dask scheduler`` and ``workers`` single-threaded ``dask worker`` processes on 127.0.0.1, each
+    with an empty cache of its own (``directory/worker-N``), and an executor connected to them."""
+    directory.mkdir(parents=True)
+    services = []
+    try:
+        with open(directory / "scheduler.log", "ab") as log:
+            services.append(dask_tool.start(dask_tool.scheduler_args(
+                host="127.0.0.1", dashboard=None, scheduler_file=directory / "scheduler.json"), log=log))
+        address = dask_tool.wait_for_address(directory / "scheduler.json", services[0], directory / "scheduler.log",
+                                             timeout=120)
+        for number in range(1, workers + 1):
+            with open(directory / f"worker-{number}.log", "ab") as log:
+                services.append(dask_tool.start(dask_tool.worker_args(
+                    address, name=f"bench-{number}", host="127.0.0.1", local_directory=directory / f"dask-{number}"),
+                    log=log, env={"TRIB_CACHE_DIR": str(directory / f"worker-{number}")}))
+        with DaskExecutor.connect(address) as executor:
+            executor.client.wait_for_workers(workers, timeout=120)
+            yield executor
+    finally:
+        for service in reversed(services):
+            service.stop()
+
+
+def dask_run(root: Path, executor: DaskExecutor, use_git: bool) -> dict[str, Any]:
+    """A fresh tree built from an empty build cache on the cluster; its bounds from the tasks' own seconds.
+
+    A task's seconds on the critical path are the scheduler's (hand-off to published) less the time it
+    waited in Dask's queue for a free worker (``queued``); the per-task overhead of the Dask path is
+    everything but the build itself: the client's preparation (sources packed, repositories described),
+    the dispatch, the worker's fetches and uploads, the client's check and publication."""
+    forget_process_caches()
+    generate(root)
+    if use_git:
+        git_commit_all(root, "synthetic C distribution")
+    executor.timings.clear()
+    build = run_build(root, 2, State.DONE, executor=executor)
+    timings = {name: dict(values) for name, values in executor.timings.items()}
+    busy = {name: job.seconds - timings[name].get("queued", 0.0) for name, job in build.jobs.items()}
+    critical_s, chain = build.plan.graph.critical_path(busy)
+    overhead = {name: busy[name] - timings[name].get("build", 0.0) for name in busy}
+    steps = ("prepare", "queued", "fetch", "build", "upload", "publish")
+    return {
+        "wall_s": build.wall_s,
+        "critical_path_s": critical_s,
+        "critical_path": chain,
+        "work_s": sum(busy.values()),
+        "ratio": build.wall_s / critical_s,
+        "overhead_median_s": statistics.median(overhead.values()),
+        "overhead_max_s": max(overhead.values()),
+        "steps_median_s": {step: round(statistics.median(t.get(step, 0.0) for t in timings.values()), 3)
+                           for step in steps},
+        "workers": sorted({job.worker for job in build.jobs.values() if job.worker}),
+    }
+
+
 def median_of(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
@@ -527,11 +587,16 @@ def main() -> int:
     )
     parser.add_argument("--no-sequential", action="store_true", help="skip the jobs=1 reference build")
     parser.add_argument("--no-example", action="store_true", help="skip the example distribution's build")
+    parser.add_argument("--no-dask", action="store_true", help="skip the builds on two local Dask workers")
     args = parser.parse_args()
     commit = tributary_commit()  # now: the code this process imports, even if HEAD moves during the run
     load_average = os.getloadavg()[0]  # other work on the machine inflates every figure
     use_git = not args.no_git
     with scratch_dir(args.keep, "trib-bench-build-") as root:
+        # One cache for the run (TRIB_CACHE_DIR): the stage-0 repository is made once, before anything is
+        # timed, and the local builds' roots are warm after the first tree, as on a developer's machine.
+        os.environ["TRIB_CACHE_DIR"] = str(root / "cache")
+        stage0_s, _ = timed(lambda: ensure_stage0(root / "cache" / "stage0"))
         runs = []
         sequential = []
         for number in range(max(1, args.repeat)):
@@ -539,6 +604,13 @@ def main() -> int:
             if not args.no_sequential:
                 sequential.append(sequential_run(root / f"sequential-{number}", use_git))
         example = {} if args.no_example else example_run(root / "example", args.jobs)
+        dask: dict[str, Any] = {}
+        if not args.no_dask:
+            with dask_workers(root / "dask", 2) as executor:
+                cold = dask_run(root / "dask-cold", executor, use_git)  # empty worker caches: roots made
+                warm = dask_run(root / "dask-warm", executor, use_git)  # the same workers, warm roots
+            dask = {f"dask_{kind}_{key}": (round(value, 3) if isinstance(value, float) else value)
+                    for kind, run in (("cold", cold), ("warm", warm)) for key, value in run.items()}
 
     # The run with the median wall time gives the chain and the breakdown; the figures are medians.
     middle = sorted(runs, key=lambda run: run["wall_s"])[(len(runs) - 1) // 2]
@@ -571,6 +643,8 @@ def main() -> int:
                   "work_s": round(r["work_s"], 2), "noop_s": round(r["noop_s"], 2)} for r in runs],
         "c_lines": middle["facts"]["c_lines"],
         **example,
+        **dask,
+        "stage0_s": round(stage0_s, 2),
         "git": use_git,
         "tributary_commit": commit,
         **machine(),
@@ -579,6 +653,8 @@ def main() -> int:
     targets = [Target("ratio_vs_critical_path", TARGET_RATIO), Target("noop_s", TARGET_NOOP_S)]
     if example:
         targets.append(Target("example_noop_s", TARGET_NOOP_S))
+    if dask:
+        targets.append(Target("dask_warm_ratio", TARGET_RATIO))
     notes = [
         (f"the target is judged against the critical path (the issue's bound); the binding lower bound here is "
          f"the {result['binding_bound']} ({result['lower_bound_s']} s: max(critical path, work / {args.jobs}))"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -392,6 +393,92 @@ def signing_key() -> Iterator[SigningKey]:
     finally:
         key.stop_agent()
         shutil.rmtree(home, ignore_errors=True)
+
+
+# Dask distributed's logging writes to the sys.stderr of the moment it is first imported: under pytest,
+# a capture stream that is closed when its test (or the session) ends, and a later message (a connection
+# closing in the client's background thread) would write to a closed file. Imported once here, the
+# handlers it gives its loggers (distributed's, and tornado's and bokeh's too) are pointed at the
+# process's own stderr; its configuration is then loaded before any test changes it.
+import distributed  # noqa: E402, F401
+
+for _logger in [logging.root, *logging.root.manager.loggerDict.values()]:
+    for _handler in getattr(_logger, "handlers", []):
+        if isinstance(_handler, logging.StreamHandler) and _handler.stream is sys.stderr:
+            _handler.setStream(sys.__stderr__)
+
+
+# --- A Dask cluster on 127.0.0.1: a real scheduler and workers, each worker in its own sandbox -------
+
+
+@dataclass
+class DaskWorker:
+    name: str
+    scratch: Path  # the only directory of this machine's /tmp the worker sees; its cache is scratch/cache
+    service: Any  # tributary.tools.process.Service: bwrap, with the worker process inside
+
+    @property
+    def cache(self) -> Path:
+        return self.scratch / "cache"
+
+
+@dataclass
+class DaskCluster:
+    address: str
+    scheduler: Any
+    workers: dict[str, DaskWorker]
+    directory: Path
+
+    def start_worker(self, name: str, *, env: dict[str, str] | None = None, sandboxed: bool = True,
+                     cache: Path | None = None) -> DaskWorker:
+        """A ``dask worker`` named ``name``; ``sandboxed``: inside bubblewrap (the host's file system read-only,
+        /tmp empty but for its own scratch directory, so no project or client cache of the tests is there)."""
+        from tributary.tools import dask as dask_tool
+
+        scratch = self.directory / name
+        scratch.mkdir()
+        argv = dask_tool.worker_args(self.address, name=name, host="127.0.0.1", local_directory=scratch / "dask")
+        if sandboxed:
+            argv = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--bind", "/proc", "/proc", "--tmpfs", "/tmp",
+                    "--bind", str(scratch), str(scratch), "--cap-add", "ALL", "--die-with-parent", "--", *argv]
+        environment = {"TRIB_CACHE_DIR": str(cache or scratch / "cache"), **(env or {})}
+        with open(scratch / "worker.log", "ab") as log:
+            service = dask_tool.start(argv, log=log, env=environment)
+        worker = DaskWorker(name, scratch, service)
+        self.workers[name] = worker
+        return worker
+
+    def client(self):
+        from distributed import Client
+
+        return Client(self.address, timeout=60, set_as_default=False)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory, trib_cache: Path) -> Iterator[DaskCluster]:
+    """A real ``dask scheduler`` and two single-threaded ``dask worker`` processes (``w1``, ``w2``) on
+    127.0.0.1, each worker inside bubblewrap with its own scratch directory and root cache, the tests'
+    projects and caches out of its sight. One per module: a test may kill a worker."""
+    from tributary.tools import dask as dask_tool
+
+    directory = tmp_path_factory.mktemp("dask")
+    scheduler_file = directory / "scheduler.json"
+    with open(directory / "scheduler.log", "ab") as log:
+        scheduler = dask_tool.start(dask_tool.scheduler_args(host="127.0.0.1", dashboard=None,
+                                                             scheduler_file=scheduler_file), log=log)
+    cluster = DaskCluster("", scheduler, {}, directory)
+    try:
+        cluster.address = dask_tool.wait_for_address(scheduler_file, scheduler, directory / "scheduler.log",
+                                                     timeout=120)
+        for name in ("w1", "w2"):
+            cluster.start_worker(name)
+        with cluster.client() as client:
+            client.wait_for_workers(2, timeout=120)
+        yield cluster
+    finally:
+        for worker in cluster.workers.values():
+            worker.service.stop()
+        scheduler.stop()
 
 
 # --- A distribution over Fedora-shaped dist-git repositories a test writes, history included ----------

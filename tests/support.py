@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import uuid
@@ -354,3 +355,35 @@ class ServedDistro:
 
     def args(self, *args: str) -> list[str]:
         return self.distro.args(*args)
+
+
+def local_component(name: str, build_script: str, build_requires: str = "") -> dict[str, str]:
+    """Files of a local-spec component whose %build runs ``build_script``."""
+    spec = textwrap.dedent("""\
+        Name:           {name}
+        Version:        1.0
+        Release:        1%{{?dist}}
+        Summary:        Test package
+        License:        MIT
+        {requires}
+
+        %description
+        Test package.
+
+        %build
+        {script}
+
+        %install
+        mkdir -p %{{buildroot}}%{{_datadir}}/{name}
+        echo built > %{{buildroot}}%{{_datadir}}/{name}/built
+
+        %files
+        %{{_datadir}}/{name}
+
+        %changelog
+        * Mon Jan 05 2026 Test <test@tribex.invalid> - 1.0-1
+        - Test
+        """).format(name=name, script=build_script, requires=build_requires)
+    comp = (f'[components.{name}]\nspec = {{ type = "local", path = "{name}.spec", reason = "test" }}\n'
+            'release = { calculation = "manual" }\n')
+    return {f"base/comps/{name}/{name}.comp.toml": comp, f"base/comps/{name}/{name}.spec": spec}

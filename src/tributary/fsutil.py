@@ -6,10 +6,13 @@ Keeping both here means one place to audit for "half-written output" and "follow
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -61,6 +64,30 @@ def staged_directory(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path, *, timeout: float, busy: Callable[[], Exception]) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created), waiting up to ``timeout`` seconds for another
+    holder; then ``busy()`` is raised. The kernel releases the lock when its holder dies, so a lock left
+    by a killed process never blocks anyone."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as error:
+                if error.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() > deadline:
+                    raise busy() from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def replace_directory(new: Path, target: Path) -> None:

@@ -11,13 +11,12 @@ import json
 import socket
 import subprocess
 import tarfile
-import textwrap
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from support import ExampleDistro, copy_example_distro
+from support import ExampleDistro, copy_example_distro, local_component
 
 from tributary.build.buildroot.roots import UnsatisfiableError
 from tributary.build.cache import BuildCache
@@ -27,38 +26,6 @@ from tributary.build.scheduler import Job, State
 from tributary.config import Project, load_project
 
 DIST = ".tribex10"
-
-
-def local_component(name: str, build_script: str, build_requires: str = "") -> dict[str, str]:
-    """Files of a local-spec component whose %build runs ``build_script``."""
-    spec = textwrap.dedent("""\
-        Name:           {name}
-        Version:        1.0
-        Release:        1%{{?dist}}
-        Summary:        Test package
-        License:        MIT
-        {requires}
-
-        %description
-        Test package.
-
-        %build
-        {script}
-
-        %install
-        mkdir -p %{{buildroot}}%{{_datadir}}/{name}
-        echo built > %{{buildroot}}%{{_datadir}}/{name}/built
-
-        %files
-        %{{_datadir}}/{name}
-
-        %changelog
-        * Mon Jan 05 2026 Test <test@tribex.invalid> - 1.0-1
-        - Test
-        """).format(name=name, script=build_script, requires=build_requires)
-    comp = (f'[components.{name}]\nspec = {{ type = "local", path = "{name}.spec", reason = "test" }}\n'
-            'release = { calculation = "manual" }\n')
-    return {f"base/comps/{name}/{name}.comp.toml": comp, f"base/comps/{name}/{name}.spec": spec}
 
 
 def stage1_project(directory: Path, upstream_root: Path, extra: dict[str, str] | None = None) -> tuple[ExampleDistro, Project]:

@@ -55,7 +55,7 @@ def test_independent_builds_run_at_the_same_time() -> None:
     graph = build_graph(EXAMPLE)
     started = {name: threading.Event() for name in ("filesystem", "greet-data")}
 
-    def build(name: str):
+    def build(name: str, ticket):
         if name in started:
             started[name].set()
             other = "greet-data" if name == "filesystem" else "filesystem"
@@ -71,7 +71,7 @@ def test_dependents_wait_and_failures_skip_only_what_needs_them() -> None:
     finished: list[str] = []
     lock = threading.Lock()
 
-    def build(name: str):
+    def build(name: str, ticket):
         with lock:
             if name == "greet":
                 assert "libgreet" in finished  # started only after what it needs
@@ -93,7 +93,7 @@ def test_a_free_slot_goes_to_the_longest_chain_first() -> None:
     graph = build_graph(EXAMPLE)
     started: list[str] = []
 
-    def build(name: str):
+    def build(name: str, ticket):
         started.append(name)
         return State.DONE, None
 
@@ -101,3 +101,36 @@ def test_a_free_slot_goes_to_the_longest_chain_first() -> None:
     # libgreet heads the longest chain (libgreet -> greet -> tool), so the leaves wait for it and for
     # greet; then everything left is a chain of one, taken in build order.
     assert started == ["libgreet", "greet", "filesystem", "greet-data", "tool"]
+
+
+def test_a_remote_build_is_waiting_then_building_on_its_worker_and_gets_its_chain_as_priority() -> None:
+    graph = build_graph(EXAMPLE)
+    priorities: dict[str, int] = {}
+
+    def build(name: str, ticket):
+        priorities[name] = ticket.priority
+        ticket.waiting()
+        ticket.started(f"worker-of-{name}")
+        return State.DONE, None
+
+    changes: list[dict] = []
+    jobs = run_builds(graph, [c.name for c in EXAMPLE], build, jobs=lambda: 5, on_change=changes.append)
+    assert priorities == {"libgreet": 3, "greet": 2, "tool": 1, "filesystem": 1, "greet-data": 1}
+    assert jobs["greet"].worker == "worker-of-greet" and jobs["greet"].state == State.DONE
+    seen = [snapshot["libgreet"] for snapshot in changes]
+    assert any(job.state == State.WAITING for job in seen)
+    assert any(job.state == State.BUILDING and job.worker == "worker-of-libgreet" for job in seen)
+
+
+def test_a_bug_in_a_build_stops_the_run_and_cancels_what_is_out() -> None:
+    graph = build_graph(EXAMPLE)
+    cancelled: list[bool] = []
+
+    def build(name: str, ticket):
+        if name == "libgreet":
+            raise KeyError("a bug")
+        return State.DONE, None
+
+    with pytest.raises(KeyError, match="a bug"):
+        run_builds(graph, [c.name for c in EXAMPLE], build, jobs=1, cancel=lambda: cancelled.append(True))
+    assert cancelled == [True]

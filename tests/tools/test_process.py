@@ -7,6 +7,8 @@ import ast
 import importlib
 import inspect
 import pkgutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -87,6 +89,35 @@ def test_a_time_out_kills_the_program_and_everything_it_started(tmp_path: Path) 
     # SIGKILL is delivered asynchronously, and on a loaded machine the kernel may take a moment to
     # finish the process: wait for it, with a deadline far below the sleep's 600 s.
     assert _gone_within(int(pids.read_text()), seconds=30)
+
+
+def test_a_started_service_logs_stops_and_dies_with_its_parent(tmp_path: Path) -> None:
+    with open(tmp_path / "service.log", "wb") as log:
+        service = process.start(["sh", "-c", "echo up; exec sleep 600"], log=log)
+    _wait_until(lambda: (tmp_path / "service.log").read_text() == "up\n")
+    assert service.running()
+    service.stop(grace=5)
+    assert not service.running() and not _alive(service.pid)
+
+    # A parent that is killed (SIGKILL: no clean-up runs) takes what it started with it.
+    script = (f"import sys, time; from tributary.tools import process; "
+              f"s = process.start(['sleep', '600'], log=open({str(tmp_path / 'child.log')!r}, 'wb')); "
+              f"print(s.pid, flush=True); time.sleep(600)")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(parent.stdout.readline())
+        assert _alive(child)
+    finally:
+        parent.kill()
+        parent.wait()
+    assert _gone_within(child, seconds=30), "the service outlived the process that started it"
+
+
+def _wait_until(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
 
 
 def test_bytes_in_and_out_and_merged_output() -> None:

@@ -16,6 +16,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from tributary.config import Project
 from tributary.fsutil import atomic_write
@@ -47,9 +48,8 @@ class BuildCache:
         Later stages (the SBOM) use it to know exactly which files the current build of a component is,
         among older builds' files left in the output directory.
         """
-        try:
-            stamp = json.loads((self.directory / f"{name}.json").read_text())
-        except (FileNotFoundError, ValueError):
+        stamp = self._stamp(name)
+        if stamp is None:
             return None
         if key is not None and stamp.get("key") != key:
             return None
@@ -60,14 +60,16 @@ class BuildCache:
         return outputs
 
     def record(self, name: str, key: str, outputs: Iterable[Path], *, toolchain: Mapping[str, str] | None = None,
-               buildroot: Mapping[str, object] | None = None) -> None:
+               buildroot: Mapping[str, object] | None = None, worker: str | None = None) -> None:
         """Remember a build's outputs; ``toolchain`` is the host programs' versions it was built with,
-        ``buildroot`` the root it was built in (repositories pinned, packages installed).
+        ``buildroot`` the root it was built in (repositories pinned, packages installed), ``worker``
+        the Dask worker that built it (None: this machine).
 
-        Both are what provenance names later; neither is part of the key (the key holds their inputs).
+        They are what provenance names later; none is part of the key (the key holds their inputs), so
+        what a worker built is found in the cache by a local build, and the other way round.
         """
         entries = [{"path": str(path), "sha256": file_sha256(path)} for path in sorted(outputs)]
-        stamp: dict[str, object] = {"key": key, "outputs": entries}
+        stamp: dict[str, object] = {"key": key, "outputs": entries, "worker": worker}
         if toolchain is not None:
             stamp["toolchain"] = dict(sorted(toolchain.items()))
         if buildroot is not None:
@@ -76,23 +78,30 @@ class BuildCache:
 
     def toolchain(self, name: str) -> dict[str, str] | None:
         """The toolchain versions the component's last recorded build ran with; None if it recorded none."""
-        try:
-            stamp = json.loads((self.directory / f"{name}.json").read_text())
-        except (FileNotFoundError, ValueError):
-            return None
+        stamp = self._stamp(name) or {}
         toolchain = stamp.get("toolchain")
         if not isinstance(toolchain, dict):
             return None
         return {str(program): str(version) for program, version in toolchain.items()}
 
+    def worker(self, name: str) -> str | None:
+        """The Dask worker that made the component's last recorded build; None when it was built here."""
+        stamp = self._stamp(name) or {}
+        worker = stamp.get("worker")
+        return worker if isinstance(worker, str) else None
+
     def buildroot(self, name: str) -> dict[str, object] | None:
         """The root the component's last recorded build ran in (repositories pinned, packages installed)."""
+        stamp = self._stamp(name) or {}
+        buildroot = stamp.get("buildroot")
+        return buildroot if isinstance(buildroot, dict) else None
+
+    def _stamp(self, name: str) -> dict[str, Any] | None:
         try:
             stamp = json.loads((self.directory / f"{name}.json").read_text())
         except (FileNotFoundError, ValueError):
             return None
-        buildroot = stamp.get("buildroot")
-        return buildroot if isinstance(buildroot, dict) else None
+        return stamp if isinstance(stamp, dict) else None
 
     def forget(self, name: str) -> None:
         (self.directory / f"{name}.json").unlink(missing_ok=True)

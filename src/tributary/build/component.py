@@ -55,15 +55,18 @@ TAIL_LINES = 30
 
 
 class BuildError(TribError):
-    """A component failed to build; the message ends with the end of its log."""
+    """A component failed to build; the message ends with the end of its log. ``summary`` is its first
+    line alone (what failed), from which a build on a worker is reported again on the client."""
 
     exit_code = 1
 
-    def __init__(self, component: str, message: str, *, log: Path | None = None, tail: list[str] | None = None):
+    def __init__(self, component: str, message: str, *, log: Path | None = None, tail: list[str] | None = None,
+                 summary: str | None = None):
         super().__init__(message, where=f"component {component}")
         self.component = component
         self.log = log
         self.tail = tail or []
+        self.summary = summary or message
 
 
 class KeepTree(enum.StrEnum):
@@ -129,9 +132,10 @@ class BuildResult:
     rpms: tuple[Path, ...]
     log: Path
     build_requires: tuple[str, ...]
-    root: Root | None  # None when mock made the root
+    buildroot: Mapping[str, object] | None  # buildroot_record of the root; None when mock made the root
     seconds: float
     provides: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    worker: str | None = None  # the Dask worker that built it; None for this machine
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -140,8 +144,9 @@ class BuildResult:
             "rpms": [str(path) for path in self.rpms],
             "log": str(self.log),
             "buildRequires": list(self.build_requires),
-            "buildroot": buildroot_record(self.root) if self.root else None,
+            "buildroot": dict(self.buildroot) if self.buildroot else None,
             "seconds": round(self.seconds, 2),
+            "worker": self.worker,
         }
 
 
@@ -171,8 +176,7 @@ def build_component(
     dest = dest or BuildOutputs.for_project(project)
     log_dir = log_dir or project.log_dir
     if check is None:
-        skip = component.config.build and component.config.build.check and component.config.build.check.skip
-        check = not skip
+        check = runs_check(component)
     started = time.monotonic()
     builds = project.work_dir / "builds"
     builds.mkdir(parents=True, exist_ok=True)
@@ -189,13 +193,47 @@ def build_component(
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+def runs_check(component: ResolvedComponent) -> bool:
+    """Whether ``%check`` runs: unless the component sets ``build.check.skip``."""
+    build = component.config.build
+    return not (build and build.check and build.check.skip)
+
+
 def _build(project: Project, component: ResolvedComponent, roots: RootPlan, scratch: Path, *,
            dest: BuildOutputs, check: bool, log: BuildLog, started: float, kept: bool = True) -> BuildResult:
     name = component.name
     build_dir = scratch / "build"
-    sources = build_dir / "sources"
     log.note(f"tributary: building {name} in {scratch} (the sandbox sees it as {BUILD_PATH})")
-    prepare_sources(project, component, sources)
+    prepare_sources(project, component, build_dir / "sources")
+    built = build_in_roots(name, build_dir, roots, check=check, log=log, scratch=scratch if kept else None)
+    published_srpm = publish(built.srpm, dest.srpm_dir / built.srpm.name)
+    published = tuple(publish(path, dest.rpm_dir / path.parent.name / path.name) for path in built.rpms)
+    seconds = time.monotonic() - started
+    log.note(f"tributary: built {len(published)} packages in {seconds:.1f} s")
+    return BuildResult(name, published_srpm, published, log.path, built.build_requires, buildroot_record(built.root),
+                       seconds, built_provides(published))
+
+
+@dataclass(frozen=True)
+class Built:
+    """What rpmbuild made in a build tree, not yet published: the SRPM, the RPMs (in ``RPMS/<arch>/``)
+    and the root they were built in."""
+
+    srpm: Path
+    rpms: tuple[Path, ...]
+    build_requires: tuple[str, ...]
+    root: Root
+
+
+def build_in_roots(name: str, build_dir: Path, roots: RootPlan, *, check: bool, log: BuildLog,
+                   scratch: Path | None) -> Built:
+    """Steps 2-5 of the module docstring in ``build_dir``, whose ``sources/`` holds the prepared sources;
+    a failure names ``scratch`` as the tree kept for inspection (None: it is not kept).
+
+    The same on this machine and on a Dask worker (``tributary.build.worker``): only where the
+    sources come from and where the packages go differ.
+    """
+    sources = build_dir / "sources"
     spec = sources / f"{name}.spec"
     if not spec.is_file():
         raise BuildError(name, f"prepared sources have no {spec.name}", log=log.path)
@@ -208,7 +246,7 @@ def _build(project: Project, component: ResolvedComponent, roots: RootPlan, scra
     log.note("tributary: making the SRPM")
     _run(Sandbox(base.path, build_dir), rpmbuild.srpm_args(f"{BUILD_PATH}/sources/{spec.name}", topdir=BUILD_PATH,
                                                             sourcedir=f"{BUILD_PATH}/sources"),
-         name=name, what="rpmbuild -bs", log=log, scratch=scratch if kept else None)
+         name=name, what="rpmbuild -bs", log=log, scratch=scratch)
     srpms = sorted((build_dir / "SRPMS").glob("*.src.rpm"))
     if len(srpms) != 1:
         raise BuildError(name, f"rpmbuild -bs made {len(srpms)} SRPMs, expected one", log=log.path)
@@ -225,16 +263,11 @@ def _build(project: Project, component: ResolvedComponent, roots: RootPlan, scra
     log.note("tributary: building the binary packages from the SRPM")
     _run(Sandbox(root.path, build_dir), rpmbuild.rebuild_args(f"{BUILD_PATH}/SRPMS/{srpm.name}", topdir=BUILD_PATH,
                                                                check=check),
-         name=name, what="rpmbuild --rebuild", log=log, scratch=scratch if kept else None)
-    built = sorted((build_dir / "RPMS").glob("*/*.rpm"))
+         name=name, what="rpmbuild --rebuild", log=log, scratch=scratch)
+    built = tuple(sorted((build_dir / "RPMS").glob("*/*.rpm")))
     if not built:
         raise BuildError(name, "rpmbuild --rebuild made no packages", log=log.path)
-
-    published_srpm = publish(srpm, dest.srpm_dir / srpm.name)
-    published = tuple(publish(path, dest.rpm_dir / path.parent.name / path.name) for path in built)
-    seconds = time.monotonic() - started
-    log.note(f"tributary: built {len(published)} packages in {seconds:.1f} s")
-    return BuildResult(name, published_srpm, published, log.path, requires, root, seconds, built_provides(published))
+    return Built(srpm, built, requires, root)
 
 
 def _run(sandbox: Sandbox, argv: list[str], *, name: str, what: str, log: BuildLog, scratch: Path | None) -> None:
@@ -252,7 +285,7 @@ def step_failed(name: str, summary: str, log: BuildLog, scratch: Path | None) ->
     """The error for a failed build step: ``summary``, then what the log says (``failure_message``)."""
     text = log.text()
     return BuildError(name, failure_message(summary, text, log.path, scratch), log=log.path,
-                      tail=text.splitlines()[-TAIL_LINES:])
+                      tail=text.splitlines()[-TAIL_LINES:], summary=summary)
 
 
 def failure_message(summary: str, log_text: str, log_path: Path, scratch: Path | None = None) -> str:

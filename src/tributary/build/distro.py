@@ -29,13 +29,15 @@ from tributary.build.buildroot.definition import PRODUCED_REPO_ID, Buildroot, Re
 from tributary.build.buildroot.repos import PinnedRepo, file_checksum, indexed_repository, pin
 from tributary.build.buildroot.roots import RootCache, RootRecipe
 from tributary.build.cache import BuildCache
-from tributary.build.component import BuildOutputs, KeepTree, RootPlan, build_component, buildroot_record
+from tributary.build.component import BuildOutputs, KeepTree, RootPlan, runs_check
+from tributary.build.executors import BuildRequest, Executor, ExecutorKind
+from tributary.build.executors.local import LocalExecutor
 from tributary.build.graph import BuildGraph, ComponentDeps, CycleError, build_graph, capability_name, find_cycles
 from tributary.build.imports import Imported, import_packages, wanted_imports
 from tributary.build.mockbuild import build_with_mock
 from tributary.build.records import BuildRecord, Outcome, now, write_records
 from tributary.build.requires import build_requires, provides
-from tributary.build.scheduler import Job, State, run_builds
+from tributary.build.scheduler import Job, State, Ticket, run_builds
 from tributary.config import Project
 from tributary.errors import TribError
 from tributary.fsutil import atomic_write
@@ -176,13 +178,19 @@ def build_distribution(
     keep: KeepTree = KeepTree.ON_FAILURE,
     extra_repos: Sequence[Repo] = (),
     mock_options: Mapping[str, str] | None = None,
+    executor: Executor | None = None,
 ) -> tuple[BuildPlan, dict[str, Job]]:
-    """Build ``names`` and what they need, ``jobs`` at a time; every job's outcome.
+    """Build ``names`` and what they need, ``jobs`` at a time on this machine, or on ``executor``
+    (a Dask cluster: ``tributary.build.executors``); every job's outcome.
 
     ``check=False`` leaves out every ``%check`` (None: as each component says); ``keep`` says when a
-    build's scratch tree stays; ``extra_repos`` join the buildroot's repositories; ``mock_options``
-    go to mock as ``--config-opts`` (the mock backend).
+    build's scratch tree stays (on this machine; a worker keeps a failed one); ``extra_repos`` join the
+    buildroot's repositories; ``mock_options`` go to mock as ``--config-opts`` (the mock backend).
     """
+    runner: Executor = executor or LocalExecutor(jobs)
+    if backend == Backend.MOCK and runner.kind != ExecutorKind.LOCAL:
+        raise TribError("--backend mock builds on this machine only",
+                        hint="use the native backend with --executor dask")
     mock_config = _mock_config(project) if backend == Backend.MOCK else None  # before anything: a cache hit
     build_plan = plan(project, names, jobs=jobs, extra_repos=extra_repos)     # must not hide a missing mock
     cache = BuildCache(project)
@@ -191,7 +199,7 @@ def build_distribution(
     produced_cache = cache_root(project) / "produced"
     results: dict[str, list[Path]] = {}
 
-    def build(name: str) -> tuple[State, object]:
+    def build(name: str, ticket: Ticket) -> tuple[State, object]:
         if name in build_plan.render_failures:
             raise TribError(build_plan.render_failures[name])
         component = project.resolve(name)
@@ -205,22 +213,25 @@ def build_distribution(
             results[name] = cached
             return State.CACHED, cached
         if mock_config is not None:
+            ticket.started(None)
             produced = [repo.url for repo in root_recipes.requires_repos if repo.id == PRODUCED_REPO_ID]
             options = {**build_plan.template_values, **(mock_options or {})}
             result = build_with_mock(project, component, config=mock_config, options=options,
-                                     repos=produced, dest=outputs, check=_check(component) and check is not False)
+                                     repos=produced, dest=outputs, check=runs_check(component) and check is not False)
         else:
-            result = build_component(project, component, root_recipes, dest=outputs, check=check, keep=keep)
+            request = BuildRequest(project, component, root_recipes, outputs,
+                                   runs_check(component) and check is not False, keep)
+            result = runner.build(request, ticket)
         outputs_made = [result.srpm, *result.rpms]
         cache.record(name, key, outputs_made, toolchain=toolchain.versions(),
-                     buildroot=buildroot_record(result.root) if result.root else {"backend": backend.value})
+                     buildroot=result.buildroot or {"backend": backend.value}, worker=result.worker)
         results[name] = outputs_made
         return State.DONE, outputs_made
 
     # A dependency's result must be known before its dependents start: the scheduler guarantees it.
     runnable, blocked = _outside_cycles(build_plan)
-    jobs_table = run_builds(runnable, [name for name in build_plan.selection if name not in blocked], build, jobs=jobs,
-                            on_change=on_change)
+    jobs_table = run_builds(runnable, [name for name in build_plan.selection if name not in blocked], build,
+                            jobs=runner.slots, on_change=on_change, cancel=runner.cancel)
     jobs_table |= blocked
     write_records(project.work_dir, (_record(project, job) for job in jobs_table.values()))
     if names_to_import := wanted_imports(project):
@@ -280,7 +291,8 @@ def _record(project: Project, job: Job) -> BuildRecord:
     ran = outcome in (Outcome.BUILT, Outcome.FAILED)
     outputs = tuple(sorted(job.result)) if isinstance(job.result, list) else ()
     return BuildRecord(job.name, outcome, job.seconds, now(), log=log if ran and log.is_file() else None,
-                       error=job.error, blocked_by=tuple(job.blocked_by), outputs=outputs)
+                       error=job.error, blocked_by=tuple(job.blocked_by), outputs=outputs,
+                       worker=job.worker if ran else None)
 
 
 def _mock_config(project: Project) -> Path:
@@ -295,11 +307,6 @@ def _mock_config(project: Project) -> Path:
         raise TribError(f"{path.name} is tributary's buildroot form, not a mock config", where=where,
                         hint="use the native backend for it")
     return path
-
-
-def _check(component) -> bool:
-    build = component.config.build
-    return not (build and build.check and build.check.skip)
 
 
 def _buildroot_inputs(roots: RootPlan) -> dict[str, object]:

@@ -19,6 +19,7 @@ from tributary.errors import CheckFailed, ConfigError, TribError
 
 _STYLE = {
     "queued": "dim",
+    "waiting": "blue",
     "building": "yellow",
     "done": "green",
     "cached": "cyan",
@@ -63,6 +64,15 @@ def build(
     without_git: Annotated[bool, typer.Option(
         "--without-git", help="azldev's flag: tributary's builds never make a dist-git repository (the release "
                               "is worked out when the spec is rendered).")] = False,
+    executor: Annotated[str, typer.Option(
+        "--executor", help="local: build on this machine (default); dask: on the workers of a Dask cluster "
+                           "(--scheduler, or --workers to start one here).")] = "local",
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", envvar="TRIB_DASK_SCHEDULER",
+        help="The Dask scheduler's address for --executor dask (tcp://HOST:8786, tls://HOST:8786).")] = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", help="With --executor dask: start a cluster of N single-threaded workers on this machine "
+                          "for this run instead of connecting to a scheduler.")] = 0,
 ) -> None:
     """Build components into SRPMs and RPMs: <output-dir>/srpms/ and <output-dir>/rpms/<arch>/.
 
@@ -92,10 +102,19 @@ def build(
 
       trib comp build -p greet --local-repo-with-publish out/local -q    # azldev's spelling
 
+      trib build -a --executor dask --scheduler tcp://builders.example:8786
+
+      trib build -a --executor dask --workers 2    # a Dask cluster on this machine, for this run
+
+    With --executor dask each build is a self-contained task that a worker builds in its own root
+    cache, reading the sources and the roots' repositories from an artifact store this client serves
+    (HTTP on its own address, HTTPS when Dask's TLS is configured); the packages come back by hash
+    and are checked before they are written. See docs/SCALE.md.
+
     trib comp build is this command, with azldev's flags: --no-check, --preserve-buildenv,
     --local-repo, --local-repo-with-publish, -k (docs/COMPATIBILITY.md says what each does here).
     """
-    from tributary.build.distro import Backend, build_distribution
+    from tributary.build.distro import Backend
 
     try:
         chosen_backend = Backend(backend)
@@ -119,6 +138,23 @@ def build(
         return
     extra_repos = _local_repos([*(local_repo or []), *([local_repo_with_publish] if local_repo_with_publish and
                                                         local_repo_with_publish.is_dir() else [])])
+    # Before anything is rendered or written: an unreachable scheduler leaves the project as it was.
+    source = ctx.get_parameter_source("scheduler")  # typer's own click: compared by name
+    if workers and scheduler and source is not None and source.name == "COMMANDLINE":
+        raise TribError("--scheduler and --workers exclude each other: connect to a cluster, or start one")
+    with _executor(project, executor, None if workers else scheduler, workers, jobs) as runner:
+        if runner is not None and runner.dashboard and not state.quiet:
+            print(f"note: Dask dashboard: {runner.dashboard}", file=sys.stderr)
+        plan, jobs_table = _run(state, project, chosen, jobs=jobs, force=force, backend=chosen_backend,
+                                executor=runner, check=False if no_check else None, keep=preserve_buildenv,
+                                extra_repos=extra_repos, mock_options=_mock_options(mock_config_opt or []))
+    _report(ctx, state, project, plan, jobs_table, local_repo_with_publish)
+
+
+def _run(state, project, chosen, *, jobs, force, backend, executor, check, keep, extra_repos, mock_options):
+    """The build with its live table (on a terminal, not in CI, not with -q or -O json)."""
+    from tributary.build.distro import build_distribution
+
     live_wanted = not (state.quiet or state.output != OutputFormat.table or os.environ.get("CI") == "true"
                        or not state.err_console.is_terminal)
     live = Live(console=state.err_console, transient=True, refresh_per_second=8) if live_wanted else None
@@ -130,13 +166,42 @@ def build(
     if live is not None:
         live.start()
     try:
-        plan, jobs_table = build_distribution(project, chosen, jobs=jobs or os.cpu_count() or 1, force=force,
-                                             backend=chosen_backend, on_change=show, check=False if no_check else None,
-                                             keep=preserve_buildenv, extra_repos=extra_repos,
-                                             mock_options=_mock_options(mock_config_opt or []))
+        return build_distribution(project, chosen, jobs=jobs or os.cpu_count() or 1, force=force, backend=backend,
+                                  on_change=show, executor=executor, check=check, keep=keep, extra_repos=extra_repos,
+                                  mock_options=mock_options)
     finally:
         if live is not None:
             live.stop()
+
+
+def _executor(project, kind: str, scheduler: str | None, workers: int, jobs: int | None):
+    """The executor the options ask for, connected (or started); a null context for the local one."""
+    import contextlib
+
+    from tributary.build.executors import ExecutorKind
+
+    try:
+        chosen = ExecutorKind(kind)
+    except ValueError:
+        raise TribError(f"unknown executor {kind!r}; choose one of "
+                        f"{', '.join(item.value for item in ExecutorKind)}") from None
+    if chosen == ExecutorKind.LOCAL:
+        if workers:
+            raise TribError("--workers starts Dask workers: it needs --executor dask")
+        return contextlib.nullcontext(None)
+    from tributary.build.buildroot.choose import cache_root
+    from tributary.build.executors.dask import DaskExecutor
+
+    if workers:
+        return DaskExecutor.start_local(workers, cache=cache_root(project), log_dir=project.log_dir, jobs=jobs or None)
+    if not scheduler:
+        raise TribError("--executor dask needs --scheduler ADDRESS (or TRIB_DASK_SCHEDULER), or --workers N")
+    return DaskExecutor.connect(scheduler, jobs=jobs or None)
+
+
+def _report(ctx: typer.Context, state, project, plan, jobs_table, local_repo_with_publish: Path | None) -> None:
+    """The jobs as rows (with their SBOMs), the run's packages into ``local_repo_with_publish``, notes,
+    errors, and the exit status."""
     rows = [job.to_json() for job in jobs_table.values()]
     sboms, sbom_failures = _write_sboms(ctx, project, jobs_table)
     for row, job in zip(rows, jobs_table.values(), strict=True):
@@ -150,8 +215,10 @@ def build(
         if not state.quiet:
             print(f"note: {len(published)} package(s) of this run in the repository {local_repo_with_publish}",
                   file=sys.stderr)
-    emit_rows(state, rows, [Column("component", "Component"), Column("state", "State"), Column("seconds", "Seconds"),
-                            Column("blockedBy", "Skipped because")])
+    columns = [Column("component", "Component"), Column("state", "State"), Column("seconds", "Seconds")]
+    if any(job.worker for job in jobs_table.values()):
+        columns.append(Column("worker", "Worker"))
+    emit_rows(state, rows, [*columns, Column("blockedBy", "Skipped because")])
     if not state.quiet:
         for item in plan.buildroot.unsupported:
             print(f"note: buildroot {plan.buildroot.name}: not applied: {item}", file=sys.stderr)
@@ -284,6 +351,10 @@ def _live_table(jobs) -> Table:
     table = Table(title=title, header_style="bold")
     table.add_column("Component")
     table.add_column("State")
+    remote = any(job.worker or job.state.value == "waiting" for job in jobs.values())
+    if remote:
+        table.add_column("Worker")
     for name, job in jobs.items():
-        table.add_row(name, f"[{_STYLE[job.state.value]}]{job.state.value}[/]")
+        cells = [name, f"[{_STYLE[job.state.value]}]{job.state.value}[/]"]
+        table.add_row(*cells, *([job.worker or ""] if remote else []))
     return table

@@ -5,13 +5,17 @@ complaint (everything it printed stays on the error for ``-v`` and logs).
 Every module in ``tributary.tools`` knows one program's arguments and messages; this one knows how to
 start, wait for and stop a program, and it is the only module that imports ``subprocess``. A program
 runs in a session of its own, so when it hangs past its time limit, or tributary is interrupted,
-the whole process group it started is killed: nothing is left running.
+the whole process group it started is killed: nothing is left running. A service (``start``) is
+also killed when tributary dies, SIGKILL included.
 
-Three entry points, by what the caller wants back:
+Four entry points, by what the caller wants back:
 
 * ``run``: text out (and optionally in), for programs that print text;
 * ``run_bytes``: bytes in and out (signatures, keys, git objects, a serial console);
-* ``run_logged``: output streamed to an open log file, the exit status back (long builds).
+* ``run_logged``: output streamed to an open log file, the exit status back (long builds);
+* ``start``: a service left running in the background (a Dask scheduler or worker), as a ``Service``
+  whose ``stop`` ends it; it also dies with the thread that started it, so a killed tributary leaves
+  none behind.
 
 ``ok`` is the set of exit statuses that count as success (``None``: any, the caller looks at
 ``returncode``); ``name`` is how messages call the program (``git fetch``), ``complaint`` picks the
@@ -20,6 +24,8 @@ line of its output that says what went wrong, and ``error`` the ``ToolError`` su
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import shutil
@@ -126,6 +132,71 @@ def run_logged(command: Sequence[str], *, log: BinaryIO, env: Mapping[str, str] 
                              stderr=subprocess.STDOUT, env=_environ(env, environ), cwd=cwd, timeout=timeout,
                              umask=umask, error=error, hint=hint)
     return returncode
+
+
+class Service:
+    """A program ``start`` left running: ``pid``, ``running()``, and ``stop()``, which ends its whole
+    process group (SIGTERM, then SIGKILL after ``grace`` seconds) and waits for it."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], name: str):
+        self._proc = proc
+        self.name = name
+        self.pid = proc.pid
+
+    def running(self) -> bool:
+        return self._proc.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.poll()
+
+    def stop(self, grace: float = 5.0) -> None:
+        if self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGTERM)
+            try:
+                self._proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
+        _kill_group(self._proc)  # what the program itself started may outlive it
+        self._proc.wait()
+
+
+def start(command: Sequence[str], *, log: BinaryIO, env: Mapping[str, str] | None = None,
+          environ: Mapping[str, str] | None = None, cwd: Path | None = None, name: str | None = None,
+          error: type[ToolError] = ToolError, hint: str | None = None) -> Service:
+    """Start ``command`` in the background, in a session of its own, output appended to ``log``.
+
+    The program is killed (SIGKILL) when the thread that started it ends, tributary included
+    (``PR_SET_PDEATHSIG``): start services from a thread that lives as long as they should, and
+    ``stop`` them when done. ``error`` when it cannot start.
+    """
+    argv = list(command)
+    shown = name or os.path.basename(argv[0])
+    log.flush()
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                env=_environ(env, environ), cwd=cwd, start_new_session=True,
+                                preexec_fn=_die_with(os.getpid()))
+    except OSError as cause:
+        raise error(f"cannot run {shown}: {cause.strerror or cause}", command=argv, hint=hint) from cause
+    return Service(proc, shown)
+
+
+_PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up now: the child must not load anything
+
+
+def _die_with(parent: int) -> Callable[[], None]:
+    """What a service's child runs before exec: SIGKILL when the thread that started it dies (Linux
+    ``prctl``), so a service does not outlive a tributary killed without warning (it runs in a session
+    of its own, out of reach of its parent's process group)."""
+
+    def arm() -> None:
+        if _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or os.getppid() != parent:
+            os._exit(127)  # prctl failed, or the parent died before it took effect
+
+    return arm
 
 
 def _wait(argv: list[str], shown: str, *, stdin: bytes | None, stdout: int | BinaryIO, stderr: int,

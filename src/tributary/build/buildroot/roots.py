@@ -23,16 +23,13 @@ directory left by a killed process is removed by the next one to take the lock.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import sqlite3
 import stat
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -40,7 +37,7 @@ from typing import BinaryIO
 from tributary.build.buildroot import comps
 from tributary.build.buildroot.repos import PinnedRepo
 from tributary.errors import TribError
-from tributary.fsutil import atomic_write
+from tributary.fsutil import atomic_write, exclusive_lock
 from tributary.tools import dnf, rpm
 
 ROOT_FORMAT = "1"  # bump when a change here changes what a root holds
@@ -110,11 +107,18 @@ class Root:
 
 
 class RootCache:
-    """Roots under ``directory``: ``<key>/`` the tree, ``<key>.json`` its record (written last)."""
+    """Roots under ``directory``: ``<key>/`` the tree, ``<key>.json`` its record (written last).
 
-    def __init__(self, directory: Path, *, lock_timeout: float = LOCK_TIMEOUT):
+    ``locate`` says where dnf reads a repository on this machine: a Dask worker reads the client's
+    ``file://`` repositories from verified local copies (``tributary.build.worker``). The recipes, and
+    so the keys and records, keep the repositories as the build plan names them.
+    """
+
+    def __init__(self, directory: Path, *, lock_timeout: float = LOCK_TIMEOUT,
+                 locate: Callable[[PinnedRepo], PinnedRepo] | None = None):
         self.directory = directory
         self.lock_timeout = lock_timeout
+        self.locate = locate
         # Recipes dnf could not satisfy, kept for this process so every build does not ask again.
         self._unsatisfiable: dict[str, UnsatisfiableError] = {}
 
@@ -155,26 +159,11 @@ class RootCache:
             os.utime(self.directory / f"{key}.json")  # the last use, for pruning
         return Root(key, path, tuple(record.get("installed", [])), recipe)
 
-    @contextlib.contextmanager
-    def _locked(self, key: str) -> Iterator[None]:
-        """Hold ``<key>.lock``; the kernel releases it if this process dies, so a stale lock never blocks."""
-        with open(self.directory / f"{key}.lock", "a+b") as handle:
-            deadline = time.monotonic() + self.lock_timeout
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as error:
-                    if error.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if time.monotonic() > deadline:
-                        raise BuildrootError(f"another process has been making root {key} for more than "
-                                             f"{self.lock_timeout:g} s", where=str(self.directory)) from None
-                    time.sleep(0.2)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def _locked(self, key: str) -> contextlib.AbstractContextManager[None]:
+        """Hold ``<key>.lock`` while making or removing that root."""
+        return exclusive_lock(self.directory / f"{key}.lock", timeout=self.lock_timeout, busy=lambda: BuildrootError(
+            f"another process has been making root {key} for more than {self.lock_timeout:g} s",
+            where=str(self.directory)))
 
     def _make(self, recipe: RootRecipe, parent: Root | None, log: BinaryIO | None, *, what: str,
               where: str | None) -> Root:
@@ -204,8 +193,9 @@ class RootCache:
 
     def _install(self, tree: Path, recipe: RootRecipe, home: Path, log: BinaryIO | None, *, what: str,
                  where: str | None) -> None:
-        options = [dnf.RepoOption(r.id, r.url, r.gpgcheck, r.gpgkeys, r.priority, r.excludes) for r in recipe.repos]
-        packages, unknown_groups = comps.expand(recipe.packages, recipe.repos)  # dnf's own group lookup can crash
+        located = [self.locate(repo) if self.locate else repo for repo in recipe.repos]
+        options = [dnf.RepoOption(r.id, r.url, r.gpgcheck, r.gpgkeys, r.priority, r.excludes) for r in located]
+        packages, unknown_groups = comps.expand(recipe.packages, located)  # dnf's own group lookup can crash
         if unknown_groups:
             raise UnsatisfiableError(what, unknown_groups, recipe.repos, where=where)
         try:

@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import os
 import platform
 import shutil
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -40,7 +38,7 @@ from tributary.build.stage0.host import Closure, Host, closure
 from tributary.build.stage0.hostmap import HostMap
 from tributary.build.stage0.manifest import Manifest, PackageRecord, Source
 from tributary.errors import ConfigError, TribError
-from tributary.fsutil import atomic_write, replace_directory
+from tributary.fsutil import atomic_write, exclusive_lock, replace_directory
 from tributary.tools import dpkg, gpg, rpm, rpmsign
 from tributary.tools.createrepo import write_repodata
 
@@ -188,24 +186,11 @@ def _throwaway_key(home: Path) -> _Key:
     return _Key(home.absolute(), info.fingerprint, info.created)
 
 
-@contextlib.contextmanager
-def _lock(path: Path, timeout: float) -> Iterator[None]:
+def _lock(path: Path, timeout: float) -> contextlib.AbstractContextManager[None]:
     """An exclusive lock on ``path``, waited for up to ``timeout`` seconds."""
-    with open(path, "a+b") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise Stage0Error(f"another process has been making the stage-0 repository for over {timeout:g} s",
-                                      where=str(path), hint="wait for it, or stop it") from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return exclusive_lock(path, timeout=timeout, busy=lambda: Stage0Error(
+        f"another process has been making the stage-0 repository for over {timeout:g} s", where=str(path),
+        hint="wait for it, or stop it"))
 
 
 def _make(cache_dir: Path, key: str, hostmap: HostMap, host: Host, taken: Closure, arch: str, signer: Signer,
