@@ -131,6 +131,9 @@ def main_options(
         "--network-retries", min=1, metavar="N",
         help="Tries in all of a network request that fails in a way that may pass (default 3; "
              "env TRIB_NETWORK_ATTEMPTS).")] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Configuration warnings are errors: an include glob matching no file, a symlink not followed.",
+    )] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
@@ -148,6 +151,7 @@ def main_options(
     del accept_all  # nothing to accept: no command asks
     if network_retries is not None:
         os.environ["TRIB_NETWORK_ATTEMPTS"] = str(network_retries)  # upstream.network's, for workers too
+    state.strict = strict
     if connect_timeout is not None or read_timeout is not None or _TIMEOUT_VARIABLES & os.environ.keys():
         from tributary.upstream import network
 
@@ -167,7 +171,7 @@ _GLOBAL_FLAGS = {"-C": True, "--project": True, "--config-file": True, "-O": Tru
                  "-q": False, "--quiet": False, "-v": False, "--verbose": False, "--color": True,
                  "--connect-timeout": True, "--read-timeout": True,
                  "-n": False, "--dry-run": False, "-y": False, "--accept-all": False, "--permissive-config": False,
-                 "--no-default-config": False, "--network-retries": True}
+                 "--no-default-config": False, "--network-retries": True, "--strict": False}
 
 
 def hoist_global_flags(args: list[str]) -> list[str]:
