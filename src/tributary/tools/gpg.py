@@ -96,7 +96,8 @@ _OPTION_WORDS = {
 
 
 def _last_message(stderr: str) -> str:
-    lines = [line.strip() for line in stderr.splitlines() if line.strip() and "WARNING: running with faked" not in line]
+    lines = [line.strip() for line in stderr.splitlines()
+             if line.strip() and "WARNING: running with faked" not in line and not line.startswith("[GNUPG:]")]
     return lines[-1].removeprefix("gpg: ") if lines else ""
 
 
@@ -205,6 +206,28 @@ def detach_sign(home: Path, fingerprint: str, data: Path, *, timestamp: int | No
 # A key with a passphrase makes signing fail at once ("No passphrase given") instead of the agent
 # opening a pinentry, graphical when DISPLAY is set, that nobody answers.
 _NO_PROMPT = ("--pinentry-mode", "loopback")
+
+
+def check_can_sign(home: Path, fingerprint: str) -> None:
+    """Sign a few bytes as every signature is made (no prompt); GpgError saying why the key cannot.
+
+    Run before signing many things, so that a key with a passphrase fails with that reason at once,
+    rather than as rpmsign's "gpg exec failed (2)" after a publish has copied every package.
+    """
+    proc = _execute(home, [*_NO_PROMPT, "--status-fd", "2", "--local-user", f"{fingerprint}!", "--output", "-",
+                           "--detach-sign"], input=b"tributary: can this key sign unattended?\n", ok=None)
+    if proc.returncode == 0:
+        return
+    stderr = process.decoded(proc.stderr)
+    if "[GNUPG:] NEED_PASSPHRASE" in stderr:
+        raise GpgError(f"the signing key {fingerprint} in {home} is protected by a passphrase, and tributary "
+                       "signs without asking for one", stderr=stderr, returncode=proc.returncode,
+                       hint="sign with a key without a passphrase ('trib repo keygen' makes one; keep the key ring "
+                            "safe instead), or preset the passphrase in gpg-agent (allow-preset-passphrase and "
+                            "gpg-preset-passphrase)")
+    raise GpgError(f"the signing key {fingerprint} in {home} cannot sign: "
+                   f"{_last_message(stderr) or f'gpg exit status {proc.returncode}'}",
+                   stderr=stderr, returncode=proc.returncode)
 
 
 def stop_agent(home: Path) -> None:
