@@ -16,13 +16,14 @@ from typing import Annotated
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import typer
+from typer.core import TyperOption
 
 from tributary import __version__
 from tributary.cli.common import settings as get_settings
 from tributary.cli.lazy import Lazy, lazy_group
 from tributary.cli.output import OutputFormat
 from tributary.cli.signals import Interrupted, stop_signals_raise
-from tributary.errors import TribError
+from tributary.errors import TribError, system_error
 
 # Every command, imported only when it runs (see cli.lazy). Adding a command group is one line here.
 # azldev's spellings of tributary's commands are first-class (docs/COMPATIBILITY.md maps every one);
@@ -69,6 +70,17 @@ COMMANDS = {
     "mcp": Lazy("tributary.cli.unsupported:mcp", hidden=True),
     "site": Lazy("tributary.cli.site:site"),
 }
+
+_shown_type = TyperOption.display_type_rich
+
+
+def _flag_shows_no_type(self: TyperOption, ctx: typer.Context) -> str | None:
+    """A flag takes no value: help that showed ``<bool>`` beside ``--force`` made ``--force true`` look
+    right, and ``true`` was then read as an argument (a component called ``true``)."""
+    return None if self.is_flag and not self.count else _shown_type(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_shows_no_type  # type: ignore[method-assign,assignment]
 
 app = typer.Typer(
     name="trib",
@@ -204,22 +216,22 @@ def main(argv: list[str] | None = None) -> int:
             app(args=args, prog_name="trib", standalone_mode=True)
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    except TribError as error:
+    except BrokenPipeError:
+        return 0
+    except (TribError, OSError) as error:  # an OSError: the system refused (a full disk, a file-size limit)
         if verbose:
             import traceback  # only here: it costs a tenth of `trib --version`
 
             traceback.print_exc()
-        for line in str(error).splitlines():
+        for line in (str(error) if isinstance(error, TribError) else system_error(error)).splitlines():
             print(f"error: {line}", file=sys.stderr)
-        return error.exit_code
+        return error.exit_code if isinstance(error, TribError) else 1
     except Interrupted as stop:
         print(f"error: stopped by {stop} before the command finished; what it completed is kept", file=sys.stderr)
         return stop.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
     return 0
 
 
