@@ -167,9 +167,10 @@ def glob_files(root: Path, pattern: str, *, skip_dirs: Collection[str] = (),
     found: list[Path] = []
     prefix = _static_prefix(pattern)
     start = root / prefix if prefix else root
-    if prefix and _any_symlink(root, prefix):
+    link = _first_symlink(root, prefix) if prefix else None
+    if link is not None:
         if skipped is not None:
-            skipped.append(_first_symlink(root, prefix))
+            skipped.append(link)
         return []
     if prefix and not start.is_dir():
         return []

@@ -163,7 +163,8 @@ def test(
             "--kernel",
             envvar="TRIB_TEST_KERNEL",
             help="Kernel package unpacked with dpkg-deb -x (boot/vmlinuz-*, lib/modules/*), to boot VM disks "
-                 "(default: .cache/test-kernel/current, as make setup fetches it, in the project or a directory above).",
+                 "(default: .cache/test-kernel/current, as make setup fetches it, in the project or a directory "
+                 "above).",
         ),
     ] = None,
     boot_timeout: Annotated[

@@ -129,8 +129,8 @@ def _describe(item: ErrorDetails, loc: tuple[Any, ...], root_model: type[BaseMod
         return f"{dotted(full[:-1]) or 'the top level'}: missing required key {full[-1]!r}"
     if kind == "model_type":  # pydantic would name its class ("instance of CheckConfig"): show the table
         shape = _table_shape(_model_at(root_model, loc))
-        return f"{where}: expected a table{f' such as {shape}' if shape else ''}, got {_type_name(item.get('input'))} " \
-               f"{item.get('input')!r}"
+        such = f" such as {shape}" if shape else ""
+        return f"{where}: expected a table{such}, got {_type_name(item.get('input'))} {item.get('input')!r}"
     if kind == "value_error":
         message = str(item.get("ctx", {}).get("error", item["msg"]))
         return f"{where}: {message}" if where else message

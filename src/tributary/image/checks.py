@@ -19,9 +19,9 @@ from pathlib import Path
 from tributary.config import Project
 from tributary.image.boottest import (
     DEFAULT_TIMEOUT_S,
+    SETUP_KERNEL,
     boot_check,
     console_tail,
-    SETUP_KERNEL,
     default_kernel_dir,
     find_kernel,
 )

@@ -99,7 +99,7 @@ def write_component_documents(project: Project, component: Component, outputs: S
             "the provenance is signed (key " + ", ".join(signed.keyids) + ") and this build changed the "
             "packages it describes; without a signing key it would be replaced by an unsigned one, so no SBOM "
             "or provenance of the component was written",
-            where=provenance_file,
+            where=str(provenance_file),
             hint="set TRIB_GPG_KEY (and TRIB_GNUPGHOME) and run 'trib sbom' for it, or delete the file "
                  "to accept unsigned provenance")
     documents = {
