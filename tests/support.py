@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -208,10 +209,17 @@ def dnf_install_into(run: Path, repo_files: list[Path], *packages: str, options:
 MARKER_VARIABLE = "TRIB_FAULT_TEST_MARKER"
 
 
+def marker_tmpdir(marker: str) -> Path:
+    """The TMPDIR a marked ``trib`` runs with: tributary runs other programs (dnf, rpmbuild, bwrap, gpg)
+    in a clean environment that keeps only TMPDIR and HOME of its own, so the marker rides in TMPDIR too."""
+    return Path(tempfile.gettempdir()) / f"trib-fault-{marker}"
+
+
 def marked_processes(marker: str) -> dict[int, str]:
-    """Every living process (zombies are dead) whose environment carries ``marker``: pid -> command name."""
+    """Every living process (zombies are dead) whose environment carries ``marker`` (as the marker
+    variable, or as its TMPDIR): pid -> command name."""
     found: dict[int, str] = {}
-    needle = f"{MARKER_VARIABLE}={marker}".encode()
+    needles = {f"{MARKER_VARIABLE}={marker}".encode(), f"TMPDIR={marker_tmpdir(marker)}".encode()}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -220,7 +228,7 @@ def marked_processes(marker: str) -> dict[int, str]:
             status = Path(f"/proc/{entry}/status").read_text()
         except OSError:  # gone meanwhile, or a kernel thread
             continue
-        if needle in environ.split(b"\0") and "\nState:\tZ" not in status:
+        if needles & set(environ.split(b"\0")) and "\nState:\tZ" not in status:
             found[int(entry)] = Path(f"/proc/{entry}/comm").read_text().strip() if Path(f"/proc/{entry}/comm").exists() else "?"
     return found
 
@@ -267,6 +275,8 @@ class Child:
                     os.kill(pid, signal.SIGKILL)
             out, err = self.process.communicate()
             raise AssertionError(f"trib did not finish within {timeout:g} s; stderr so far:\n{err[-2000:]}") from None
+        finally:
+            shutil.rmtree(marker_tmpdir(self.marker), ignore_errors=True)
         return self.process.returncode, out, err
 
 
@@ -275,7 +285,9 @@ def trib_child(args: list[str], *, env: dict[str, str] | None = None, marker: st
     """Start ``[PREFIX...] python -m tributary.cli.app ARGS`` (the real CLI in its own process), with a
     marker in its environment that every process it starts inherits."""
     marker = marker or uuid.uuid4().hex
-    environment = {**os.environ, "CI": "true", MARKER_VARIABLE: marker, **(env or {})}
+    marker_tmpdir(marker).mkdir(exist_ok=True)
+    environment = {**os.environ, "CI": "true", MARKER_VARIABLE: marker, "TMPDIR": str(marker_tmpdir(marker)),
+                   **(env or {})}
     process = subprocess.Popen([*prefix, sys.executable, "-m", "tributary.cli.app", *args], env=environment, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     return Child(process, marker)
