@@ -293,6 +293,29 @@ def trib_child(args: list[str], *, env: dict[str, str] | None = None, marker: st
     return Child(process, marker)
 
 
+STOPPED_BY_SIGTERM = "error: stopped by SIGTERM before the command finished; what it completed is kept"
+
+
+def first_line(err: str) -> str:
+    """The first line of what a command printed on stderr: the one the acceptance of a fault asserts."""
+    return err.splitlines()[0] if err else ""
+
+
+def stop_child(child: Child, stop: signal.Signals, *, which: Callable[[str], bool] = lambda comm: True) -> None:
+    """Send ``stop`` (a real signal) to a running ``trib`` and assert it ends as a stopped command must:
+    SIGTERM exits 143 with one line, SIGKILL kills it; and no process it started (chosen by ``which``
+    from their command names) is alive after."""
+    child.process.send_signal(stop)
+    left = wait_until_gone(child.marker, 30, which=which)
+    code, _, err = child.wait(60)
+    assert left == {}, f"left running after {stop.name}: {left}"
+    if stop == signal.SIGTERM:
+        assert code == 143
+        assert first_line(err) == STOPPED_BY_SIGTERM
+    else:
+        assert code == -signal.SIGKILL
+
+
 def run_trib(args: list[str], *, env: dict[str, str] | None = None, timeout: float = 120,
              prefix: tuple[str, ...] = ()) -> tuple[int, str, str]:
     """Run the CLI to its end as a child process: (exit status, stdout, stderr)."""

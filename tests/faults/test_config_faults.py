@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support import tree
+from support import first_line, tree
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "distro"
 COMPONENTS = "base/comps/components.toml"
@@ -36,10 +36,6 @@ def project(tmp_path: Path) -> Path:
     root = tmp_path / "distro"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("specs", "out", "build"))
     return root
-
-
-def _first_line(err: str) -> str:
-    return err.splitlines()[0] if err else ""
 
 
 def _listed(out: str) -> set[str]:
@@ -57,12 +53,12 @@ def test_an_include_glob_matching_nothing_is_a_warning_and_an_error_with_strict(
     before = tree(project)
     result = trib("-O", "json", "comp", "list", "-a", cwd=project)
     assert result.code == 0, result.err
-    assert _first_line(result.err) == (f"warning: {COMPONENTS}:2: include 'extra/*.toml' matches no file "
+    assert first_line(result.err) == (f"warning: {COMPONENTS}:2: include 'extra/*.toml' matches no file "
                                        "(an error with --strict)")
     assert "greet" in _listed(result.out)
     result = trib("--strict", "comp", "list", "-a", cwd=project)
     assert result.code == 2
-    assert _first_line(result.err) == f"error: {COMPONENTS}:2: include 'extra/*.toml' matches no file"
+    assert first_line(result.err) == f"error: {COMPONENTS}:2: include 'extra/*.toml' matches no file"
     assert result.out == ""
     assert tree(project) == before
 
@@ -75,39 +71,34 @@ def test_a_component_directory_that_is_a_symlink_is_named_not_dropped_in_silence
     before = tree(project)
     result = trib("-O", "json", "comp", "list", "-a", cwd=project)
     assert result.code == 0, result.err
-    assert _first_line(result.err) == (
+    assert first_line(result.err) == (
         f"warning: {COMPONENTS}:2: include '**/*.comp.toml': base/comps/greet-data is a symbolic link, which is "
         "not followed: nothing in it is read (an error with --strict)")
     assert "greet-data" not in _listed(result.out)  # azldev's reading: links are not followed
     result = trib("--strict", "comp", "list", "-a", cwd=project)
     assert result.code == 2
-    assert _first_line(result.err) == (
+    assert first_line(result.err) == (
         f"error: {COMPONENTS}:2: include '**/*.comp.toml': base/comps/greet-data is a symbolic link, which is "
         "not followed: nothing in it is read")
     assert tree(project) == before
 
 
-def test_a_value_where_a_table_belongs_names_the_tables_keys(project: Path, trib) -> None:
-    _edit(project, COMPONENTS, lambda text: text + '[components.extra]\nbuild.check = "yes"\n')
-    line = (project / COMPONENTS).read_text().splitlines().index('build.check = "yes"') + 1
+@pytest.mark.parametrize(("added", "message"), [
+    ('[components.extra]\nbuild.check = "yes"\n',  # pydantic would name its class, CheckConfig
+     "components.extra.build.check: expected a table such as { skip = boolean, skip_reason = string }, "
+     "got string 'yes'"),
+    ('[components."grüß"]\n',  # ü and ß are letters, but not ones an RPM name may use
+     "components.grüß: name 'grüß' uses 'üß': a name (an RPM package name) may use only the ASCII letters A-Z "
+     "and a-z, the digits 0-9 and . _ + -"),
+], ids=["value-for-a-table", "non-ascii-name"])
+def test_a_bad_value_is_named_on_its_own_line_with_what_is_expected(project: Path, trib, added: str,
+                                                                    message: str) -> None:
+    _edit(project, COMPONENTS, lambda text: text + added)
+    line = len((project / COMPONENTS).read_text().splitlines())  # the added value's line, the last
     before = tree(project)
     result = trib("comp", "list", "-a", cwd=project)
     assert result.code == 2
-    assert _first_line(result.err) == (f"error: {COMPONENTS}:{line}: components.extra.build.check: expected a table "
-                                       "such as { skip = boolean, skip_reason = string }, got string 'yes'")
-    assert "CheckConfig" not in result.err
-    assert tree(project) == before
-
-
-def test_a_name_with_letters_rpm_cannot_carry_says_which(project: Path, trib) -> None:
-    _edit(project, COMPONENTS, lambda text: text + '[components."grüß"]\n')
-    line = len((project / COMPONENTS).read_text().splitlines())
-    before = tree(project)
-    result = trib("comp", "list", "-a", cwd=project)
-    assert result.code == 2
-    assert _first_line(result.err) == (
-        f"error: {COMPONENTS}:{line}: components.grüß: name 'grüß' uses 'üß': a name (an RPM package name) may use "
-        "only the ASCII letters A-Z and a-z, the digits 0-9 and . _ + -")
+    assert first_line(result.err) == f"error: {COMPONENTS}:{line}: {message}"
     assert tree(project) == before
 
 
@@ -115,7 +106,7 @@ def test_a_flag_given_a_value_is_explained_and_help_shows_flags_without_one(proj
     before = tree(project)
     result = trib("comp", "render", "--force", "true", cwd=project)
     assert result.code == 2
-    assert _first_line(result.err) == (
+    assert first_line(result.err) == (
         "error: unknown component 'true' (hint: a flag such as --force takes no value: write '--force' alone, "
         "and leave it out for false)")
     assert tree(project) == before
@@ -131,6 +122,6 @@ def test_a_negative_job_count_is_refused_before_any_work(project: Path, trib, co
     before = tree(project)
     result = trib(*command, "-j", "-3", cwd=project)
     assert result.code == 2
-    assert _first_line(result.err) == f"Usage: trib {' '.join(command[:-1])} [OPTIONS] [names]..."
+    assert first_line(result.err) == f"Usage: trib {' '.join(command[:-1])} [OPTIONS] [names]..."
     assert "Invalid value for '--jobs' / '-j'" in result.err
     assert tree(project) == before  # no specs/, no build/: nothing ran

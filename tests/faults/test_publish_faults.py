@@ -31,12 +31,13 @@ import pytest
 from support import (
     ExampleDistro,
     dnf_install_into,
+    first_line,
     marked_processes,
     run_trib,
+    stop_child,
     tree,
     trib_child,
     wait_for,
-    wait_until_gone,
 )
 
 from tributary.repo.sign import SigningKey, make_throwaway_key
@@ -59,10 +60,6 @@ def signed(built_distro: ExampleDistro, signing_key: SigningKey) -> ExampleDistr
 
 def _repo(distro: ExampleDistro) -> Path:
     return distro.root / "out" / "repo"
-
-
-def _first_line(err: str) -> str:
-    return err.splitlines()[0] if err else ""
 
 
 @pytest.fixture
@@ -108,7 +105,7 @@ def test_a_key_with_a_passphrase_is_refused_before_anything_changes(signed: Exam
     before = tree(_repo(signed))
     code, _, err = run_trib(signed.args("repo", "publish", "--sign-key", fingerprint, "--gnupghome", str(key_home)))
     assert code == 2
-    assert _first_line(err) == (
+    assert first_line(err) == (
         f"error: the signing key {fingerprint} in {key_home} is protected by a passphrase, and tributary signs "
         "without asking for one (hint: sign with a key without a passphrase ('trib repo keygen' makes one; keep "
         "the key ring safe instead), or preset the passphrase in gpg-agent (allow-preset-passphrase and "
@@ -123,7 +120,7 @@ def test_an_expired_key_is_refused_with_its_expiry(signed: ExampleDistro, key_ho
     before = tree(_repo(signed))
     code, _, err = run_trib(signed.args("repo", "publish", "--sign-key", fingerprint, "--gnupghome", str(key_home)))
     assert code == 2
-    assert _first_line(err) == (
+    assert first_line(err) == (
         f"error: the signing key {fingerprint} in {key_home} expired on 2020-01-02 00:00 UTC: signatures by it "
         "would be refused (hint: extend its expiry (gpg --quick-set-expire), or sign with another key)")
     assert tree(_repo(signed)) == before
@@ -136,7 +133,7 @@ def test_a_truncated_srpm_in_the_output_dir_is_named_and_nothing_is_published(si
     before = tree(_repo(signed))
     code, _, err = _publish(signed, signing_key)
     assert code == 2
-    assert _first_line(err) == (f"error: {srpm}: cannot read the RPM header: signature hdr blob(4388): BAD, "
+    assert first_line(err) == (f"error: {srpm}: cannot read the RPM header: signature hdr blob(4388): BAD, "
                                 "read returned 0")
     assert len(err.splitlines()) == 1
     assert tree(_repo(signed)) == before
@@ -149,7 +146,7 @@ def test_a_full_disk_stops_publishing_with_one_line_and_keeps_the_channel(signed
     largest = max((signed.root / "out" / "rpms").rglob("*.rpm"), key=lambda path: path.stat().st_size)
     code, _, err = _publish(signed, signing_key, prefix=("prlimit", "--fsize=200000", "--"))
     assert code == 1
-    first = _first_line(err)
+    first = first_line(err)
     assert first.startswith("error: ") and first.endswith(": File too large"), err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert str(largest.parent) in first or "/out/rpms/" in first
@@ -165,18 +162,11 @@ def test_a_publish_killed_while_signing_keeps_the_old_channel_and_leaves_no_sign
     child = trib_child(signed.args("repo", "publish", "--sign-key", signing_key.fingerprint, "--gnupghome",
                                    str(signing_key.gnupghome)))
     wait_for(lambda: "rpmsign" in marked_processes(child.marker).values(), 120, "rpmsign to start")
-    child.process.send_signal(stop)
     # gpg-agent is the key ring's daemon, shared by every signer of it: it is meant to stay.
-    left = wait_until_gone(child.marker, 30, which=lambda comm: comm != "gpg-agent")
-    code, _, err = child.wait(60)
-    assert left == {}, f"left running after {stop.name}: {left}"
+    stop_child(child, stop, which=lambda comm: comm != "gpg-agent")
     if stop == signal.SIGTERM:
-        assert code == 143
-        assert _first_line(err) == ("error: stopped by SIGTERM before the command finished; what it completed "
-                                    "is kept")
         assert tree(repo) == before  # the staging directory is gone as well
     else:
-        assert code == -signal.SIGKILL
         whole = {path: data for path, data in tree(repo).items() if ".new-" not in path.split("/")[0]}
         assert whole == before
     code, _, err = _publish(signed, signing_key)
@@ -208,7 +198,7 @@ def test_repo_check_refuses_what_dnf_refuses(signed: ExampleDistro, tmp_path: Pa
     after_damage = tree(_repo(signed))
     code, out, err = run_trib(signed.args("-O", "json", "repo", "check"))
     assert code == 1
-    assert _first_line(err) == "error: 1 file(s) that dnf would refuse, in rpm-base"
+    assert first_line(err) == "error: 1 file(s) that dnf would refuse, in rpm-base"
     rows = json.loads(out)
     assert [(row["file"]) for row in rows] == [damaged.relative_to(channel).as_posix()]
     reason = rows[0]["reason"]
@@ -236,7 +226,7 @@ def test_an_unsigned_package_in_metadata_made_again_is_refused_as_dnf_refuses_it
     assert installed.returncode != 0, installed.output
     code, out, err = run_trib(signed.args("-O", "json", "repo", "check", "--channel", "rpm-base"))
     assert code == 1
-    assert _first_line(err) == "error: 1 file(s) that dnf would refuse, in rpm-base"
+    assert first_line(err) == "error: 1 file(s) that dnf would refuse, in rpm-base"
     assert [(row["file"], row["reason"]) for row in json.loads(out)] == [
         (package.relative_to(channel).as_posix(), "not signed (gpgcheck=1)")]
 
@@ -253,7 +243,7 @@ def test_repo_check_trusts_a_key_from_elsewhere_over_the_channels_own(signed: Ex
     before = tree(_repo(signed))
     code, out, err = run_trib(signed.args("-O", "json", "repo", "check", "--key", str(other_key)))
     assert code == 1
-    assert _first_line(err) == "error: 2 file(s) that dnf would refuse, in rpm-base, rpm-sdk"
+    assert first_line(err) == "error: 2 file(s) that dnf would refuse, in rpm-base, rpm-sdk"
     assert {(row["file"], row["reason"]) for row in json.loads(out)} == {
         ("repodata/repomd.xml", "signature check failed: the signature was made by a key the key ring does not hold")}
     assert tree(_repo(signed)) == before
