@@ -107,8 +107,8 @@ def test_a_flag_given_a_value_is_explained_and_help_shows_flags_without_one(proj
     result = trib("comp", "render", "--force", "true", cwd=project)
     assert result.code == 2
     assert first_line(result.err) == (
-        "error: unknown component 'true' (hint: a flag such as --force takes no value: write '--force' alone, "
-        "and leave it out for false)")
+        "error: --force is a flag and takes no value: write --force alone for true, or leave it out for false "
+        "('true' after it is not read as a name)")
     assert tree(project) == before
     result = trib("comp", "render", "--help", cwd=project)
     assert result.code == 0
@@ -122,6 +122,6 @@ def test_a_negative_job_count_is_refused_before_any_work(project: Path, trib, co
     before = tree(project)
     result = trib(*command, "-j", "-3", cwd=project)
     assert result.code == 2
-    assert first_line(result.err) == f"Usage: trib {' '.join(command[:-1])} [OPTIONS] [names]..."
+    assert first_line(result.err) == f"Usage: trib {' '.join(command[:-1])} [OPTIONS] [COMPONENT...]..."
     assert "Invalid value for '--jobs' / '-j'" in result.err
     assert tree(project) == before  # no specs/, no build/: nothing ran

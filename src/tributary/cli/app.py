@@ -16,7 +16,6 @@ from typing import Annotated
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import typer
-from typer.core import TyperOption
 
 from tributary import __version__
 from tributary.cli.common import settings as get_settings
@@ -70,17 +69,6 @@ COMMANDS = {
     "mcp": Lazy("tributary.cli.unsupported:mcp", hidden=True),
     "site": Lazy("tributary.cli.site:site"),
 }
-
-_shown_type = TyperOption.display_type_rich
-
-
-def _flag_shows_no_type(self: TyperOption, ctx: typer.Context) -> str | None:
-    """A flag takes no value: help that showed ``<bool>`` beside ``--force`` made ``--force true`` look
-    right, and ``true`` was then read as an argument (a component called ``true``)."""
-    return None if self.is_flag and not self.count else _shown_type(self, ctx)
-
-
-TyperOption.display_type_rich = _flag_shows_no_type  # type: ignore[method-assign,assignment]
 
 app = typer.Typer(
     name="trib",

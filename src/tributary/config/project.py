@@ -224,13 +224,8 @@ class Project:
             elif pattern in self.component_tables:
                 chosen.add(pattern)
             else:
-                raise ConfigError(f"unknown component {pattern!r}" + did_you_mean(pattern, self.component_tables),
-                                  hint=_FLAG_VALUE_HINT if pattern.lower() in _FLAG_VALUES else None)
+                raise ConfigError(f"unknown component {pattern!r}" + did_you_mean(pattern, self.component_tables))
         return sorted(chosen)
-
-
-_FLAG_VALUES = {"true", "false", "yes", "no", "on", "off", "1", "0"}
-_FLAG_VALUE_HINT = "a flag such as --force takes no value: write '--force' alone, and leave it out for false"
 
 
 def _camel(key: str) -> str:
