@@ -120,7 +120,7 @@ def _rpm_log() -> Iterator[Callable[[], str]]:
         try:
             yield lambda: _last_complaint(log)
         finally:
-            rpm.setLogFile(sys.stderr)
+            rpm.setLogFile(sys.__stderr__)  # not sys.stderr: a test's capture is no file
 
 
 def _last_complaint(log: Any) -> str:
