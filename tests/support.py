@@ -226,10 +226,11 @@ def marked_processes(marker: str) -> dict[int, str]:
         try:
             environ = Path(f"/proc/{entry}/environ").read_bytes()
             status = Path(f"/proc/{entry}/status").read_text()
+            comm = Path(f"/proc/{entry}/comm").read_text().strip()
         except OSError:  # gone meanwhile, or a kernel thread
             continue
         if needles & set(environ.split(b"\0")) and "\nState:\tZ" not in status:
-            found[int(entry)] = Path(f"/proc/{entry}/comm").read_text().strip() if Path(f"/proc/{entry}/comm").exists() else "?"
+            found[int(entry)] = comm
     return found
 
 
