@@ -9,7 +9,8 @@
 # 4. ask what taking the newest upstream would cost;
 # 5. write the distribution's website from all of the above, and print where it is.
 # Outputs land under the project's output-dir (examples/distro/out) and rendered-specs-dir
-# (examples/distro/specs); the upstream is made in examples/distro/build/upstream.
+# (examples/distro/specs); the upstream is made in examples/distro/build/upstream, and
+# examples/distro/build/upstream-mirror.toml reads it by file:// once the server is gone (README's examples).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 python="$here/../.venv/bin/python"
@@ -22,7 +23,7 @@ port=8741  # the port examples/distro/distro/example-upstream.distro.toml names
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "Make the example upstream: dist-git repositories and a lookaside store"
-"$python" "$here/upstream/make_upstream.py" "$upstream"
+"$python" "$here/upstream/make_upstream.py" "$upstream" --mirror-config "$project/build/upstream-mirror.toml"
 
 step "Serve it on http://127.0.0.1:$port/"
 exec 3< <(exec "$python" "$here/serve.py" "$upstream" "$port")

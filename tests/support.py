@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -208,20 +209,28 @@ def dnf_install_into(run: Path, repo_files: list[Path], *packages: str, options:
 MARKER_VARIABLE = "TRIB_FAULT_TEST_MARKER"
 
 
+def marker_tmpdir(marker: str) -> Path:
+    """The TMPDIR a marked ``trib`` runs with: tributary runs other programs (dnf, rpmbuild, bwrap, gpg)
+    in a clean environment that keeps only TMPDIR and HOME of its own, so the marker rides in TMPDIR too."""
+    return Path(tempfile.gettempdir()) / f"trib-fault-{marker}"
+
+
 def marked_processes(marker: str) -> dict[int, str]:
-    """Every living process (zombies are dead) whose environment carries ``marker``: pid -> command name."""
+    """Every living process (zombies are dead) whose environment carries ``marker`` (as the marker
+    variable, or as its TMPDIR): pid -> command name."""
     found: dict[int, str] = {}
-    needle = f"{MARKER_VARIABLE}={marker}".encode()
+    needles = {f"{MARKER_VARIABLE}={marker}".encode(), f"TMPDIR={marker_tmpdir(marker)}".encode()}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             environ = Path(f"/proc/{entry}/environ").read_bytes()
             status = Path(f"/proc/{entry}/status").read_text()
+            comm = Path(f"/proc/{entry}/comm").read_text().strip()
         except OSError:  # gone meanwhile, or a kernel thread
             continue
-        if needle in environ.split(b"\0") and "\nState:\tZ" not in status:
-            found[int(entry)] = Path(f"/proc/{entry}/comm").read_text().strip() if Path(f"/proc/{entry}/comm").exists() else "?"
+        if needles & set(environ.split(b"\0")) and "\nState:\tZ" not in status:
+            found[int(entry)] = comm
     return found
 
 
@@ -267,6 +276,8 @@ class Child:
                     os.kill(pid, signal.SIGKILL)
             out, err = self.process.communicate()
             raise AssertionError(f"trib did not finish within {timeout:g} s; stderr so far:\n{err[-2000:]}") from None
+        finally:
+            shutil.rmtree(marker_tmpdir(self.marker), ignore_errors=True)
         return self.process.returncode, out, err
 
 
@@ -275,10 +286,35 @@ def trib_child(args: list[str], *, env: dict[str, str] | None = None, marker: st
     """Start ``[PREFIX...] python -m tributary.cli.app ARGS`` (the real CLI in its own process), with a
     marker in its environment that every process it starts inherits."""
     marker = marker or uuid.uuid4().hex
-    environment = {**os.environ, "CI": "true", MARKER_VARIABLE: marker, **(env or {})}
+    marker_tmpdir(marker).mkdir(exist_ok=True)
+    environment = {**os.environ, "CI": "true", MARKER_VARIABLE: marker, "TMPDIR": str(marker_tmpdir(marker)),
+                   **(env or {})}
     process = subprocess.Popen([*prefix, sys.executable, "-m", "tributary.cli.app", *args], env=environment, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     return Child(process, marker)
+
+
+STOPPED_BY_SIGTERM = "error: stopped by SIGTERM before the command finished; what it completed is kept"
+
+
+def first_line(err: str) -> str:
+    """The first line of what a command printed on stderr: the one the acceptance of a fault asserts."""
+    return err.splitlines()[0] if err else ""
+
+
+def stop_child(child: Child, stop: signal.Signals, *, which: Callable[[str], bool] = lambda comm: True) -> None:
+    """Send ``stop`` (a real signal) to a running ``trib`` and assert it ends as a stopped command must:
+    SIGTERM exits 143 with one line, SIGKILL kills it; and no process it started (chosen by ``which``
+    from their command names) is alive after."""
+    child.process.send_signal(stop)
+    left = wait_until_gone(child.marker, 30, which=which)
+    code, _, err = child.wait(60)
+    assert left == {}, f"left running after {stop.name}: {left}"
+    if stop == signal.SIGTERM:
+        assert code == 143
+        assert first_line(err) == STOPPED_BY_SIGTERM
+    else:
+        assert code == -signal.SIGKILL
 
 
 def run_trib(args: list[str], *, env: dict[str, str] | None = None, timeout: float = 120,

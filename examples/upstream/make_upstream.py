@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turn the plain-files Example Upstream into dist-git repositories and a lookaside store.
 
-    python make_upstream.py OUTDIR [--branch f43] [--json] [--only PKG ...] [--source DIR]
+    python make_upstream.py OUTDIR [--branch f43] [--json] [--only PKG ...] [--source DIR] [--mirror-config FILE]
 
 Reads ``packages/<pkg>/history.toml`` (see README.md) and writes:
 
@@ -12,7 +12,10 @@ Reads ``packages/<pkg>/history.toml`` (see README.md) and writes:
   out like Fedora's lookaside cache and built reproducibly (sorted entries, fixed
   mtime, owner root:root, gzip header without name or time);
 * ``OUTDIR/upstream.json``: the summary that ``--json`` prints, without the
-  absolute output path.
+  absolute output path;
+* with ``--mirror-config FILE``: a tributary configuration file that points the
+  example distribution's ``example-upstream`` distro at OUTDIR by ``file://``, for
+  ``trib --config-file FILE`` when nothing serves the upstream over HTTP.
 
 Each commit's tree holds the spec, patches and small extra files, a ``sources`` file
 (``SHA512 (name-1.0.tar.gz) = <hex>``, Fedora's format) and a ``.gitignore`` naming
@@ -397,6 +400,21 @@ def _text_summary(summary: dict, outdir: Path) -> str:
     return "\n".join(lines)
 
 
+def write_mirror_config(path: Path, outdir: Path) -> None:
+    """A configuration file (written whole, then renamed) reading the upstream in ``outdir`` by file://."""
+    base = outdir.as_uri()
+    text = ("# The Example Upstream read from disk (made by make_upstream.py): trib --config-file THIS-FILE\n"
+            "[distros.example-upstream]\n"
+            f'dist-git-base-uri = "{base}/git/$pkg.git"\n'
+            f'lookaside-base-uri = "{base}/lookaside/{LOOKASIDE_TEMPLATE}"\n')
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description="Build the Example Upstream dist-git repositories and lookaside store."
@@ -407,6 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", action="append", metavar="PKG", help="build only this package (repeatable)")
     ap.add_argument("--source", type=Path, default=DEFAULT_SOURCE,
                     help="directory holding <pkg>/history.toml (default: packages/ next to this script)")
+    ap.add_argument("--mirror-config", type=Path, metavar="FILE",
+                    help="also write FILE: a trib configuration file reading this upstream by file://")
     args = ap.parse_args(argv)
     if not _BRANCH_RE.match(args.branch) or ".." in args.branch or args.branch.endswith((".lock", "/")):
         ap.error(f"invalid branch name: {args.branch!r}")
@@ -416,6 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     except UpstreamError as e:
         print(f"make_upstream: error: {e}", file=sys.stderr)
         return 1
+    if args.mirror_config:
+        write_mirror_config(args.mirror_config.resolve(), outdir)
     if args.json:
         print(json.dumps({"outdir": str(outdir), **summary}, indent=2))
     else:

@@ -34,6 +34,14 @@ def display_path(path: Path | str) -> str:
     return rel if not rel.startswith("..") else str(path)
 
 
+def system_error(error: OSError) -> str:
+    """One line for an error the system gave (a full disk, a file-size limit, a permission): the files
+    it concerns and the system's words, as ``path: File too large``."""
+    names = " -> ".join(str(name) for name in (error.filename, error.filename2) if name)
+    said = error.strerror or str(error)
+    return f"{names}: {said}" if names else said
+
+
 class TribError(Exception):
     """Base of all tributary errors: ``where: what`` on one line, with an optional hint."""
 

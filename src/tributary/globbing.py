@@ -18,6 +18,7 @@ import functools
 import os
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 
 from tributary.errors import PatternError
@@ -146,11 +147,14 @@ def _alternation(pattern: str, index: int, out: list[str]) -> int:
         position += 1  # past ','
 
 
-def glob_files(root: Path, pattern: str, *, skip_dirs: Collection[str] = ()) -> list[Path]:
+def glob_files(root: Path, pattern: str, *, skip_dirs: Collection[str] = (),
+               skipped: list[Path] | None = None) -> list[Path]:
     """Regular files under ``root`` whose '/'-separated relative path matches ``pattern``, sorted.
 
     Symbolic links are never returned and never descended into, so every result lies inside
-    ``root``. Directories named in ``skip_dirs`` (such as ``.git``) are not entered.
+    ``root``. Directories named in ``skip_dirs`` (such as ``.git``) are not entered. Each symbolic
+    link passed over that the pattern could have matched (a linked file it matches, a linked
+    directory it could match something in) is appended to ``skipped``, for the caller to report.
     """
     regex = compile_glob(pattern)
     if not has_magic(pattern):
@@ -163,10 +167,47 @@ def glob_files(root: Path, pattern: str, *, skip_dirs: Collection[str] = ()) -> 
     found: list[Path] = []
     prefix = _static_prefix(pattern)
     start = root / prefix if prefix else root
-    if prefix and (_any_symlink(root, prefix) or not start.is_dir()):
+    link = _first_symlink(root, prefix) if prefix else None
+    if link is not None:
+        if skipped is not None:
+            skipped.append(link)
         return []
-    _walk(start, f"{prefix}/" if prefix else "", regex, frozenset(skip_dirs), found)
+    if prefix and not start.is_dir():
+        return []
+    _walk(start, f"{prefix}/" if prefix else "", _Walk(pattern, regex, frozenset(skip_dirs), found, skipped))
     return sorted(found)
+
+
+def may_match_below(pattern: str, directory: str) -> bool:
+    """Whether ``pattern`` could match some path below ``directory`` (relative, '/'-separated): whether a
+    walk for it has to look inside. True when unsure (an alternation that spans '/')."""
+    segments = _segments(pattern)
+    if segments is None:
+        return True
+    for index, part in enumerate(directory.split("/")):
+        if index < len(segments) and segments[index] == "**":
+            return True
+        if index >= len(segments) - 1 or not compile_glob(segments[index]).match(part):
+            return False
+    return True
+
+
+def _segments(pattern: str) -> list[str] | None:
+    """The pattern's '/'-separated segments; None when a '{...}' holds a '/' (segments do not apply)."""
+    depth = index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and pattern[index + 1 : index + 2] in _META:
+            index += 2
+            continue
+        if char == "{":
+            depth += 1
+        elif char == "}" and depth:
+            depth -= 1
+        elif char == "/" and depth:
+            return None
+        index += 1
+    return pattern.split("/")
 
 
 def split_absolute(pattern: str) -> tuple[str, str]:
@@ -194,15 +235,30 @@ def _static_prefix(pattern: str) -> str:
 
 
 def _any_symlink(root: Path, relative: str) -> bool:
+    return _first_symlink(root, relative) is not None
+
+
+def _first_symlink(root: Path, relative: str) -> Path | None:
     path = root
     for part in relative.split("/"):
         path = path / part
         if path.is_symlink():
-            return True
-    return False
+            return path
+    return None
 
 
-def _walk(directory: Path, prefix: str, regex: re.Pattern[str], skip: frozenset[str], found: list[Path]) -> None:
+@dataclass(frozen=True)
+class _Walk:
+    """One glob's walk: what it looks for, where it puts what it finds and the links it passes over."""
+
+    pattern: str
+    regex: re.Pattern[str]
+    skip: frozenset[str]
+    found: list[Path]
+    skipped: list[Path] | None
+
+
+def _walk(directory: Path, prefix: str, walk: _Walk) -> None:
     try:
         entries = list(os.scandir(directory))
     except OSError:
@@ -210,7 +266,11 @@ def _walk(directory: Path, prefix: str, regex: re.Pattern[str], skip: frozenset[
     for entry in entries:
         relative = prefix + entry.name
         if entry.is_dir(follow_symlinks=False):
-            if entry.name not in skip:
-                _walk(Path(entry.path), relative + "/", regex, skip, found)
-        elif entry.is_file(follow_symlinks=False) and regex.match(relative):
-            found.append(Path(entry.path))
+            if entry.name not in walk.skip:
+                _walk(Path(entry.path), relative + "/", walk)
+        elif entry.is_file(follow_symlinks=False):
+            if walk.regex.match(relative):
+                walk.found.append(Path(entry.path))
+        elif entry.is_symlink() and walk.skipped is not None and (
+                walk.regex.match(relative) or (entry.is_dir() and may_match_below(walk.pattern, relative))):
+            walk.skipped.append(Path(entry.path))

@@ -8,7 +8,10 @@ bindings read them; signatures and digests are not checked here (``rpm -K`` and 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,13 +98,36 @@ def _opened(path: Path) -> Iterator[tuple[Any, Any]]:
     except (OSError, rpm.error) as error:
         raise RpmFileError(f"cannot read the RPM header: {error}", where=str(path)) from error
     try:
-        try:
-            header = ts.hdrFromFdno(fd)
-        except (OSError, rpm.error) as error:
-            raise RpmFileError(f"cannot read the RPM header: {error}", where=str(path)) from error
+        with _rpm_log() as said:
+            try:
+                header = ts.hdrFromFdno(fd)
+            except (OSError, rpm.error) as error:
+                raise RpmFileError(f"cannot read the RPM header: {said() or error}", where=str(path)) from error
         yield fd, header
     finally:
         fd.close()
+
+
+_LOG_LOCK = threading.Lock()
+
+
+@contextmanager
+def _rpm_log() -> Iterator[Callable[[], str]]:
+    """Keep what librpm logs (it writes ``error: <file>: hdr blob(...): BAD`` to stderr itself) for the
+    error message, so a damaged package is one line of ours. librpm's log is global: one at a time."""
+    with _LOG_LOCK, tempfile.TemporaryFile("w+") as log:
+        rpm.setLogFile(log)
+        try:
+            yield lambda: _last_complaint(log)
+        finally:
+            rpm.setLogFile(sys.__stderr__)  # not sys.stderr: a test's capture is no file
+
+
+def _last_complaint(log: Any) -> str:
+    log.seek(0)
+    lines = [line.strip() for line in log.read().splitlines() if line.strip()]
+    # "error: /path/x.rpm: signature hdr blob(4388): BAD, read returned 0": the reason is after the file
+    return lines[-1].removeprefix("error: ").split(": ", 1)[-1] if lines else ""
 
 
 def _typed(path: Path, header: Any) -> RpmHeader:

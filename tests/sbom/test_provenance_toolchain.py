@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -69,11 +70,23 @@ def test_a_stamp_without_a_toolchain_falls_back_to_the_installed_one_and_says_so
 
 
 def test_a_stamp_from_before_the_toolchain_field_still_reads(tmp_path: Path) -> None:
-    cache = BuildCache(SimpleNamespace(work_dir=tmp_path))
-    output = tmp_path / "x.rpm"
+    cache = BuildCache(SimpleNamespace(work_dir=tmp_path, output_dir=tmp_path / "out"))
+    output = tmp_path / "x.rpm"  # stamps named outputs by absolute path then
     output.write_bytes(b"rpm")
     cache.directory.mkdir(parents=True)
     (cache.directory / "x.json").write_text(json.dumps({"key": "k", "outputs": [
         {"path": str(output), "sha256": hashlib.sha256(b"rpm").hexdigest()}]}))
     assert cache.toolchain("x") is None
     assert cache.recorded("x", key="k") == [output]
+
+
+def test_a_moved_project_finds_its_own_outputs_not_those_where_it_was_built(tmp_path: Path) -> None:
+    built, moved = tmp_path / "built", tmp_path / "moved"
+    (built / "out" / "rpms").mkdir(parents=True)
+    (built / "out" / "rpms" / "x.rpm").write_bytes(b"rpm")
+    BuildCache(SimpleNamespace(work_dir=built / "work", output_dir=built / "out")).record(
+        "x", "k", [built / "out" / "rpms" / "x.rpm"])
+    shutil.copytree(built, moved)
+    assert json.loads((moved / "work" / "build-cache" / "x.json").read_text())["outputs"][0]["path"] == "rpms/x.rpm"
+    cache = BuildCache(SimpleNamespace(work_dir=moved / "work", output_dir=moved / "out"))
+    assert cache.recorded("x", key="k") == [moved / "out" / "rpms" / "x.rpm"]

@@ -190,6 +190,11 @@ def test_signed_provenance_verifies_and_a_tampered_rpm_does_not(published, trib,
     refused = trib("verify", str(copy / "forged.json"))
     assert refused.code == 1 and "signature check failed" in refused.err
     monkeypatch.delenv("TRIB_GPG_KEY")
+    signed = envelope.read_bytes()
+    kept = trib(*args, "sbom", "greet")  # no key, the same packages: the signed provenance stays
+    assert kept.code == 0 and "kept as it is" in kept.err
+    assert envelope.read_bytes() == signed
+    envelope.unlink()  # deleting it is how a user accepts unsigned provenance
     unsigned = trib(*args, "-q", "sbom", "greet")
     assert unsigned.code == 0
     assert "not signed" in trib("verify", str(envelope)).err

@@ -6,7 +6,9 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import os
 import pkgutil
+import signal
 import subprocess
 import sys
 import time
@@ -118,6 +120,28 @@ def _wait_until(condition, seconds: float = 30) -> None:
     while not condition():
         assert time.monotonic() < deadline
         time.sleep(0.02)
+
+
+@pytest.mark.parametrize("dies", [True, False], ids=["dies-with-caller", "outlives-caller"])
+def test_a_program_started_to_die_with_its_caller_dies_with_a_killed_caller(tmp_path: Path, dies: bool) -> None:
+    """A SIGKILL runs no ``finally``: only the kernel can stop what the killed tributary started."""
+    pids = tmp_path / "pids"
+    caller = subprocess.Popen([sys.executable, "-c", (
+        "from tributary.tools import process\n"
+        f"process.run(['sh', '-c', 'echo $$ > {pids}.new && mv {pids}.new {pids} && exec sleep 600'], "
+        f"dies_with_caller={dies})\n")])
+    try:
+        deadline = time.monotonic() + 60
+        while not pids.exists():
+            assert time.monotonic() < deadline and caller.poll() is None, "the program never started"
+            time.sleep(0.02)
+        program = int(pids.read_text())
+        caller.kill()
+        caller.wait()
+        assert _gone_within(program, seconds=10) is dies  # the sleep would last 600 s
+    finally:
+        if pids.exists() and _alive(int(pids.read_text())):
+            os.kill(int(pids.read_text()), signal.SIGKILL)
 
 
 def test_bytes_in_and_out_and_merged_output() -> None:

@@ -26,8 +26,12 @@ BUILD_VERSION = "2"  # bump when a change of the build code changes what a build
 
 
 class BuildCache:
+    """Outputs are recorded by their path below the output directory, so a project moved or copied
+    (a CI workspace restored elsewhere) finds its own packages, not those of where it was built."""
+
     def __init__(self, project: Project) -> None:
         self.directory = project.work_dir / "build-cache"
+        self.output_dir = project.output_dir
 
     def key(self, rendered_dir: Path, *, fingerprint: str, buildroot: Mapping[str, object]) -> str:
         inputs = {
@@ -53,11 +57,17 @@ class BuildCache:
             return None
         if key is not None and stamp.get("key") != key:
             return None
-        outputs = [Path(entry["path"]) for entry in stamp.get("outputs", [])]
+        outputs = [self.output_dir / entry["path"] for entry in stamp.get("outputs", [])]  # an absolute path stays one
         for entry, path in zip(stamp["outputs"], outputs, strict=True):
             if not path.is_file() or file_sha256(path) != entry["sha256"]:
                 return None
         return outputs
+
+    def _relative(self, path: Path) -> str:
+        try:
+            return Path(path).resolve().relative_to(self.output_dir.resolve()).as_posix()
+        except ValueError:  # not below the output directory: named as it is
+            return str(path)
 
     def record(self, name: str, key: str, outputs: Iterable[Path], *, toolchain: Mapping[str, str] | None = None,
                buildroot: Mapping[str, object] | None = None, worker: str | None = None) -> None:
@@ -68,7 +78,7 @@ class BuildCache:
         They are what provenance names later; none is part of the key (the key holds their inputs), so
         what a worker built is found in the cache by a local build, and the other way round.
         """
-        entries = [{"path": str(path), "sha256": file_sha256(path)} for path in sorted(outputs)]
+        entries = [{"path": self._relative(path), "sha256": file_sha256(path)} for path in sorted(outputs)]
         stamp: dict[str, object] = {"key": key, "outputs": entries, "worker": worker}
         if toolchain is not None:
             stamp["toolchain"] = dict(sorted(toolchain.items()))

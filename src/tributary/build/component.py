@@ -5,8 +5,9 @@ publish, which proves the SRPM is complete (every Source and Patch inside, the b
 ``<name>.azl.macros``) and is the same two steps mock (``--buildsrpm``, then ``--rebuild``) and Koji
 take.
 
-Steps, under a scratch directory ``<work-dir>/builds/<component>.XXXX`` (removed after a success,
-kept after a failure for inspection, unless ``keep`` says otherwise):
+Steps, under a scratch directory ``<work-dir>/builds/<component>.XXXXXXXX`` (removed after a success
+or an interrupt, kept after a failure for inspection until the next build of the component, which also
+removes one a killed command left; ``keep`` may say otherwise):
 
 1. ``prepare_sources`` writes the rendered spec, its files and the verified tarballs to ``build/sources``;
 2. the **base root** (the buildroot's package set, ``tributary.build.buildroot.roots``) is taken from
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import glob
 import os
 import shutil
 import tempfile
@@ -180,17 +182,27 @@ def build_component(
     started = time.monotonic()
     builds = project.work_dir / "builds"
     builds.mkdir(parents=True, exist_ok=True)
+    if keep != KeepTree.ALWAYS:  # an earlier build's scratch: kept after a failure, or left by a killed command
+        for earlier in builds.glob(f"{glob.escape(component.name)}.{'?' * _SCRATCH_SUFFIX}"):
+            shutil.rmtree(earlier, ignore_errors=True)
     scratch = Path(tempfile.mkdtemp(prefix=f"{component.name}.", dir=builds))
-    succeeded = False
+    succeeded: bool | None = None
     try:
         with component_log(log_dir, component.name) as log:
             result = _build(project, component, roots, scratch, dest=dest, check=check, log=log, started=started,
                             kept=keep.keeps(succeeded=False))
         succeeded = True
         return result
+    except Exception:
+        succeeded = False  # a failed build's tree, for its log to be read against (until the next build of it)
+        raise
     finally:
-        if not keep.keeps(succeeded):
+        # None: interrupted, nothing of it to keep unless every tree is kept
+        if not (keep.keeps(succeeded) if succeeded is not None else keep == KeepTree.ALWAYS):
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+_SCRATCH_SUFFIX = 8  # the random part tempfile.mkdtemp adds: "<name>." plus eight characters
 
 
 def runs_check(component: ResolvedComponent) -> bool:

@@ -22,7 +22,7 @@ from tributary.cli.common import settings as get_settings
 from tributary.cli.lazy import Lazy, lazy_group
 from tributary.cli.output import OutputFormat
 from tributary.cli.signals import Interrupted, stop_signals_raise
-from tributary.errors import TribError
+from tributary.errors import TribError, system_error
 
 # Every command, imported only when it runs (see cli.lazy). Adding a command group is one line here.
 # azldev's spellings of tributary's commands are first-class (docs/COMPATIBILITY.md maps every one);
@@ -131,6 +131,9 @@ def main_options(
         "--network-retries", min=1, metavar="N",
         help="Tries in all of a network request that fails in a way that may pass (default 3; "
              "env TRIB_NETWORK_ATTEMPTS).")] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Configuration warnings are errors: an include glob matching no file, a symlink not followed.",
+    )] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
@@ -148,6 +151,7 @@ def main_options(
     del accept_all  # nothing to accept: no command asks
     if network_retries is not None:
         os.environ["TRIB_NETWORK_ATTEMPTS"] = str(network_retries)  # upstream.network's, for workers too
+    state.strict = strict
     if connect_timeout is not None or read_timeout is not None or _TIMEOUT_VARIABLES & os.environ.keys():
         from tributary.upstream import network
 
@@ -167,7 +171,7 @@ _GLOBAL_FLAGS = {"-C": True, "--project": True, "--config-file": True, "-O": Tru
                  "-q": False, "--quiet": False, "-v": False, "--verbose": False, "--color": True,
                  "--connect-timeout": True, "--read-timeout": True,
                  "-n": False, "--dry-run": False, "-y": False, "--accept-all": False, "--permissive-config": False,
-                 "--no-default-config": False, "--network-retries": True}
+                 "--no-default-config": False, "--network-retries": True, "--strict": False}
 
 
 def hoist_global_flags(args: list[str]) -> list[str]:
@@ -200,22 +204,22 @@ def main(argv: list[str] | None = None) -> int:
             app(args=args, prog_name="trib", standalone_mode=True)
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    except TribError as error:
+    except BrokenPipeError:
+        return 0
+    except (TribError, OSError) as error:  # an OSError: the system refused (a full disk, a file-size limit)
         if verbose:
             import traceback  # only here: it costs a tenth of `trib --version`
 
             traceback.print_exc()
-        for line in str(error).splitlines():
+        for line in (str(error) if isinstance(error, TribError) else system_error(error)).splitlines():
             print(f"error: {line}", file=sys.stderr)
-        return error.exit_code
+        return error.exit_code if isinstance(error, TribError) else 1
     except Interrupted as stop:
         print(f"error: stopped by {stop} before the command finished; what it completed is kept", file=sys.stderr)
         return stop.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
     return 0
 
 

@@ -262,10 +262,8 @@ def _write_sboms(ctx: typer.Context, project, jobs_table) -> tuple[dict[str, lis
         for job in built:
             print(f"warning: {job.name}: sbom: {error}", file=sys.stderr)
         return {}, dict.fromkeys((job.name for job in built), error)
-    state = common.settings(ctx)
-    if key is None and not state.quiet:
-        print("note: build provenance is unsigned (set TRIB_GPG_KEY to sign it)", file=sys.stderr)
     out: dict[str, list[str]] = {}
+    kept = unsigned = 0
     for job in built:
         try:
             written = write_component(project, job.name, job.result, key=key)
@@ -276,6 +274,15 @@ def _write_sboms(ctx: typer.Context, project, jobs_table) -> tuple[dict[str, lis
         for problem in written.problems:
             print(f"warning: {job.name}: {problem}", file=sys.stderr)
         out[job.name] = [str(path) for path in written.paths]
+        kept += written.provenance_kept
+        unsigned += written.signed_by is None
+    if not common.settings(ctx).quiet:
+        if kept:
+            print(f"note: the signed provenance of {kept} component(s) is kept: their packages are unchanged "
+                  "and no signing key was given", file=sys.stderr)
+        if unsigned:
+            print(f"note: build provenance of {unsigned} component(s) is unsigned (set TRIB_GPG_KEY to sign it)",
+                  file=sys.stderr)
     return out, failures
 
 

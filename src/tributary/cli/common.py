@@ -23,17 +23,22 @@ def settings(ctx: typer.Context) -> Settings:
 
 
 def project(ctx: typer.Context) -> Project:
-    """Load the project once per invocation: from -C DIR, else the nearest azldev.toml above here."""
+    """Load the project once per invocation: from -C DIR, else the nearest azldev.toml above here.
+
+    Its warnings (what azldev passes over in silence) go to stderr; with ``--strict`` they are errors.
+    """
     from tributary.config import load_project
 
     state = settings(ctx)
     if state.project is None:
         start = Path(state.project_dir) if state.project_dir else None
         state.project = load_project(start, extra_files=[Path(f) for f in state.config_files],
-                                     permissive=state.permissive_config)
+                                     permissive=state.permissive_config, strict=state.strict)
         for loaded in state.project.files:
             for ignored in loaded.ignored:
                 print(f"warning: {ignored}", file=sys.stderr)
+        for warning in state.project.warnings:
+            print(f"warning: {warning} (an error with --strict)", file=sys.stderr)
     return state.project
 
 

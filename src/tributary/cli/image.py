@@ -162,7 +162,9 @@ def test(
         typer.Option(
             "--kernel",
             envvar="TRIB_TEST_KERNEL",
-            help="Kernel package unpacked with dpkg-deb -x (boot/vmlinuz-*, lib/modules/*), to boot VM disks.",
+            help="Kernel package unpacked with dpkg-deb -x (boot/vmlinuz-*, lib/modules/*), to boot VM disks "
+                 "(default: .cache/test-kernel/current, as make setup fetches it, in the project or a directory "
+                 "above).",
         ),
     ] = None,
     boot_timeout: Annotated[
@@ -187,7 +189,9 @@ def test(
 
       trib image build container-base && trib image test container-base
 
-      trib image test vm-base --kernel .cache/test-kernel/current
+      trib image test vm-base            # with the kernel make setup fetched
+
+      trib image test vm-base --kernel /srv/kernels/linux-image-6.1.0-cloud-amd64
 
       trib image test container-base --junit-xml results.xml
     """

@@ -53,6 +53,8 @@ class Settings:
     """``--permissive-config``: unknown keys in the project's TOML files are warnings, not errors."""
     default_config: bool = True
     """False with ``--no-default-config``: tributary's built-in defaults (azldev's) are left out."""
+    strict: bool = False
+    """Configuration warnings are errors (``--strict``)."""
     project: Project | None = None
     """The project, once a command has loaded it (``common.project``)."""
 

@@ -25,6 +25,7 @@ def _signing_key(sign_key: str | None, gnupghome: Path | None, unsigned: bool):
             "no signing key: repositories are published signed",
             hint="set TRIB_GPG_KEY (and TRIB_GNUPGHOME), pass --sign-key, or --unsigned for a local test repository",
         )
+    key.check_can_sign()
     return key
 
 
@@ -86,18 +87,30 @@ def check(
         list[str] | None,
         typer.Option("--external", help="Another repository (path or URL) that may satisfy requirements."),
     ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="Trust this public key file, not the key the channel's .repo file names."),
+    ] = None,
 ) -> None:
-    """Check closure: every Requires of every published package is satisfiable; exit 1 if not.
+    """Check what dnf would check, then closure; exit 1 if a file would be refused or a Requires unmet.
 
-    All channels are checked together unless --channel names some (then the others count as external).
+    First each channel as dnf verifies it: repomd.xml's signature by the key its .repo file names
+    (repo_gpgcheck), the size and checksum of every metadata file and package, and each package's
+    digests and signature (gpgcheck). A channel dnf would refuse is reported file by file, and its
+    closure is not checked (its metadata cannot be trusted). Then closure: every Requires of every
+    published package is satisfiable. All channels are checked together unless --channel names some
+    (then the others count as external).
 
     Examples:
 
       trib repo check
 
       trib repo check --channel rpm-sdk -O json
+
+      trib repo check --key /etc/pki/rpm-gpg/RPM-GPG-KEY-tribex   # a key obtained elsewhere
     """
     from tributary.repo.closure import check_closure
+    from tributary.repo.integrity import check_channel
     from tributary.repo.publish import repo_root
 
     project = common.project(ctx)
@@ -105,11 +118,20 @@ def check(
     published = sorted(p for p in root.iterdir() if (p / "repodata" / "repomd.xml").is_file()) if root.is_dir() else []
     if not published:
         raise ConfigError(f"no published channel in {root}", hint="run 'trib repo publish' first")
+    if key is not None and not key.is_file():
+        raise ConfigError(f"--key {key}: no such file")
     chosen = [p for p in published if not channel or p.name in channel]
+    damaged = [problem for path in chosen for problem in check_channel(path, trusted_key=key)]
+    state = common.settings(ctx)
+    if damaged:
+        emit_rows(state, [d.to_json() for d in damaged],
+                  [Column("repo", "Repository"), Column("file", "File"), Column("reason", "Why dnf refuses it")])
+        raise CheckFailed(f"{len(damaged)} file(s) that dnf would refuse, in "
+                          f"{', '.join(sorted({Path(d.repo).name for d in damaged}))}")
     others = [p for p in published if p not in chosen]
     problems = check_closure(chosen, external=[*others, *(external or [])])
     emit_rows(
-        common.settings(ctx),
+        state,
         [p.to_json() for p in problems],
         [
             Column("package", "Package"),
@@ -117,7 +139,8 @@ def check(
             Column("repo", "Repository"),
             Column("reason", "Why"),
         ],
-        empty=f"closed: every requirement in {', '.join(p.name for p in chosen)} is satisfied",
+        empty=f"verified and closed: dnf would accept every file of {', '.join(p.name for p in chosen)}, and "
+              "every requirement is satisfied",
     )
     if problems:
         raise CheckFailed(f"{len(problems)} unsatisfied requirement(s)")

@@ -24,9 +24,15 @@ GnupgHomeOpt = Annotated[
 ]
 
 
-def provenance_key(sign_key: str | None = None, gnupghome: Path | None = None):
-    """The key that signs provenance, chosen as every signing command chooses it; None: unsigned."""
-    return common.signing_key(sign_key, gnupghome)
+def provenance_key(sign_key: str | None = None, gnupghome: Path | None = None, *, to_sign: bool = True):
+    """The key that signs provenance, chosen as every signing command chooses it; None: unsigned.
+
+    ``to_sign``: the key must sign unattended (checked now, so a passphrase fails before any work).
+    """
+    key = common.signing_key(sign_key, gnupghome)
+    if key is not None and to_sign:
+        key.check_can_sign()
+    return key
 
 
 def report(ctx: typer.Context, written: list, *, unsigned_note: bool) -> None:
@@ -35,8 +41,13 @@ def report(ctx: typer.Context, written: list, *, unsigned_note: bool) -> None:
     for item in written:
         for problem in item.problems:
             print(f"warning: {item.subject}: {problem}", file=sys.stderr)
-    if unsigned_note and any(item.kind == "component" for item in written) and not state.quiet:
-        print("note: provenance is unsigned (set TRIB_GPG_KEY or pass --sign-key to sign it)", file=sys.stderr)
+    components = [item for item in written if item.kind == "component"]
+    if unsigned_note and not state.quiet:
+        if any(item.provenance_kept for item in components):
+            print("note: signed provenance whose packages are unchanged is kept as it is (no signing key given)",
+                  file=sys.stderr)
+        if any(item.signed_by is None for item in components):
+            print("note: provenance is unsigned (set TRIB_GPG_KEY or pass --sign-key to sign it)", file=sys.stderr)
     rows = [{**item.to_json(), "path": str(path)} for item in written for path in item.paths]
     emit_rows(state, rows, [Column("subject", "Subject"), Column("kind", "Kind"), Column("path", "Path")],
               empty="no SBOM written")
@@ -126,7 +137,7 @@ def verify(
     """
     from tributary.sbom.provenance import verify as run_verify
 
-    key = provenance_key(sign_key, gnupghome) if key_file is None else None
+    key = provenance_key(sign_key, gnupghome, to_sign=False) if key_file is None else None
     result = run_verify(file, public_key=key_file, key=key, search=artifacts or [], allow_unsigned=allow_unsigned)
     rows = [{"subject": name, "path": str(path), "ok": True, "signer": result.signer or "(unsigned)"}
             for name, path in result.subjects]

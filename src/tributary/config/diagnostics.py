@@ -127,6 +127,10 @@ def _describe(item: ErrorDetails, loc: tuple[Any, ...], root_model: type[BaseMod
         return f"{where}: {value!r} is not one of {', '.join(map(repr, choices))}" + did_you_mean(str(value), choices)
     if kind == "missing":
         return f"{dotted(full[:-1]) or 'the top level'}: missing required key {full[-1]!r}"
+    if kind == "model_type":  # pydantic would name its class ("instance of CheckConfig"): show the table
+        shape = _table_shape(_model_at(root_model, loc))
+        such = f" such as {shape}" if shape else ""
+        return f"{where}: expected a table{such}, got {_type_name(item.get('input'))} {item.get('input')!r}"
     if kind == "value_error":
         message = str(item.get("ctx", {}).get("error", item["msg"]))
         return f"{where}: {message}" if where else message
@@ -142,15 +146,46 @@ def _type_name(value: Any) -> str:
 
 def _allowed_keys(model: Any, loc: tuple[Any, ...]) -> list[str]:
     """The keys a table at ``loc`` accepts, found by walking the model's annotations."""
+    table = _model_at(model, loc)
+    return [info.alias or name for name, info in table.model_fields.items()] if table else []
+
+
+def _model_at(model: Any, loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model of the table at ``loc``, found by walking the annotations; None when it is no table."""
     current: Any = model
     for key in loc:
         current = _step(current, key)
         if current is None:
-            return []
+            return None
     current = _unwrap_model(current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [info.alias or name for name, info in current.model_fields.items()]
-    return []
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+_SHAPE_KEYS = 4  # keys shown in an expected table's shape; more are "..."
+
+
+def _table_shape(model: type[BaseModel] | None) -> str:
+    """``{ skip = boolean, skip_reason = string }``: the keys a table takes and their kinds, in TOML terms."""
+    if model is None or not model.model_fields:
+        return ""
+    items = [f"{info.alias or name} = {_kind_name(info.annotation)}" for name, info in model.model_fields.items()]
+    shown = items[:_SHAPE_KEYS] + (["..."] if len(items) > _SHAPE_KEYS else [])
+    return "{ " + ", ".join(shown) + " }"
+
+
+def _kind_name(annotation: Any) -> str:
+    annotation = _unwrap_optional(annotation)
+    origin = typing.get_origin(annotation) or annotation
+    if origin in (typing.Literal,):
+        return " or ".join(repr(value) for value in typing.get_args(annotation))
+    if isinstance(origin, type):
+        if issubclass(origin, BaseModel):
+            return "table"
+        for kind, name in ((bool, "boolean"), (int, "integer"), (float, "float"), (str, "string"), (list, "array"),
+                           (dict, "table")):
+            if issubclass(origin, kind):
+                return name
+    return "value"
 
 
 def _union_member(annotation: Any, key: Any) -> Any:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from tributary.config import merge
 from tributary.config.diagnostics import did_you_mean, located
-from tributary.config.loader import ROOT_FILE, LoadedFile, find_project_root, load_files
+from tributary.config.loader import ROOT_FILE, LoadedFile, find_project_root, load_files, skipped_link
 from tributary.config.locate import Origin, find_line
 from tributary.config.model import AuditConfig, ConfigFile, PackageConfig, ProjectSection, Resources, Tools
 from tributary.config.project import Project
@@ -29,21 +29,27 @@ _OVERRIDE = ("project", "default-package-config", "tools")
 
 
 def load_project(start: Path | None = None, *, extra_files: list[Path] | None = None,
-                 permissive: bool = False) -> Project:
+                 permissive: bool = False, strict: bool = False) -> Project:
     """Find, read, merge and check a project; raise ConfigError naming file:line on any problem.
 
-    ``permissive`` leaves unknown keys out instead (each file's ``ignored`` says which).
+    ``permissive`` leaves unknown keys out instead (each file's ``ignored`` says which). What azldev
+    passes over in silence (an include glob matching no file, a symbolic link a glob does not follow,
+    so components go missing) is in ``project.warnings``; with ``strict`` it is an error.
     """
     root = (
         find_project_root(start or Path.cwd())
         if start is None or not (start / ROOT_FILE).is_file()
         else start.resolve()
     )
-    files = load_files(root / ROOT_FILE, root, extra_files, permissive=permissive)
+    warnings: list[ConfigError] = []
+    files = load_files(root / ROOT_FILE, root, extra_files, warnings, permissive=permissive)
     project = _merge_files(root, files)
     project.permissive = permissive
-    _discover_group_specs(project)
+    _discover_group_specs(project, warnings)
     _validate(project)
+    project.warnings = warnings
+    if strict and warnings:
+        raise ConfigError("\n".join(str(warning) for warning in warnings))
     return project
 
 
@@ -131,14 +137,22 @@ def _singular(key: str) -> str:
             "package-groups": "package group", "test-suites": "test suite"}[key]
 
 
-def _discover_group_specs(project: Project) -> None:
-    """Each ``X.spec`` a group's ``specs`` globs find becomes component X (a local spec) if not defined."""
+def _discover_group_specs(project: Project, warnings: list[ConfigError]) -> None:
+    """Each ``X.spec`` a group's ``specs`` globs find becomes component X (a local spec) if not defined.
+
+    Each symbolic link the globs pass over (a component directory that is a link) is a warning.
+    """
     for name in sorted(project.groups):
         group = project.groups[name]
         found: set[str] = set()
-        for pattern in group.specs:
+        for index, pattern in enumerate(group.specs):
             static, rest = split_absolute(pattern)
-            for spec in glob_files(Path(static), rest, skip_dirs=(".git",)):
+            skipped: list[Path] = []
+            specs = glob_files(Path(static), rest, skip_dirs=(".git",), skipped=skipped)
+            warnings.extend(ConfigError(skipped_link(f"component group {name!r} specs", link, project.root),
+                                        where=project.group_origins[name].location("specs", index))
+                            for link in skipped if not _excluded(link, group.excluded_paths))
+            for spec in specs:
                 if not spec.name.endswith(".spec") or _excluded(spec, group.excluded_paths):
                     continue
                 component = spec.name[: -len(".spec")]

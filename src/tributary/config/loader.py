@@ -73,25 +73,28 @@ def parse_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(message, where=Location(path, line)) from exc
 
 
-def load_files(root_file: Path, project_root: Path, extra_files: list[Path] | None = None, *,
-               permissive: bool = False) -> list[LoadedFile]:
+def load_files(root_file: Path, project_root: Path, extra_files: list[Path] | None = None,
+               warnings: list[ConfigError] | None = None, *, permissive: bool = False) -> list[LoadedFile]:
     """Every file of the project in merge order: root file and includes, then each extra file.
 
     ``permissive`` (azldev's ``--permissive-config``) leaves unknown keys out, with a warning on the
-    file, instead of refusing the file.
+    file, instead of refusing the file. What azldev passes over in silence, an include glob matching
+    no file and a symbolic link a glob does not follow, is appended to ``warnings``.
     """
     loaded: list[LoadedFile] = []
     seen: set[Path] = set()
-    _load(root_file.resolve(), project_root, loaded, seen, chain=[], parent=None, permissive=permissive)
+    found = [] if warnings is None else warnings
+    _load(root_file.resolve(), project_root, loaded, seen, chain=[], parent=None, warnings=found,
+          permissive=permissive)
     for extra in extra_files or []:
         extra = extra.resolve()
-        _load(extra, extra.parent, loaded, seen, chain=[], parent=None, permissive=permissive)
+        _load(extra, extra.parent, loaded, seen, chain=[], parent=None, warnings=found, permissive=permissive)
     return loaded
 
 
 def _load(
-    path: Path, root: Path, loaded: list[LoadedFile], seen: set[Path], chain: list[Path], parent: Path | None, *,
-    permissive: bool = False,
+    path: Path, root: Path, loaded: list[LoadedFile], seen: set[Path], chain: list[Path], parent: Path | None,
+    warnings: list[ConfigError], *, permissive: bool = False,
 ) -> None:
     if path in seen:
         return  # a diamond: the file's content is already merged once
@@ -112,16 +115,20 @@ def _load(
     _absolutize(raw, path, root)
     loaded.append(entry)
     for index, pattern in enumerate(raw.get("includes", [])):
-        for target in expand_include(path, index, pattern, root):
+        for target in expand_include(path, index, pattern, root, warnings):
             if target in chain or target == path:
                 cycle = " -> ".join(_rel(p, root) for p in [*chain, path, target])
                 raise located(path, ("includes", index), f"include cycle: {cycle}")
             entry.includes.append(target)
-            _load(target, root, loaded, seen, [*chain, path], path, permissive=permissive)
+            _load(target, root, loaded, seen, [*chain, path], path, warnings, permissive=permissive)
 
 
-def expand_include(path: Path, index: int, pattern: str, root: Path) -> list[Path]:
-    """The files one ``includes`` entry names, in lexical walk order; a literal must exist."""
+def expand_include(path: Path, index: int, pattern: str, root: Path,
+                   warnings: list[ConfigError] | None = None) -> list[Path]:
+    """The files one ``includes`` entry names, in lexical walk order; a literal must exist.
+
+    A glob matching nothing, and each symbolic link it passes over, is appended to ``warnings``.
+    """
     base = path.parent
     if has_magic(pattern):
         joined = pattern if pattern.startswith("/") else os.path.normpath(os.path.join(base, pattern))
@@ -129,13 +136,25 @@ def expand_include(path: Path, index: int, pattern: str, root: Path) -> list[Pat
         if not _inside(Path(static), root):
             raise located(path, ("includes", index), f"include {pattern!r} leads outside the project ({root})")
         # glob_files neither follows nor returns symlinks, so its matches stay below ``static``.
-        return glob_files(Path(static), rest)
+        skipped: list[Path] = []
+        found = glob_files(Path(static), rest, skipped=skipped)
+        if warnings is not None:
+            warnings.extend(located(path, ("includes", index), skipped_link(f"include {pattern!r}", link, root))
+                            for link in skipped)
+            if not found and not skipped:
+                warnings.append(located(path, ("includes", index), f"include {pattern!r} matches no file"))
+        return found
     target = Path(os.path.normpath(base / unescape(pattern)))
     if not target.is_file():
         raise located(path, ("includes", index), f"included file {pattern!r} does not exist")
     if not _inside(target, root):
         raise located(path, ("includes", index), f"include {pattern!r} leads outside the project ({root})")
     return [Path(os.path.realpath(target))]
+
+
+def skipped_link(what: str, link: Path, root: Path) -> str:
+    """The warning for a symbolic link a glob passed over."""
+    return f"{what}: {_rel(link, root)} is a symbolic link, which is not followed: nothing in it is read"
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from tributary.globbing import match
 from tributary.overlays import AnyOverlay
@@ -52,6 +52,21 @@ class OverlayFile(Model):
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _HEX_COMMIT = re.compile(r"^[0-9a-fA-F]{7,40}$")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9._+-]+$")
+
+
+def _safe_name(name: str) -> str:
+    """A component or test suite name: it names an RPM, a spec file and a directory, so only the
+    characters RPM package names use (azldev's rule), never ``.`` or ``..``."""
+    if name in (".", ".."):
+        raise ValueError(f"name {name!r} cannot name a directory; use ASCII letters, digits and . _ + -")
+    if not _SAFE_NAME.match(name):
+        wrong = "".join(dict.fromkeys(char for char in name if not _SAFE_NAME.match(char)))
+        raise ValueError(f"name {name!r} uses {wrong!r}: a name (an RPM package name) may use only the ASCII "
+                         "letters A-Z and a-z, the digits 0-9 and . _ + -")
+    return name
+
+
+SafeName = Annotated[str, AfterValidator(_safe_name)]
 
 
 def parse_snapshot(value: str) -> datetime:
@@ -618,19 +633,11 @@ class ConfigFile(Model):
     distros: dict[str, Distro] = Field(default_factory=dict)
     resources: Resources | None = None
     default_component_config: ComponentConfig | None = None
-    components: dict[str, Component] = Field(default_factory=dict)
+    components: dict[SafeName, Component] = Field(default_factory=dict)
     component_groups: dict[str, ComponentGroup] = Field(default_factory=dict)
     images: dict[str, Image] = Field(default_factory=dict)
     default_package_config: PackageConfig | None = None
     package_groups: dict[str, PackageGroup] = Field(default_factory=dict)
-    test_suites: dict[str, TestSuite] = Field(default_factory=dict)
+    test_suites: dict[SafeName, TestSuite] = Field(default_factory=dict)
     tools: Tools | None = None
     audit: AuditConfig | None = None
-
-    @field_validator("components", "test_suites")
-    @classmethod
-    def _safe_names(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for key in value:
-            if not _SAFE_NAME.match(key) or key in (".", ".."):
-                raise ValueError(f"name {key!r} may use only letters, digits and . _ + -")
-        return value

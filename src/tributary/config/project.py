@@ -69,6 +69,9 @@ class Project:
     discovered_groups: dict[str, set[str]] = field(default_factory=dict)
     permissive: bool = False
     """Loaded with unknown keys left out (``--permissive-config``): processes that load it again do the same."""
+    warnings: list[ConfigError] = field(default_factory=list)
+    """What the loader passed over that may drop components: an include glob matching no file, a
+    symbolic link a glob does not follow (``load_project(strict=True)`` makes them errors)."""
 
     # -- directories ------------------------------------------------------------------------------
     def directory(self, key: str) -> Path:

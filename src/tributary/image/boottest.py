@@ -99,6 +99,20 @@ class BootResult:
         return self.finished and not self.failures and not self.timed_out
 
 
+SETUP_KERNEL = Path(".cache/test-kernel/current")
+"""Where ``make setup`` unpacks the test kernel, relative to the checkout it ran in."""
+
+
+def default_kernel_dir(project_root: Path) -> Path | None:
+    """The kernel ``make setup`` fetched: ``.cache/test-kernel/current`` of the project's directory or the
+    nearest directory above it that has one (the checkout holding ``examples/distro``); None if none."""
+    for directory in (project_root, *project_root.parents):
+        candidate = directory / SETUP_KERNEL
+        if (candidate / "boot").is_dir():
+            return candidate
+    return None
+
+
 def find_kernel(directory: Path) -> TestKernel:
     """The kernel in ``directory``: an unpacked kernel package (``boot/vmlinuz-*``, ``lib/modules/*``)."""
     directory = Path(directory)

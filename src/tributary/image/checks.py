@@ -19,8 +19,10 @@ from pathlib import Path
 from tributary.config import Project
 from tributary.image.boottest import (
     DEFAULT_TIMEOUT_S,
+    SETUP_KERNEL,
     boot_check,
     console_tail,
+    default_kernel_dir,
     find_kernel,
 )
 from tributary.image.definition import load_image
@@ -111,9 +113,10 @@ def _check_boot(project: Project, name: str, path: Path, entry: Output, manifest
     root_uuid = entry.details.get("rootUuid")
     if not isinstance(root_uuid, str):
         return CheckResult(check, False, "manifest.json records no rootUuid for this disk: rebuild the image")
+    kernel = kernel or default_kernel_dir(project.root)
     if kernel is None:
         return CheckResult(check, False, "no kernel to boot with: pass --kernel DIR (an unpacked kernel package) "
-                                         "or set TRIB_TEST_KERNEL")
+                                         f"or set TRIB_TEST_KERNEL (none in {SETUP_KERNEL} above the project)")
     result = boot_check(path, entry.format, root_uuid=root_uuid, kernel=find_kernel(kernel),
                         work=project.work_dir / "images" / name / "boot", timeout=timeout)
     expected_root = f"UUID={root_uuid}"

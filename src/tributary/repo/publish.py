@@ -7,6 +7,10 @@ One channel directory holds::
     RPM-GPG-KEY-<name>                      the public key (signed channels only)
     <name>-<channel>.repo                   a dnf repository file pointing at the channel
 
+Like any package repository, a channel is readable by everyone, whatever the umask of the publishing
+process: directories 0755, files 0644 (``repo/`` itself 0755), so a web server running as another
+user can serve it. Nothing in it is secret: the signing key's public half is all it holds of the key.
+
 Each channel is built in ``repo/.<channel>.new-XXXX/`` and exchanged with ``repo/<channel>/`` by one
 ``renameat2(RENAME_EXCHANGE)``: a reader sees the old channel or the new one, never a directory
 without metadata nor no directory at all. Before the swap nothing of the old channel changes, so an
@@ -41,6 +45,8 @@ from tributary.tools.createrepo import write_repodata
 from tributary.upstream.fingerprint import file_sha256
 
 _REPO_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]+")
+PUBLIC_DIRECTORY = 0o755
+PUBLIC_FILE = 0o644
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,7 @@ def publish(
     name = name or repo_name(project)
     root = repo_root(project)
     root.mkdir(parents=True, exist_ok=True)
+    os.chmod(root, PUBLIC_DIRECTORY)
     if epoch is None:
         epoch = source_date_epoch()
     results = []
@@ -168,7 +175,7 @@ def _publish_channel(root: Path, channel: str, rpms: list[RpmHeader], *, signing
         atomic_write(repo_file, repo_file_text(f"{name}-{channel}", f"{name} {channel}", url,
                                                key_url=url + key_file.name if key_file else None))
         repomd_sha256 = file_sha256(repomd)
-        _sync_tree(stage)
+        _finish_tree(stage)
         swap_in(stage, target)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
@@ -217,11 +224,16 @@ def repo_file_text(repo_id: str, title: str, baseurl: str, *, key_url: str | Non
     return "\n".join(lines) + "\n"
 
 
-def _sync_tree(top: Path) -> None:
-    """fsync every file and directory below ``top``, so the swapped-in channel survives a crash whole."""
+def _finish_tree(top: Path) -> None:
+    """Make everything below ``top`` readable by everyone (mkdtemp, mkstemp, createrepo_c and rpmsign
+    follow the umask or make private files), then fsync every file and directory, so the swapped-in
+    channel survives a crash whole."""
     for directory, _dirs, files in os.walk(top):
+        os.chmod(directory, PUBLIC_DIRECTORY)
         for filename in files:
-            fd = os.open(os.path.join(directory, filename), os.O_RDONLY)
+            path = os.path.join(directory, filename)
+            os.chmod(path, PUBLIC_FILE)
+            fd = os.open(path, os.O_RDONLY)
             try:
                 os.fsync(fd)
             finally:

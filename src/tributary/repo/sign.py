@@ -65,6 +65,10 @@ class SigningKey:
         home = env.get(HOME_VARIABLE) or env.get("GNUPGHOME") or str(Path(env.get("HOME", "~")) / ".gnupg")
         return cls.from_gnupghome(Path(home), key)
 
+    def check_can_sign(self) -> None:
+        """GpgError, saying why, unless the key can sign unattended now (no passphrase asked)."""
+        gpg.check_can_sign(self.gnupghome, self.fingerprint)
+
     def public_key(self) -> bytes:
         """The armored public key, as published next to the packages."""
         return gpg.export_public(self.gnupghome, self.fingerprint)

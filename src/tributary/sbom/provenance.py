@@ -12,6 +12,8 @@ Signing: DSSE's pre-authentication encoding (PAE) of the payload is signed by gp
 key (a binary detached OpenPGP signature, base64 in ``signatures[].sig``, the key's fingerprint as
 ``keyid``), dated at the build's SOURCE_DATE_EPOCH so the same build signs to the same bytes.
 Without a key the envelope has no signatures and ``verify`` refuses it unless told to accept that.
+A write without a key never replaces a signed envelope (``tributary.sbom.write``): ``signed_subjects``
+tells what the signed one covers.
 """
 
 from __future__ import annotations
@@ -203,6 +205,31 @@ def public_key_ring(public_key: Path) -> Iterator[Path]:
         finally:
             # The import started a gpg-agent for the throwaway key ring; it must not outlive it.
             gpg.stop_agent(home)
+
+
+@dataclass(frozen=True)
+class SignedEnvelope:
+    """What an existing signed provenance file vouches for: its signers' key ids and its subjects."""
+
+    keyids: tuple[str, ...]
+    subjects: frozenset[tuple[str, str]]  # (name, sha256)
+
+
+def signed_subjects(path: Path) -> SignedEnvelope | None:
+    """The signers and subjects of the signed provenance at ``path``; None when there is no file, or it
+    is unsigned or no readable envelope (nothing worth keeping). The signatures are not checked:
+    ``verify`` does that, with the key the reader trusts."""
+    try:
+        data, _payload, decoded = read_envelope(path)
+    except VerifyFailed:
+        return None
+    signatures = data.get("signatures")
+    if not isinstance(signatures, list) or not signatures:
+        return None
+    subjects = frozenset((str(item.get("name", "")), str((item.get("digest") or {}).get("sha256", "")))
+                         for item in decoded.get("subject") or [] if isinstance(item, dict))
+    return SignedEnvelope(tuple(str(entry.get("keyid", "")) for entry in signatures if isinstance(entry, dict)),
+                          subjects)
 
 
 def verify(path: Path, *, public_key: Path | None = None, key: SigningKey | None = None,

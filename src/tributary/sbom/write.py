@@ -3,6 +3,11 @@
 ``<output-dir>/sbom/<component>.spdx.json``, ``.cdx.json`` and ``.provenance.json`` for each built
 component; ``<output-dir>/sbom/images/<image>.spdx.json`` and ``.cdx.json`` for each image, the same
 bytes the image carries at ``EMBED_DIR``. Every file is written atomically.
+
+A write without a signing key never replaces signed provenance with unsigned: when the signed file's
+subjects (each package's path and sha256) are those of the build, it is kept as it is (it still tells
+the truth, with a signature); when they differ, ``SignatureWouldBeLost`` is raised before anything of
+the component is written, so its three documents keep describing the same (old) build.
 """
 
 from __future__ import annotations
@@ -39,10 +44,16 @@ class Written:
     paths: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     signed_by: str | None = None
+    provenance_kept: bool = False
+    """True when no key was given and the signed provenance already there was kept (same packages)."""
 
     def to_json(self) -> dict[str, object]:
         return {"subject": self.subject, "kind": self.kind, "paths": [str(p) for p in self.paths],
-                "problems": self.problems, "signedBy": self.signed_by}
+                "problems": self.problems, "signedBy": self.signed_by, "provenanceKept": self.provenance_kept}
+
+
+class SignatureWouldBeLost(TribError):
+    """A build without a signing key would replace a signed provenance whose packages it changed."""
 
 
 def sbom_dir(project: Project) -> Path:
@@ -79,21 +90,38 @@ def write_component_documents(project: Project, component: Component, outputs: S
     created = created_time(component.created)
     directory = sbom_dir(project)
     written = Written(component.name, "component", signed_by=key.fingerprint if key else None)
+    paths = _output_paths(project, component, outputs)
+    subjects = [(subject_name(project, path), sha) for path, sha in paths]
+    provenance_file = directory / f"{component.name}.provenance.json"
+    signed = provenance.signed_subjects(provenance_file) if key is None else None
+    if signed is not None and signed.subjects != frozenset(subjects):
+        raise SignatureWouldBeLost(
+            "the provenance is signed (key " + ", ".join(signed.keyids) + ") and this build changed the "
+            "packages it describes; without a signing key it would be replaced by an unsigned one, so no SBOM "
+            "or provenance of the component was written",
+            where=str(provenance_file),
+            hint="set TRIB_GPG_KEY (and TRIB_GNUPGHOME) and run 'trib sbom' for it, or delete the file "
+                 "to accept unsigned provenance")
     documents = {
         f"{component.name}.spdx.json": spdx.component_document(component, created=created),
         f"{component.name}.cdx.json": cyclonedx.component_document(component, created=created),
     }
-    paths = _output_paths(project, component, outputs)
-    subjects = [(subject_name(project, path), sha) for path, sha in paths]
-    cache = BuildCache(project)
-    recorded = cache.toolchain(component.name)
-    statement = provenance.statement(component, subjects, toolchain=versions() if recorded is None else recorded,
-                                     toolchain_recorded=recorded is not None, buildroot=cache.buildroot(component.name))
-    documents[f"{component.name}.provenance.json"] = provenance.envelope(statement, key=key, when=created)
+    if signed is None:
+        cache = BuildCache(project)
+        recorded = cache.toolchain(component.name)
+        statement = provenance.statement(component, subjects,
+                                         toolchain=versions() if recorded is None else recorded,
+                                         toolchain_recorded=recorded is not None,
+                                         buildroot=cache.buildroot(component.name))
+        documents[provenance_file.name] = provenance.envelope(statement, key=key, when=created)
+    else:  # the same packages: the signed file already says all the new one would, and more
+        written.signed_by, written.provenance_kept = ", ".join(signed.keyids), True
     for filename, content in documents.items():
         target = directory / filename
         atomic_write(target, content, mode=0o644)
         written.paths.append(target)
+    if written.provenance_kept:
+        written.paths.append(provenance_file)
     written.problems = [*license_problems([*(x for x in [component.srpm] if x), *component.rpms]),
                         *hash_problems(component)]
     return written

@@ -155,9 +155,10 @@ def run(args: Sequence[str], *, home: Path, env: Mapping[str, str] | None = None
     """Run a dnf command line made here (``args[0]`` is ``dnf``) with ``home`` as ``HOME`` (see ``rpm_home``)
     and ``env`` added; return its output, stdout and stderr in order. DnfError with dnf's ``Error:`` line."""
     program = require()
+    # dnf fills a root for minutes; tributary killed, that root is thrown away, so dnf must not go on.
     proc = process.run([program, *args[1:]], env={"HOME": str(home), "LANG": "C.UTF-8", **(env or {})},
                        timeout=timeout, merge_output=True, name=f"dnf {_verb(args)}", complaint=last_error,
-                       error=DnfError)
+                       error=DnfError, dies_with_caller=True)
     return proc.stdout
 
 

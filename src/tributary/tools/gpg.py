@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,8 @@ class KeyInfo:
     created: int
     uid: str
     algorithm: str
+    validity: str = ""  # gpg's letter: "e" expired, "r" revoked, "u" ultimate...
+    expires: int = 0  # seconds since the epoch; 0 when it never does
 
 
 def executable() -> str:
@@ -96,7 +99,8 @@ _OPTION_WORDS = {
 
 
 def _last_message(stderr: str) -> str:
-    lines = [line.strip() for line in stderr.splitlines() if line.strip() and "WARNING: running with faked" not in line]
+    lines = [line.strip() for line in stderr.splitlines()
+             if line.strip() and "WARNING: running with faked" not in line and not line.startswith("[GNUPG:]")]
     return lines[-1].removeprefix("gpg: ") if lines else ""
 
 
@@ -166,7 +170,8 @@ def secret_keys(home: Path, key: str) -> list[KeyInfo]:
         if fields[0] == "sec":
             if current:
                 keys.append(_key_info(current))
-            current = {"created": fields[5], "algorithm": fields[16] if len(fields) > 16 and fields[16] else fields[3]}
+            current = {"created": fields[5], "algorithm": fields[16] if len(fields) > 16 and fields[16] else fields[3],
+                       "validity": fields[1], "expires": fields[6]}
         elif fields[0] == "fpr" and current and "fingerprint" not in current:
             current["fingerprint"] = fields[9]
         elif fields[0] == "uid" and current and "uid" not in current:
@@ -178,7 +183,7 @@ def secret_keys(home: Path, key: str) -> list[KeyInfo]:
 
 def _key_info(fields: dict[str, str]) -> KeyInfo:
     return KeyInfo(fields.get("fingerprint", ""), int(fields.get("created") or 0), fields.get("uid", ""),
-                   fields.get("algorithm", ""))
+                   fields.get("algorithm", ""), fields.get("validity", ""), int(fields.get("expires") or 0))
 
 
 def export_public(home: Path, fingerprint: str) -> bytes:
@@ -205,6 +210,36 @@ def detach_sign(home: Path, fingerprint: str, data: Path, *, timestamp: int | No
 # A key with a passphrase makes signing fail at once ("No passphrase given") instead of the agent
 # opening a pinentry, graphical when DISPLAY is set, that nobody answers.
 _NO_PROMPT = ("--pinentry-mode", "loopback")
+
+
+def check_can_sign(home: Path, fingerprint: str) -> None:
+    """Sign a few bytes as every signature is made (no prompt); GpgError saying why the key cannot.
+
+    Run before signing many things, so that a key with a passphrase fails with that reason at once,
+    rather than as rpmsign's "gpg exec failed (2)" after a publish has copied every package.
+    """
+    proc = _execute(home, [*_NO_PROMPT, "--status-fd", "2", "--local-user", f"{fingerprint}!", "--output", "-",
+                           "--detach-sign"], input=b"tributary: can this key sign unattended?\n", ok=None)
+    if proc.returncode == 0:
+        return
+    stderr = process.decoded(proc.stderr)
+    if "[GNUPG:] NEED_PASSPHRASE" in stderr:
+        raise GpgError(f"the signing key {fingerprint} in {home} is protected by a passphrase, and tributary "
+                       "signs without asking for one", stderr=stderr, returncode=proc.returncode,
+                       hint="sign with a key without a passphrase ('trib repo keygen' makes one; keep the key ring "
+                            "safe instead), or preset the passphrase in gpg-agent (allow-preset-passphrase and "
+                            "gpg-preset-passphrase)")
+    key = next((info for info in secret_keys(home, fingerprint) if info.fingerprint == fingerprint), None)
+    if key is not None and key.validity in ("e", "r"):
+        state = (f"expired on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(key.expires))}"
+                 if key.validity == "e" else "is revoked")
+        raise GpgError(f"the signing key {fingerprint} in {home} {state}: signatures by it would be refused",
+                       stderr=stderr, returncode=proc.returncode,
+                       hint="extend its expiry (gpg --quick-set-expire), or sign with another key"
+                       if key.validity == "e" else "sign with another key")
+    raise GpgError(f"the signing key {fingerprint} in {home} cannot sign: "
+                   f"{_last_message(stderr) or f'gpg exit status {proc.returncode}'}",
+                   stderr=stderr, returncode=proc.returncode)
 
 
 def stop_agent(home: Path) -> None:

@@ -6,7 +6,8 @@ Every module in ``tributary.tools`` knows one program's arguments and messages; 
 start, wait for and stop a program, and it is the only module that imports ``subprocess``. A program
 runs in a session of its own, so when it hangs past its time limit, or tributary is interrupted,
 the whole process group it started is killed: nothing is left running. A service (``start``) is
-also killed when tributary dies, SIGKILL included.
+also killed when tributary dies, SIGKILL included; so is a long program that writes a tree tributary
+would throw away if it died (dnf filling a root), started with ``dies_with_caller``.
 
 Four entry points, by what the caller wants back:
 
@@ -81,16 +82,17 @@ def run(command: Sequence[str], *, env: Mapping[str, str] | None = None, environ
         input: str | None = None, cwd: Path | None = None, timeout: float | None = DEFAULT_TIMEOUT,
         ok: Collection[int] | None = (0,), merge_output: bool = False, name: str | None = None,
         complaint: Complaint | None = None, error: type[ToolError] = ToolError,
-        hint: str | None = None) -> CompletedProcess[str]:
+        hint: str | None = None, dies_with_caller: bool = False) -> CompletedProcess[str]:
     """Run ``command`` with text in and out; a status outside ``ok`` raises ``error``.
 
     The environment is ``environment(env)``; ``environ`` replaces it whole, for the few programs that
     must see the user's own settings (git's proxies and credentials, gpg's agent). ``merge_output``
-    sends stderr into stdout, in the order the program wrote them.
+    sends stderr into stdout, in the order the program wrote them. ``dies_with_caller``: the kernel
+    kills the program if tributary dies first (see the module's notes).
     """
     proc = run_bytes(command, env=env, environ=environ, input=None if input is None else input.encode(), cwd=cwd,
                      timeout=timeout, ok=ok, merge_output=merge_output, name=name, complaint=complaint, error=error,
-                     hint=hint)
+                     hint=hint, dies_with_caller=dies_with_caller)
     return subprocess.CompletedProcess(proc.args, proc.returncode, text_of(proc.stdout),
                                        None if merge_output else text_of(proc.stderr))
 
@@ -99,14 +101,15 @@ def run_bytes(command: Sequence[str], *, env: Mapping[str, str] | None = None,
               environ: Mapping[str, str] | None = None, input: bytes | None = None, cwd: Path | None = None,
               timeout: float | None = DEFAULT_TIMEOUT, ok: Collection[int] | None = (0,),
               merge_output: bool = False, name: str | None = None, complaint: Complaint | None = None,
-              error: type[ToolError] = ToolError, hint: str | None = None) -> CompletedProcess[bytes]:
+              error: type[ToolError] = ToolError, hint: str | None = None,
+              dies_with_caller: bool = False) -> CompletedProcess[bytes]:
     """``run`` with bytes in and out."""
     argv = list(command)
     shown = name or os.path.basename(argv[0])
     returncode, out, err = _wait(argv, shown, stdin=input, stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
                                  env=_environ(env, environ), cwd=cwd, timeout=timeout, umask=None, error=error,
-                                 hint=hint)
+                                 hint=hint, dies_with_caller=dies_with_caller)
     proc = subprocess.CompletedProcess(argv, returncode, out, None if merge_output else err)
     if ok is not None and returncode not in ok:
         err_text, out_text = decoded(err), decoded(out)
@@ -130,7 +133,7 @@ def run_logged(command: Sequence[str], *, log: BinaryIO, env: Mapping[str, str] 
     log.flush()
     returncode, _, _ = _wait(argv, name or os.path.basename(argv[0]), stdin=None, stdout=log,
                              stderr=subprocess.STDOUT, env=_environ(env, environ), cwd=cwd, timeout=timeout,
-                             umask=umask, error=error, hint=hint)
+                             umask=umask, error=error, hint=hint, dies_with_caller=False)
     return returncode
 
 
@@ -201,7 +204,7 @@ def _die_with(parent: int) -> Callable[[], None]:
 
 def _wait(argv: list[str], shown: str, *, stdin: bytes | None, stdout: int | BinaryIO, stderr: int,
           env: dict[str, str], cwd: Path | None, timeout: float | None, umask: int | None,
-          error: type[ToolError], hint: str | None) -> tuple[int, bytes, bytes]:
+          error: type[ToolError], hint: str | None, dies_with_caller: bool) -> tuple[int, bytes, bytes]:
     """Start ``argv`` in its own session, feed it ``stdin``, wait up to ``timeout`` seconds; its exit
     status and what it printed on the pipes (empty for a stream not captured).
 
@@ -211,7 +214,8 @@ def _wait(argv: list[str], shown: str, *, stdin: bytes | None, stdout: int | Bin
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                                 stdout=stdout, stderr=stderr, env=env, cwd=cwd, start_new_session=True,
-                                umask=-1 if umask is None else umask)
+                                umask=-1 if umask is None else umask,
+                                preexec_fn=_die_with(os.getpid()) if dies_with_caller else None)
     except OSError as cause:
         raise error(f"cannot run {shown}: {cause.strerror or cause}", command=argv, hint=hint) from cause
     try:

@@ -99,3 +99,53 @@ def test_install(paths: Sequence[Path], *, scratch: Path) -> tuple[list[Unmet], 
         said = process.last_line(proc.stderr or "") or f"exit status {proc.returncode}"
         raise process.ToolError(f"rpm --test failed: {said}", command=proc.args, stderr=proc.stderr or "")
     return unmet, conflicts
+
+
+# --- signatures and digests, as dnf has rpm check them -----------------------------------------------
+
+_BATCH = 200  # files per ``rpm -K``: one process for many, far below the argument-length limit
+_VERDICT = re.compile(r"^\s+(?P<what>.+?): (?P<status>OK|BAD|NOKEY|NOTTRUSTED|NOTFOUND|NOTOK)\b(?P<detail>.*)$")
+
+
+def import_key(dbpath: Path, key: Path) -> None:
+    """Import an OpenPGP public key file into the (new) rpm database at ``dbpath``, as dnf does ``gpgkey``."""
+    Path(dbpath).mkdir(parents=True, exist_ok=True)
+    run(["--import", str(key)], dbpath=Path(dbpath).absolute())
+
+
+def check_signatures(paths: Sequence[Path], *, dbpath: Path, require_signature: bool) -> dict[Path, str]:
+    """``rpm -Kv`` of every file: the header and payload digests and, with ``require_signature``, a good
+    signature by a key of ``dbpath`` (an unsigned package fails then, as with dnf's gpgcheck=1).
+
+    Returns the files rpm refuses, each with the first check that failed, as rpm words it.
+    """
+    Path(dbpath).mkdir(parents=True, exist_ok=True)
+    level = "all" if require_signature else "digest"
+    refused: dict[Path, str] = {}
+    for start in range(0, len(paths), _BATCH):
+        batch = list(paths[start:start + _BATCH])
+        proc = run(["--define", f"_pkgverify_level {level}", "-Kv", *(str(path) for path in batch)],
+                   dbpath=Path(dbpath).absolute(), ok=None)
+        lines: dict[str, list[tuple[str, str, str]]] = {}
+        current = None
+        for line in proc.stdout.splitlines():
+            match = _VERDICT.match(line)
+            if match is None and line.endswith(":") and not line.startswith(" "):
+                current = lines.setdefault(line[:-1], [])
+            elif match is not None and current is not None:
+                current.append((match["what"], match["status"], match["detail"].strip()))
+        complaints = (proc.stderr or "").splitlines()
+        for path in batch:
+            verdicts = lines.get(str(path))
+            if not verdicts:  # not a package rpm can read: it says why on stderr, if at all
+                said = next((line.removeprefix("error: ").removeprefix(f"{path}: ") for line in complaints
+                             if f"{path}:" in line), "")
+                refused[path] = said or "not an RPM package rpm can read"
+                continue
+            bad = [f"{what}: {status}" for what, status, _detail in verdicts if status not in ("OK", "NOTFOUND")]
+            signed = any("signature" in what.lower() and status == "OK" for what, status, _detail in verdicts)
+            if bad:
+                refused[path] = bad[0]
+            elif require_signature and not signed:
+                refused[path] = "not signed (gpgcheck=1)"
+    return refused
