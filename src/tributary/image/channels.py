@@ -132,19 +132,22 @@ def check_unique_repo_ids(channels: Sequence[Channel], where: str) -> None:
                              f"{channel.repo_id!r}", where=where)
         seen[channel.repo_id] = channel.name
 
-def check_keyring_socket_room(root: Path, channels: Sequence[Channel], where: str) -> None:
+
+def check_keyring_socket_room(cachedir: Path, channels: Sequence[Channel], where: str) -> None:
     """Fail early when dnf's key ring for a signed channel would be too deep for gpg-agent's socket.
 
-    repo_gpgcheck makes dnf keep a key ring in ``<root>/var/cache/dnf/<repo>-<hash>/pubring``; without
-    ``/run/user/<uid>`` gpg-agent puts its socket in there, and a long path makes the check fail with
-    a message about no agent running rather than about the path.
+    repo_gpgcheck makes dnf keep a key ring in ``<cachedir>/<repo>-<hash>/pubring``; without
+    ``/run/user/<uid>`` (a machine or container with no login session) gpg-agent puts its socket in
+    there, and a long path makes the check fail with a message about no agent running rather than
+    about the path. The image build keeps dnf's cache in a short scratch directory for this reason,
+    so only a very long ``TMPDIR`` gets here.
     """
     if Path(f"/run/user/{os.getuid()}").is_dir():
         return
     for channel in channels:
         if channel.repo_gpgcheck:
-            socket = root / "var/cache/dnf" / f"{channel.repo_id}-0123456789abcdef" / "pubring" / "S.gpg-agent"
+            socket = cachedir / f"{channel.repo_id}-0123456789abcdef" / "pubring" / "S.gpg-agent"
             if not gpg.socket_path_fits(str(socket)):
-                raise ImageError(f"the image root {root} is too deep for the gpg-agent socket dnf needs to check "
+                raise ImageError(f"dnf's cache {cachedir} is too deep for the gpg-agent socket dnf needs to check "
                                  f"channel {channel.name}'s metadata signature", where=where,
-                                 hint=f"use a shorter work directory, or create /run/user/{os.getuid()}")
+                                 hint=f"use a shorter TMPDIR, or create /run/user/{os.getuid()}")

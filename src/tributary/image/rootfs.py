@@ -178,7 +178,8 @@ def build_rootfs(project: Project, spec: ImageSpec, channels: Sequence[Path], de
     with tempfile.TemporaryDirectory(prefix="trib-image-") as scratch, staged_directory(Path(dest)) as root:
         work = Path(scratch)
         os.chmod(root, 0o755)
-        check_keyring_socket_room(root, read, where)
+        cachedir = work / "dnf-cache"  # outside the root: a short path for gpg-agent's socket (see the check)
+        check_keyring_socket_room(cachedir, read, where)
         home = dnf.rpm_home(work / "home")
         reposdir = work / "repos.d"
         reposdir.mkdir()
@@ -189,8 +190,8 @@ def build_rootfs(project: Project, spec: ImageSpec, channels: Sequence[Path], de
         transactions = [spec.bootstrap_packages] if spec.bootstrap_packages else []
         transactions.append(spec.packages)
         for transaction in transactions:
-            _dnf_install(root, transaction, releasever=release, reposdir=reposdir, home=home, env=env, log=out,
-                         where=where, channels=names)
+            _dnf_install(root, transaction, releasever=release, reposdir=reposdir, cachedir=cachedir, home=home,
+                         env=env, log=out, where=where, channels=names)
         if spec.users:
             add_users(root, spec.users, epoch=epoch, where=where)
         if spec.config_script is not None:
@@ -201,7 +202,7 @@ def build_rootfs(project: Project, spec: ImageSpec, channels: Sequence[Path], de
         packages = _query_packages(root, env, index)
         if spec.distroless:
             write_rpm_manifest(root, env)
-        _remove_leftovers(root, env)
+        _remove_leftovers(root, env, work)
         stamp_tree(root, epoch)
     return RootfsResult(Path(dest), spec.name, packages, epoch, release, names, removed)
 
@@ -212,6 +213,7 @@ def _dnf_install(
     *,
     releasever: str,
     reposdir: Path,
+    cachedir: Path,
     home: Path,
     env: dict[str, str],
     log: BinaryIO,
@@ -219,7 +221,7 @@ def _dnf_install(
     channels: Sequence[str],
 ) -> None:
     argv = dnf.install_from_repo_files_args(
-        root, packages, releasever=releasever, reposdir=reposdir, config=home / dnf.CONFIG_NAME
+        root, packages, releasever=releasever, reposdir=reposdir, cachedir=cachedir, config=home / dnf.CONFIG_NAME
     )
     log.write(("+ " + " ".join(argv) + "\n").encode())
     try:
@@ -228,9 +230,9 @@ def _dnf_install(
         log.write(error.output.encode())
         raise ImageError(summarize_dnf_failure(error.output, channels, error.returncode or 1), where=where) from error
     finally:
-        # repo_gpgcheck verifies repomd.xml with gpgme, which starts a gpg-agent for a key ring in the
-        # root's dnf cache and leaves it running.
-        for keyring in sorted(root.glob("var/cache/dnf/*/pubring")):
+        # repo_gpgcheck verifies repomd.xml with gpgme, which starts a gpg-agent for a key ring in
+        # dnf's cache and leaves it running.
+        for keyring in sorted(cachedir.glob("*/pubring")):
             gpg.stop_agent(keyring)
 
 
@@ -345,16 +347,29 @@ def _owned_paths(root: Path, env: dict[str, str]) -> set[str]:
     return owned
 
 
-def _remove_leftovers(root: Path, env: dict[str, str]) -> None:
-    """Remove what dnf, rpm and ldconfig left that no package ships; keep whatever a package owns."""
+def _remove_leftovers(root: Path, env: dict[str, str], scratch: Path) -> None:
+    """Remove what dnf, rpm and ldconfig left that no package ships; keep whatever a package owns.
+
+    dnf keeps its metadata in the cache directory it is given (``scratch``, outside the root) but
+    still writes ``expired_repos.json`` under ``<root>/<that directory>``: that echo of the host's
+    scratch path goes too, with the directories above it that only it needed.
+    """
     owned = _owned_paths(root, env)
     _checkpoint_rpmdb(root)
-    leftovers = [*_LEFTOVERS, *(str(p.relative_to(root)) for p in sorted(root.glob("var/log/dnf*")))]
+    echo = scratch.relative_to(scratch.anchor)
+    leftovers = [*_LEFTOVERS, str(echo), *(str(p.relative_to(root)) for p in sorted(root.glob("var/log/dnf*")))]
     for relative in leftovers:
         path = root / relative
         if not os.path.lexists(path) or through_link(root, "/" + relative):
             continue
         _remove_unowned(path, "/" + relative, owned)
+    for parent in list(echo.parents)[:-1]:  # the deepest first, the root itself not
+        if f"/{parent}" in owned or through_link(root, f"/{parent}/x"):
+            break
+        try:
+            (root / parent).rmdir()
+        except OSError:  # not empty (something else lives there) or not there at all
+            break
 
 
 def _remove_unowned(path: Path, name: str, owned: set[str]) -> None:

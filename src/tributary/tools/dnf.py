@@ -103,14 +103,16 @@ def install_args(root: Path, packages: Sequence[str], *, releasever: str, arch: 
 
 
 def install_from_repo_files_args(root: Path, packages: Sequence[str], *, releasever: str, reposdir: Path,
-                                 config: Path) -> list[str]:
+                                 cachedir: Path, config: Path) -> list[str]:
     """``dnf install`` into ``root`` from the ``.repo`` files in ``reposdir`` only (published channels).
 
     Unlike ``install_args`` the repositories are described by their ``.repo`` files, so their
-    ``gpgcheck``/``repo_gpgcheck`` apply as published; documentation is left out and no cache kept.
+    ``gpgcheck``/``repo_gpgcheck`` apply as published; documentation is left out and the metadata
+    cached in ``cachedir``, outside the root.
     """
     return [*_common_args(root, releasever=releasever, config=config), f"--setopt=reposdir={reposdir}",
-            "--setopt=tsflags=nodocs", "--setopt=keepcache=False", "install", *packages]
+            f"--setopt=cachedir={cachedir}", "--setopt=tsflags=nodocs", "--setopt=keepcache=False", "install",
+            *packages]
 
 
 def download_closure(root: Path, packages: Sequence[str], *, directory: Path, releasever: str, arch: str,
