@@ -31,6 +31,7 @@ from support import (
     dnf_install_into,
 )
 
+import tributary
 from tributary.build.stage0 import Stage0Repo, ensure_stage0
 from tributary.cli.app import main
 from tributary.repo.sign import SigningKey, make_throwaway_key
@@ -439,8 +440,11 @@ class DaskCluster:
         scratch.mkdir()
         argv = dask_tool.worker_args(self.address, name=name, host="127.0.0.1", local_directory=scratch / "dask")
         if sandboxed:
+            # tributary's own code and its venv stay visible when the checkout lives under /tmp (a CI clone)
+            code = [arg for path in sorted({Path(sys.prefix), Path(tributary.__file__).resolve().parents[2]})
+                    for arg in ("--ro-bind", str(path), str(path))]
             argv = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--bind", "/proc", "/proc", "--tmpfs", "/tmp",
-                    "--bind", str(scratch), str(scratch), "--cap-add", "ALL", "--die-with-parent", "--", *argv]
+                    *code, "--bind", str(scratch), str(scratch), "--cap-add", "ALL", "--die-with-parent", "--", *argv]
         environment = {"TRIB_CACHE_DIR": str(cache or scratch / "cache"), **(env or {})}
         with open(scratch / "worker.log", "ab") as log:
             service = dask_tool.start(argv, log=log, env=environment)
