@@ -7,6 +7,7 @@ check that ran and failed (1).
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +27,17 @@ class Location:
 
 def display_path(path: Path | str) -> str:
     """A path relative to the current directory when it lies below it, else as given."""
-    path = Path(path)
+    return _relative_display(os.fspath(path), os.getcwd())
+
+
+@functools.lru_cache(maxsize=1024)
+def _relative_display(path: str, cwd: str) -> str:
+    """``display_path`` for one directory: a listing names the same few files thousands of times."""
     try:
-        rel = os.path.relpath(path)
+        rel = os.path.relpath(path, cwd)
     except ValueError:  # pragma: no cover - other drive on Windows
-        return str(path)
-    return rel if not rel.startswith("..") else str(path)
+        return path
+    return rel if not rel.startswith("..") else path
 
 
 def system_error(error: OSError) -> str:

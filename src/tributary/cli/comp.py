@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -61,9 +62,12 @@ def list_components(
 
       trib comp list -g check-skip
     """
+    from tributary.upstream.lock import lock_file_name
+
     project = common.project(ctx)
     state = common.settings(ctx)
-    locks = state.output.value not in ("table", "csv", "markdown", "html")  # only JSON shows them
+    # Only JSON shows locks; the lock directory is listed once rather than asked once per component.
+    locked = _lock_files(project) if state.output.value not in ("table", "csv", "markdown", "html") else None
     rows = []
     # Thousands of bare components share one resolved configuration: describe each configuration once.
     described: dict[int, tuple[dict[str, object], dict[str, object]]] = {}
@@ -78,8 +82,8 @@ def list_components(
                 "overlayCount": len(component.config.overlays),
             })
         row = {**component.to_json(shared[0]), **shared[1]}
-        if locks:
-            row["locked"] = _locked(project, name)
+        if locked is not None:
+            row["locked"] = _locked(project, name) if lock_file_name(name) in locked else None
         rows.append(row)
     columns = [
         Column("name", "Component"),
@@ -91,6 +95,14 @@ def list_components(
         Column("releaseCalculation", "Release"),
     ]
     emit_rows(state, rows, columns)
+
+
+def _lock_files(project) -> frozenset[str]:
+    """The names in the project's lock directory (none when it does not exist yet)."""
+    try:
+        return frozenset(os.listdir(project.lock_dir))
+    except FileNotFoundError:
+        return frozenset()
 
 
 def _locked(project, name: str) -> dict[str, object] | None:

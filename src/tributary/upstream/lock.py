@@ -45,7 +45,11 @@ class Lock:
 
 
 def lock_path(lock_dir: Path, component: str) -> Path:
-    return lock_dir / f"{component}.lock"
+    return lock_dir / lock_file_name(component)
+
+
+def lock_file_name(component: str) -> str:
+    return f"{component}.lock"
 
 
 class LockFileError(ConfigError):
