@@ -26,6 +26,7 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,27 +78,44 @@ def process(spec: Path, query: SpecQuery | None = None, history: History | None 
     from rpmautospec.exc import SpecParseFailure
     from rpmautospec.subcommands import process_distgit
 
-    # rpmautospec hands sys.stderr to rpm's C library, which needs a real file: not a test's capture
-    # object or a wrapped stream.
+    # Every name swapped below (sys.stderr, rpmautospec's parser and history processor) is global: one
+    # call at a time, or a second thread would restore the first one's stream, or close it.
+    with _ONE_AT_A_TIME, _real_stderr():
+        parser = pkg_history.AutoSpecParser
+        if query is not None:
+            pkg_history.AutoSpecParser = _parser_asking(query)
+        try:
+            with _reading(history, process_distgit):
+                return bool(process_distgit.do_process_distgit(spec, spec, enable_caching=False))
+        except SpecParseFailure as error:
+            detail = getattr(error, "detail", None) or error
+            raise RpmautospecError(f"rpmautospec could not parse {spec.name} in its history: {detail}") from error
+        except (OSError, ValueError) as error:
+            raise RpmautospecError(f"rpmautospec failed on {spec.name}: {error}") from error
+        finally:
+            pkg_history.AutoSpecParser = parser
+
+
+_ONE_AT_A_TIME = threading.Lock()
+
+
+@contextmanager
+def _real_stderr() -> Iterator[None]:
+    """``sys.stderr`` is a real file while the block runs: rpmautospec hands it to rpm's C library, which
+    needs one, not a test's capture object or a wrapped stream. The stream in place before is put back
+    as it was; only a stream opened here is closed."""
     saved = sys.stderr
+    opened = None
     real = sys.__stderr__
-    sys.stderr = real if real is not None and _is_real_file(real) else open(os.devnull, "w")  # noqa: SIM115
-    parser = pkg_history.AutoSpecParser
-    if query is not None:
-        pkg_history.AutoSpecParser = _parser_asking(query)
+    if real is None or not _is_real_file(real):
+        real = opened = open(os.devnull, "w")  # noqa: SIM115 - closed below, after the block
+    sys.stderr = real
     try:
-        with _reading(history, process_distgit):
-            return bool(process_distgit.do_process_distgit(spec, spec, enable_caching=False))
-    except SpecParseFailure as error:
-        detail = getattr(error, "detail", None) or error
-        raise RpmautospecError(f"rpmautospec could not parse {spec.name} in its history: {detail}") from error
-    except (OSError, ValueError) as error:
-        raise RpmautospecError(f"rpmautospec failed on {spec.name}: {error}") from error
+        yield
     finally:
-        pkg_history.AutoSpecParser = parser
-        if sys.stderr is not real:
-            sys.stderr.close()
         sys.stderr = saved
+        if opened is not None:
+            opened.close()
 
 
 @contextmanager
