@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tributary.config.diagnostics import drop_unknown_keys, from_validation, located
-from tributary.config.model import ConfigFile, OverlayFile
+from tributary.config.model import ConfigFile, OverlayFile, is_safe_name
 from tributary.errors import ConfigError, Location
 from tributary.globbing import glob_files, has_magic, split_absolute, unescape
 
@@ -73,6 +73,19 @@ def parse_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(message, where=Location(path, line)) from exc
 
 
+def _to_validate(raw: dict[str, Any]) -> dict[str, Any]:
+    """What of a file needs validating: ``raw`` without its empty ``[components.NAME]`` tables when every
+    such name is valid, since an empty table always is. Azure Linux lists 7,400 components that way in
+    one file, and validating each as a model took half as long as parsing the file."""
+    components = raw.get("components")
+    if not isinstance(components, dict):
+        return raw
+    empty = [name for name, table in components.items() if table == {}]
+    if not empty or not all(is_safe_name(name) for name in empty):
+        return raw
+    return {**raw, "components": {name: table for name, table in components.items() if table != {}}}
+
+
 def load_files(root_file: Path, project_root: Path, extra_files: list[Path] | None = None,
                warnings: list[ConfigError] | None = None, *, permissive: bool = False) -> list[LoadedFile]:
     """Every file of the project in merge order: root file and includes, then each extra file.
@@ -102,13 +115,13 @@ def _load(
     raw = parse_toml(path)
     ignored: list[ConfigError] = []
     try:
-        ConfigFile.model_validate(raw)
+        ConfigFile.model_validate(_to_validate(raw))
     except ValidationError as exc:
         ignored = drop_unknown_keys(exc, raw, path, ConfigFile) if permissive else []
         if not ignored:
             raise from_validation(exc, path, ConfigFile) from exc
         try:
-            ConfigFile.model_validate(raw)
+            ConfigFile.model_validate(_to_validate(raw))
         except ValidationError as remaining:
             raise from_validation(remaining, path, ConfigFile) from remaining
     entry = LoadedFile(path=path, raw=raw, included_from=parent, ignored=ignored)

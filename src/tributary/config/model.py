@@ -54,6 +54,11 @@ _HEX_COMMIT = re.compile(r"^[0-9a-fA-F]{7,40}$")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9._+-]+$")
 
 
+def is_safe_name(name: str) -> bool:
+    """Whether ``_safe_name`` accepts ``name``."""
+    return name not in (".", "..") and _SAFE_NAME.match(name) is not None
+
+
 def _safe_name(name: str) -> str:
     """A component or test suite name: it names an RPM, a spec file and a directory, so only the
     characters RPM package names use (azldev's rule), never ``.`` or ``..``."""
