@@ -69,3 +69,20 @@ def test_threads_leave_the_callers_stderr_in_place_and_open(tmp_path: Path, monk
         text = spec.read_text()
         assert "## START: Set by rpmautospec" in text
         assert "- 1.0-2\n- Second\n" in text
+
+
+def test_a_stream_another_thread_put_in_place_meanwhile_is_kept_open(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest swaps sys.stderr between a test's phases from its own thread, while a build's thread may be
+    rendering: the stream it put in place stays, and neither it nor the one saved before is closed."""
+    spec = _repository(tmp_path / "repo", 0)
+    before, meanwhile = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", before)
+
+    def query(path: Path, specfilename: Path) -> tuple[str, str]:
+        sys.stderr = meanwhile  # as the other thread would
+        return "1.0", "1"
+
+    rpmautospec.process(spec, query)
+    assert sys.stderr is meanwhile
+    assert not before.closed and not meanwhile.closed

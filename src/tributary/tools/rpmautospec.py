@@ -103,7 +103,8 @@ _ONE_AT_A_TIME = threading.Lock()
 def _real_stderr() -> Iterator[None]:
     """``sys.stderr`` is a real file while the block runs: rpmautospec hands it to rpm's C library, which
     needs one, not a test's capture object or a wrapped stream. The stream in place before is put back
-    as it was; only a stream opened here is closed."""
+    unless another thread has replaced ours meanwhile (pytest does, between a test's phases, from the
+    main thread while a build's thread renders); only a stream opened here is closed."""
     saved = sys.stderr
     opened = None
     real = sys.__stderr__
@@ -113,7 +114,8 @@ def _real_stderr() -> Iterator[None]:
     try:
         yield
     finally:
-        sys.stderr = saved
+        if sys.stderr is real:
+            sys.stderr = saved
         if opened is not None:
             opened.close()
 
