@@ -21,7 +21,7 @@ from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 from support import Published
 
-from tributary.sbom import cyclonedx, spdx
+from tributary.sbom import cyclonedx, provenance, spdx
 from tributary.sbom.collect import collect_component, license_problems
 from tributary.sbom.licenses import parse_license
 from tributary.sbom.model import Component
@@ -137,6 +137,10 @@ def test_documents_are_byte_identical_from_run_to_run(components, published) -> 
         assert cyclonedx.component_document(again) == cyclonedx.component_document(components[name])
 
 
+def refuse_to_sign(*args: object, **kwargs: object) -> bytes:
+    raise AssertionError("signed again, though nothing changed")
+
+
 def test_signed_provenance_verifies_and_a_tampered_rpm_does_not(published, trib, signing_key, tmp_path,
                                                                 monkeypatch) -> None:
     project = published.project
@@ -147,9 +151,18 @@ def test_signed_provenance_verifies_and_a_tampered_rpm_does_not(published, trib,
     written = [Path(row["path"]) for row in json.loads(first.out)]
     assert sorted(p.name for p in written) == ["greet.cdx.json", "greet.provenance.json", "greet.spdx.json"]
     before = {p: p.read_bytes() for p in written}
+    files = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in written}
+    with monkeypatch.context() as patched:  # the same build again: nothing to sign, nothing rewritten
+        patched.setattr(provenance.gpg, "sign_data", refuse_to_sign)
+        again = trib(*args, "sbom", "greet", *key)
+    assert again.code == 0, again.err
+    assert {p: p.read_bytes() for p in written} == before
+    assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in written} == files
+    envelope = project.output_dir / "sbom" / "greet.provenance.json"
+    envelope.chmod(0o600)  # a file that is not as it should be is written again, to the same bytes
     assert trib(*args, "sbom", "greet", *key).code == 0
     assert {p: p.read_bytes() for p in written} == before  # deterministic, signature included
-    envelope = project.output_dir / "sbom" / "greet.provenance.json"
+    assert envelope.stat().st_mode & 0o777 == 0o644
     statement = json.loads(__import__("base64").b64decode(json.loads(envelope.read_text())["payload"]))
     assert statement["predicateType"] == "https://slsa.dev/provenance/v1"
     materials = {d["name"]: d for d in statement["predicate"]["buildDefinition"]["resolvedDependencies"]}

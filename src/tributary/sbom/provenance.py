@@ -149,9 +149,18 @@ def _split_nevra(nevra: str) -> tuple[str, str, str, str]:
     return name, version, release, arch
 
 
-def envelope(statement_data: Mapping[str, Any], *, key: SigningKey | None, when: int) -> bytes:
-    """The DSSE envelope of ``statement_data``, signed with ``key`` at ``when`` (unsigned without one)."""
+def envelope(statement_data: Mapping[str, Any], *, key: SigningKey | None, when: int,
+             previous: Path | None = None) -> bytes:
+    """The DSSE envelope of ``statement_data``, signed with ``key`` at ``when`` (unsigned without one).
+
+    ``previous`` is where the envelope goes: when the one there already holds this statement, signed by
+    ``key`` alone (or unsigned, without one), its bytes are returned as they are, so that a build which
+    changed nothing signs nothing (a gpg call per component, thousands of them)."""
     payload = json.dumps(statement_data, separators=(",", ":"), ensure_ascii=False).encode()
+    if previous is not None:
+        kept = _same_envelope(previous, payload, [key.fingerprint] if key is not None else [])
+        if kept is not None:
+            return kept
     signatures = []
     if key is not None:
         signature = gpg.sign_data(key.gnupghome, key.fingerprint, pae(PAYLOAD_TYPE, payload),
@@ -159,6 +168,20 @@ def envelope(statement_data: Mapping[str, Any], *, key: SigningKey | None, when:
         signatures.append({"keyid": key.fingerprint, "sig": base64.b64encode(signature).decode()})
     data = {"payloadType": PAYLOAD_TYPE, "payload": base64.b64encode(payload).decode(), "signatures": signatures}
     return dump(data)
+
+
+def _same_envelope(path: Path, payload: bytes, keyids: list[str]) -> bytes | None:
+    """The bytes of the envelope at ``path`` when it carries ``payload`` signed by exactly ``keyids``."""
+    try:
+        data, existing, _decoded = read_envelope(path)
+        content = path.read_bytes()
+    except (VerifyFailed, OSError):
+        return None
+    signatures = data.get("signatures")
+    if existing != payload or not isinstance(signatures, list):
+        return None
+    signers = [entry.get("keyid") for entry in signatures if isinstance(entry, dict)]
+    return content if signers == keyids and len(signers) == len(signatures) else None
 
 
 @dataclass

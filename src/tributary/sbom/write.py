@@ -13,6 +13,7 @@ the component is written, so its three documents keep describing the same (old) 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,18 +114,30 @@ def write_component_documents(project: Project, component: Component, outputs: S
                                          toolchain=versions() if recorded is None else recorded,
                                          toolchain_recorded=recorded is not None,
                                          buildroot=cache.buildroot(component.name))
-        documents[provenance_file.name] = provenance.envelope(statement, key=key, when=created)
+        documents[provenance_file.name] = provenance.envelope(statement, key=key, when=created,
+                                                              previous=provenance_file)
     else:  # the same packages: the signed file already says all the new one would, and more
         written.signed_by, written.provenance_kept = ", ".join(signed.keyids), True
     for filename, content in documents.items():
         target = directory / filename
-        atomic_write(target, content, mode=0o644)
+        if not _holds(target, content):
+            atomic_write(target, content, mode=0o644)
         written.paths.append(target)
     if written.provenance_kept:
         written.paths.append(provenance_file)
     written.problems = [*license_problems([*(x for x in [component.srpm] if x), *component.rpms]),
                         *hash_problems(component)]
     return written
+
+
+def _holds(path: Path, content: bytes) -> bool:
+    """Whether ``path`` is already a world-readable file of ``content``: a build that changed nothing
+    leaves its documents as they were, times included."""
+    try:
+        info = path.lstat()
+        return stat.S_ISREG(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o644 and path.read_bytes() == content
+    except OSError:
+        return False
 
 
 def _output_paths(project: Project, component: Component, outputs: Sequence[Path] | None) -> list[tuple[Path, str]]:
