@@ -8,6 +8,8 @@
   (repeatable, folded into the names), ``-g`` repeated, and ``--skip-lock-validation``; a command of
   exactly one component (``COMPONENT``) takes ``-p`` too. ``X.spec`` names component ``X``, as in
   azldev; the file must exist.
+* **Help flows.** A docstring's paragraphs are written with line breaks where the source wraps; help
+  shows each as one paragraph wrapped to the terminal. Indented lines (examples) stay as written.
 * **``-n/--dry-run``** is honoured by the commands listed in ``DRY_RUN`` (they read nothing but the
   project, or say what they would do); every other command refuses it rather than do for real what
   the user asked only to try.
@@ -52,6 +54,8 @@ _TRUTH = {"true": True, "false": False}
 def apply(command: Any) -> None:
     """Give ``command`` (and, for a group, each command it already holds) the conventions above."""
     _show_flags_plain(command)
+    if command.help:
+        command.help = flowing(command.help)
     if isinstance(command, TyperGroup):
         for sub in command.commands.values():
             apply(sub)
@@ -73,6 +77,18 @@ def apply(command: Any) -> None:
         return invoke(ctx)
 
     command.invoke = invoking  # type: ignore[method-assign]
+
+
+def flowing(text: str) -> str:
+    """``text`` with each paragraph of unindented lines joined into one line, for the help to wrap (rich
+    keeps a docstring's line breaks, so a paragraph wrapped at 100 columns in the source breaks early on
+    every line of a narrower terminal). A paragraph with an indented line (an example) is kept."""
+    paragraphs = text.split("\n\n")
+    return "\n\n".join(
+        paragraph if any(line[:1].isspace() for line in paragraph.splitlines())
+        else " ".join(line.strip() for line in paragraph.splitlines())
+        for paragraph in paragraphs
+    )
 
 
 def _show_flags_plain(command: Any) -> None:
