@@ -21,3 +21,5 @@ def test_command_help_wraps_to_the_terminal_not_to_the_source(trib, monkeypatch:
     assert ("With -O json, each row is the component's resolved configuration as azldev prints it (name, spec, "
             "overlays, build..., renderedSpecDir, locked) plus tributary's summary columns.") in lines
     assert "trib comp list -p 'lib*' -q -O json | jq -r '.[].renderedSpecDir'" in lines  # an example, as written
+    argument = next(line for line in lines if line.startswith("│") and "COMPONENT..." in line)
+    assert "<" not in argument and "list[str]" not in argument  # its name says what it takes

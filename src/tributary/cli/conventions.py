@@ -3,6 +3,7 @@
 * **Flags are plain flags.** Help shows no ``<bool>`` after them (which invites ``--force true``), and
   ``--force true`` is refused with a message that says so, instead of reading ``true`` as a component
   name. Go's spelling ``--force=true`` / ``--force=false``, which azldev's scripts may use, is accepted.
+  Nor does help show a Python type (``<list[str]>``) after an argument its name describes.
 * **azldev's component selection.** A command that takes component names or patterns (an argument
   shown as ``COMPONENT...``) also takes ``-p/--component PATTERN`` and ``-s/--spec-path FILE``
   (repeatable, folded into the names), ``-g`` repeated, and ``--skip-lock-validation``; a command of
@@ -106,10 +107,18 @@ def _show_flags_plain(command: Any) -> None:
 
 
 def plain_flags(params: Sequence[Any]) -> None:
-    """Show flags in help without a type: ``--force`` takes no value, so help must not suggest one."""
+    """Show flags in help without a type: ``--force`` takes no value, so help must not suggest one. An
+    argument named by its metavar (``COMPONENT...``) is not followed by a Python type (``<list[str]>``)."""
     for param in params:
         if isinstance(param, TyperOption) and param.is_flag and not param.count:
             param.metavar = ""
+        elif isinstance(param, TyperArgument) and param.metavar:
+            param.display_type_rich = _no_type  # type: ignore[method-assign]
+
+
+def _no_type(ctx: Any) -> None:
+    """The type column of an argument whose name already says what it takes."""
+    return None
 
 
 # --- --flag true -------------------------------------------------------------------------------------
