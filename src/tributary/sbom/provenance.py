@@ -173,8 +173,8 @@ def envelope(statement_data: Mapping[str, Any], *, key: SigningKey | None, when:
 def _same_envelope(path: Path, payload: bytes, keyids: list[str]) -> bytes | None:
     """The bytes of the envelope at ``path`` when it carries ``payload`` signed by exactly ``keyids``."""
     try:
-        data, existing, _decoded = read_envelope(path)
         content = path.read_bytes()
+        data, existing, _decoded = parse_envelope(content, path)
     except (VerifyFailed, OSError):
         return None
     signatures = data.get("signatures")
@@ -198,11 +198,18 @@ class Verified:
 def read_envelope(path: Path) -> tuple[dict[str, Any], bytes, dict[str, Any]]:
     """The envelope, its payload bytes and the statement they decode to; VerifyFailed if malformed."""
     try:
-        data = json.loads(Path(path).read_bytes())
-        payload = base64.b64decode(data["payload"], validate=True)
-        decoded = json.loads(payload)
+        content = Path(path).read_bytes()
     except FileNotFoundError as error:
         raise VerifyFailed(f"{path}: no such file") from error
+    return parse_envelope(content, path)
+
+
+def parse_envelope(content: bytes, path: Path) -> tuple[dict[str, Any], bytes, dict[str, Any]]:
+    """``read_envelope`` for the bytes ``content`` read from ``path``."""
+    try:
+        data = json.loads(content)
+        payload = base64.b64decode(data["payload"], validate=True)
+        decoded = json.loads(payload)
     except (ValueError, KeyError, TypeError) as error:
         raise VerifyFailed(f"{path}: not a DSSE envelope of an in-toto statement ({error})") from error
     if data.get("payloadType") != PAYLOAD_TYPE or not isinstance(decoded, dict):
