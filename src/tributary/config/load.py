@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tributary import inputs
 from tributary.config import merge
 from tributary.config.diagnostics import did_you_mean, located
 from tributary.config.loader import ROOT_FILE, LoadedFile, find_project_root, load_files, skipped_link
@@ -38,8 +39,8 @@ def load_project(start: Path | None = None, *, extra_files: list[Path] | None = 
     """
     root = (
         find_project_root(start or Path.cwd())
-        if start is None or not (start / ROOT_FILE).is_file()
-        else start.resolve()
+        if start is None or not inputs.is_file(start / ROOT_FILE)
+        else inputs.real_path(start)
     )
     warnings: list[ConfigError] = []
     files = load_files(root / ROOT_FILE, root, extra_files, warnings, permissive=permissive)

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tributary import inputs
 from tributary.config.diagnostics import drop_unknown_keys, from_validation, located
 from tributary.config.model import ConfigFile, OverlayFile, is_safe_name
 from tributary.errors import ConfigError, Location
@@ -38,9 +39,9 @@ class LoadedFile:
 
 def find_project_root(start: Path) -> Path:
     """Walk up from ``start`` to the directory holding ``azldev.toml``."""
-    start = start.resolve()
+    start = inputs.real_path(start)
     for candidate in (start, *start.parents):
-        if (candidate / ROOT_FILE).is_file():
+        if inputs.is_file(candidate / ROOT_FILE):
             return candidate
     raise ConfigError(
         f"no {ROOT_FILE} found in {start} or any parent directory",
@@ -97,10 +98,10 @@ def load_files(root_file: Path, project_root: Path, extra_files: list[Path] | No
     loaded: list[LoadedFile] = []
     seen: set[Path] = set()
     found = [] if warnings is None else warnings
-    _load(root_file.resolve(), project_root, loaded, seen, chain=[], parent=None, warnings=found,
+    _load(inputs.real_path(root_file), project_root, loaded, seen, chain=[], parent=None, warnings=found,
           permissive=permissive)
     for extra in extra_files or []:
-        extra = extra.resolve()
+        extra = inputs.real_path(extra)
         _load(extra, extra.parent, loaded, seen, chain=[], parent=None, warnings=found, permissive=permissive)
     return loaded
 
@@ -158,11 +159,11 @@ def expand_include(path: Path, index: int, pattern: str, root: Path,
                 warnings.append(located(path, ("includes", index), f"include {pattern!r} matches no file"))
         return found
     target = Path(os.path.normpath(base / unescape(pattern)))
-    if not target.is_file():
+    if not inputs.is_file(target):
         raise located(path, ("includes", index), f"included file {pattern!r} does not exist")
     if not _inside(target, root):
         raise located(path, ("includes", index), f"include {pattern!r} leads outside the project ({root})")
-    return [Path(os.path.realpath(target))]
+    return [inputs.real_path(target)]
 
 
 def skipped_link(what: str, link: Path, root: Path) -> str:
@@ -171,8 +172,8 @@ def skipped_link(what: str, link: Path, root: Path) -> str:
 
 
 def _inside(path: Path, root: Path) -> bool:
-    real = Path(os.path.realpath(path))
-    root_real = Path(os.path.realpath(root))
+    real = inputs.real_path(path)
+    root_real = inputs.real_path(root)
     return real == root_real or root_real in real.parents
 
 
@@ -199,7 +200,7 @@ def _absolutize(raw: dict[str, Any], path: Path, root: Path) -> None:
         if key in project:
             value = project[key]
             target = Path(os.path.normpath(base / value))
-            if value in ("", ".", "/") or target == Path(os.path.realpath(root)) or not _inside(target, root):
+            if value in ("", ".", "/") or target == inputs.real_path(root) or not _inside(target, root):
                 raise located(path, ("project", key), f"{key} {value!r} must be a directory inside the project")
             project[key] = str(target)
     if "default-component-config" in raw:
