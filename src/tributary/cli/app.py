@@ -223,10 +223,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run() -> None:
-    """Console-script wrapper: exit with ``main``'s status."""
+if __name__ == "__main__":  # pragma: no cover - ``python -m tributary.cli.app``: the command, never a kept answer
     sys.exit(main())
-
-
-if __name__ == "__main__":  # pragma: no cover
-    run()

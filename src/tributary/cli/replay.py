@@ -1,0 +1,274 @@
+"""Give a read-only command's answer again, without running it, while nothing it read has changed.
+
+Scripts ask the same question many times: ``trib -O json comp list -a`` in a loop over components, in
+each step of a pipeline. Its answer is a function of the command line, the working directory, the
+environment, tributary's own code and what ``tributary.inputs`` saw it read, so the answer is kept under
+``$XDG_CACHE_HOME/tributary/answers`` with all of that, and given again only after every input has been
+checked to hold what it held (each file's bytes, each directory's entries, each path's target), as
+Python keeps bytecode until its source changes. Checking costs a fraction of loading the project, and
+loading the command-line layer and the configuration models is skipped altogether.
+
+Only commands that say so (``reusable``) are kept: those that only read the project. An answer is not
+kept when its command failed, wrote to a terminal, wrote anything, started a program, or read a file
+modified in the second before it started (see ``tributary.inputs``). ``TRIB_NO_REPLAY=1`` turns it
+all off. Like the rest of this module's fast path, nothing here imports more than the standard library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import itertools
+import marshal
+import os
+import sys
+import tempfile
+from _blake2 import blake2b
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tributary import inputs
+
+FORMAT = 1  # of a stored answer; a tributary that stores another shape changes it
+KEEP = 16  # answers kept, the most recently stored; each holds a command's whole output
+DISABLE_VARIABLE = "TRIB_NO_REPLAY"
+# Set by the shell between two identical commands without changing what either means.
+_VOLATILE = frozenset({"_", "OLDPWD", "SHLVL"})
+
+
+def directory() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base, "tributary", "answers")
+
+
+def _enabled() -> bool:
+    return not os.environ.get(DISABLE_VARIABLE) and not os.isatty(1)
+
+
+def _key(argv: list[str]) -> str | None:
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        return None  # the working directory is gone: nothing to key on
+    environment = sorted((k, v) for k, v in os.environ.items() if k not in _VOLATILE)
+    question = (FORMAT, sys.executable, sys.version, argv, cwd, environment, os.isatty(2))
+    return blake2b(repr(question).encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
+
+
+def replayed(argv: list[str]) -> int | None:
+    """Write out the kept answer to ``argv`` and return its exit status; None when there is none to give."""
+    if not _enabled():
+        return None
+    key = _key(argv)
+    if key is None:
+        return None
+    try:
+        stored = _read_own(directory() / key)
+        shape, checks, code, status, writes = marshal.loads(stored)
+    except (OSError, EOFError, ValueError, TypeError):
+        return None  # none kept, or not one this tributary can read: answer by running the command
+    if shape != FORMAT or not _code_unchanged(code) or not inputs.unchanged(checks):
+        return None
+    try:
+        for fd, data in writes:  # in the order they were written, as `2>&1` would have interleaved them
+            _write_all(fd, data)
+    except BrokenPipeError:
+        pass  # the reader stopped reading, as `trib ... | head` does: not an error (as in cli.app)
+    return int(status)
+
+
+def _read_own(path: Path) -> bytes:
+    """The file's bytes, if it and its directory are this user's and only this user may change them:
+    an answer someone else could have written is never given."""
+    user = os.geteuid()
+    for place in (path.parent, path):
+        status = os.stat(place)
+        if status.st_uid != user or status.st_mode & 0o022:
+            raise PermissionError(f"{place} may be changed by someone else")
+    return path.read_bytes()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _code_unchanged(code: list[tuple[str, int, int]]) -> bool:
+    """Whether every module the command ran is as it was (Python's own test for bytecode: mtime and size)."""
+    for path, mtime_ns, size in code:
+        try:
+            status = os.stat(path)
+        except OSError:
+            return False
+        if status.st_mtime_ns != mtime_ns or status.st_size != size:
+            return False
+    return True
+
+
+class _Session:
+    """One command run as the console script, with what it read and, once it says it may be kept, wrote."""
+
+    def __init__(self, key: str, recording: inputs.Recording) -> None:
+        self.key = key  # made before the command runs: commands set environment variables of their own
+        self.recording = recording
+        self.streams: tuple[_Tee, _Tee] | None = None
+
+    def capture(self) -> None:
+        if self.streams is None:
+            log = _Log()
+            self.streams = (_Tee(sys.stdout, 1, log), _Tee(sys.stderr, 2, log))
+            sys.stdout, sys.stderr = self.streams
+
+    def release(self) -> list[tuple[int, bytes]] | None:
+        """Put the real streams back; what was written to them, or None when it was not all captured."""
+        if self.streams is None:
+            return None
+        out, err = self.streams
+        sys.stdout, sys.stderr = out.stream, err.stream
+        self.streams = None
+        return out.log.writes() if out.log.whole else None
+
+    def keep(self, status: int, writes: list[tuple[int, bytes]]) -> None:
+        checks = self.recording.checks()
+        code = _code_files(self.recording.started_ns)
+        if checks is None or code is None:
+            return
+        answer = marshal.dumps((FORMAT, checks, code, status, writes))
+        with contextlib.suppress(OSError):  # a full disk or a read-only home: answer next time by running
+            _store(self.key, answer)
+
+
+_session: _Session | None = None
+
+
+@contextlib.contextmanager
+def session(argv: list[str]) -> Iterator[_Session | None]:
+    """Record the command run inside the block, so that ``finish`` can keep its answer."""
+    global _session
+    key = _key(argv) if _enabled() else None
+    if key is None:
+        yield None
+        return
+    with inputs.recording() as recording:
+        _session = _Session(key, recording)
+        try:
+            yield _session
+        finally:
+            _session.release()
+            _session = None
+
+
+def finish(current: _Session | None, status: int) -> None:
+    """Keep the answer of a command that succeeded and said it may be kept."""
+    if current is None:
+        return
+    written = current.release()
+    if status == 0 and written is not None:
+        current.keep(status, written)
+
+
+def reusable() -> None:
+    """Say that the running command only reads its project, so its answer may be given again.
+
+    Call it before the command prints anything: what it prints from here on is what is kept. Only
+    reads made through Python are seen, so a command that reads through a C library (librpm, libgit2)
+    must not say so: what it read that way would never be checked.
+    """
+    if _session is not None:
+        _session.capture()
+
+
+# Code lives on a local disk, stamped by this machine's clock, which lags ours by a tick at most: a module
+# stamped before this margin was in place when the command started, so the command ran it.
+_CODE_RACY_NS = 50_000_000
+
+
+def _code_files(started_ns: int) -> list[tuple[str, int, int]] | None:
+    """Each loaded module's file with its mtime and size; None when one may have changed while it ran."""
+    files = []
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if not path:
+            continue
+        try:
+            status = os.stat(path)
+        except OSError:
+            continue
+        if status.st_mtime_ns >= started_ns - _CODE_RACY_NS:
+            return None
+        files.append((path, status.st_mtime_ns, status.st_size))
+    return sorted(files)
+
+
+def _store(key: str, answer: bytes) -> None:
+    """Write the answer beside its place and rename it in; keep only the ``KEEP`` most recent."""
+    home = directory()
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=home, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(answer)
+        os.replace(temporary, home / key)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    kept = sorted((entry.stat().st_mtime_ns, entry.path) for entry in os.scandir(home)
+                  if not entry.name.startswith("."))
+    for _, path in kept[:-KEEP]:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+class _Log:
+    """What the two streams were given, in order, up to a limit."""
+
+    LIMIT = 256 * 1024 * 1024  # characters; an answer larger than this is written out, not kept
+
+    def __init__(self) -> None:
+        self.chunks: list[tuple[int, str, str, str]] = []  # (fd, text, encoding, errors)
+        self.size = 0
+        self.whole = True
+
+    def add(self, fd: int, text: str, stream: Any) -> None:
+        if not self.whole:
+            return
+        self.size += len(text)
+        if self.size > self.LIMIT:
+            self.whole, self.chunks = False, []
+        else:
+            self.chunks.append((fd, text, stream.encoding, stream.errors or "strict"))
+
+    def writes(self) -> list[tuple[int, bytes]]:
+        """The bytes each descriptor got, consecutive writes to one descriptor joined."""
+        return [(fd, b"".join(text.encode(encoding, errors) for _, text, encoding, errors in run))
+                for fd, run in itertools.groupby(self.chunks, key=lambda chunk: chunk[0])]
+
+
+class _Tee(io.TextIOBase):
+    """A text stream that writes through to ``stream`` and notes what it wrote in ``log``."""
+
+    def __init__(self, stream: Any, fd: int, log: _Log) -> None:
+        self.stream = stream
+        self.fd = fd
+        self.log = log
+
+    def write(self, text: str) -> int:
+        written = self.stream.write(text)
+        self.log.add(self.fd, text, self.stream)
+        return written  # type: ignore[no-any-return]
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return bool(self.stream.isatty())
+
+    def fileno(self) -> int:
+        return int(self.stream.fileno())
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(self.stream.encoding)
