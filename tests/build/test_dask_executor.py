@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 
 import dask.config
+import pytest
 from support import MARKER_VARIABLE, copy_example_distro, local_component, marked_processes
 
 from tributary.build.cache import BuildCache
@@ -231,6 +232,7 @@ def test_a_worker_killed_mid_build_costs_a_retry_on_the_other_worker(
     assert not list(project.output_dir.rglob(".*")), "no temporary file is left in the output directory"
 
 
+@pytest.mark.serves  # the cluster's scheduler, workers and dashboard listen on 127.0.0.1
 def test_a_cluster_started_for_one_run_serves_its_dashboard_and_dies_with_tributary(tmp_path) -> None:
     """``--workers N``: the dashboard (bokeh, installed by ``make setup``) is served at the address trib
     prints; the scheduler and workers trib starts do not outlive it, even killed with SIGKILL."""
