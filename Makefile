@@ -54,7 +54,7 @@ test: setup
 # Pure tests only: nothing that builds packages or images, boots, serves or makes git repositories
 # (markers in pyproject.toml, applied in tests/conftest.py).
 test-fast: venv
-	$(BIN)/python -m pytest -q -n auto -m "not builds and not boots and not serves and not git and not browser"
+	$(BIN)/python -m pytest -q -n auto --dist worksteal -m "not builds and not boots and not serves and not git and not browser"
 
 lint: ruff mypy
 

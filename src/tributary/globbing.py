@@ -21,6 +21,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
+from tributary import inputs
 from tributary.errors import PatternError
 
 _META = frozenset("*?[]{}")
@@ -160,7 +161,7 @@ def glob_files(root: Path, pattern: str, *, skip_dirs: Collection[str] = (),
     if not has_magic(pattern):
         literal = unescape(pattern)
         candidate = root / literal
-        if (regex.match(literal) and candidate.is_file() and not _any_symlink(root, literal)
+        if (regex.match(literal) and inputs.is_file(candidate) and not _any_symlink(root, literal)
                 and not set(literal.split("/")[:-1]) & set(skip_dirs)):
             return [candidate]
         return []
@@ -172,7 +173,7 @@ def glob_files(root: Path, pattern: str, *, skip_dirs: Collection[str] = (),
         if skipped is not None:
             skipped.append(link)
         return []
-    if prefix and not start.is_dir():
+    if prefix and not inputs.is_dir(start):
         return []
     _walk(start, f"{prefix}/" if prefix else "", _Walk(pattern, regex, frozenset(skip_dirs), found, skipped))
     return sorted(found)
@@ -242,7 +243,7 @@ def _first_symlink(root: Path, relative: str) -> Path | None:
     path = root
     for part in relative.split("/"):
         path = path / part
-        if path.is_symlink():
+        if inputs.is_symlink(path):
             return path
     return None
 

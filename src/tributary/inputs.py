@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 import time
 from _blake2 import blake2b
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 # An input modified this close to the command's start may have been modified after it was read: file
@@ -38,6 +39,8 @@ RACY_NS = 1_000_000_000
 FILE = "f"  # path -> the digest of its bytes, or None when it does not exist
 LISTING = "d"  # directory -> the digest of its entries' names and kinds, or None when it does not exist
 IS_FILE = "i"  # path -> whether it is a regular file (following links)
+IS_DIR = "D"  # path -> whether it is a directory (following links)
+IS_LINK = "l"  # path -> whether it is a symbolic link
 REAL_PATH = "r"  # path -> where it leads, every link followed
 
 Check = tuple[str, str, object]
@@ -70,11 +73,18 @@ class Recording:
         return checks
 
     def _racy(self, path: str) -> bool:
-        try:
-            status = os.stat(path)
-        except OSError:
-            return False  # absent: observed as absent, and its appearing is a change
-        return status.st_mtime_ns >= self.started_ns - RACY_NS
+        """Whether ``path`` may have changed since the command read it. For a path that is not there,
+        its nearest directory says: removing or renaming an entry stamps the directory that held it."""
+        while True:
+            try:
+                return os.stat(path).st_mtime_ns >= self.started_ns - RACY_NS
+            except (FileNotFoundError, NotADirectoryError):
+                parent = os.path.dirname(path)
+                if parent == path:
+                    return False
+                path = parent
+            except OSError:
+                return True  # cannot tell: not trusted
 
 
 _active: Recording | None = None
@@ -156,10 +166,17 @@ def _absolute(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> str:
 
 def is_file(path: Path) -> bool:
     """``path.is_file()``, with the answer noted in the recording that runs."""
-    answer = path.is_file()
-    if _active is not None:
-        _active.answers[(IS_FILE, _absolute(path))] = answer
-    return answer
+    return bool(_noted(IS_FILE, path))
+
+
+def is_dir(path: Path) -> bool:
+    """``path.is_dir()``, with the answer noted in the recording that runs."""
+    return bool(_noted(IS_DIR, path))
+
+
+def is_symlink(path: Path) -> bool:
+    """``path.is_symlink()``, with the answer noted in the recording that runs."""
+    return bool(_noted(IS_LINK, path))
 
 
 def real_path(path: Path) -> Path:
@@ -170,38 +187,69 @@ def real_path(path: Path) -> Path:
     return answer
 
 
+def _noted(kind: str, path: Path) -> object:
+    answer = observe(kind, os.fspath(path))
+    if _active is not None:
+        _active.answers[(kind, _absolute(path))] = answer
+    return answer
+
+
 def observe(kind: str, path: str) -> object:
-    """What ``path`` holds now, in the terms a check of ``kind`` compares."""
-    if kind == FILE:
-        try:
-            with open(path, "rb") as handle:
-                return blake2b(handle.read(), digest_size=16).digest()
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except OSError as error:
-            return f"unreadable: {error.errno}"
-    if kind == LISTING:
-        try:
-            with os.scandir(path) as entries:
-                names = sorted(f"{_kind(entry)}{entry.name}" for entry in entries)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except OSError as error:
-            return f"unreadable: {error.errno}"
-        return blake2b("\0".join(names).encode("utf-8", "surrogateescape"), digest_size=16).digest()
-    if kind == IS_FILE:
-        return os.path.isfile(path)
-    if kind == REAL_PATH:
-        return str(Path(path).resolve())
-    raise ValueError(f"unknown kind of check {kind!r}")
+    """What ``path`` holds now, in the terms a check of ``kind`` compares. Never raises: a path that
+    cannot be looked at (a link loop, no permission) is described by why, which a later look compares."""
+    try:
+        return _OBSERVERS[kind](path)
+    except (OSError, RuntimeError, ValueError) as error:  # RuntimeError: Python 3.11's link loop
+        return f"{type(error).__name__}: {getattr(error, 'errno', None)}"
+
+
+def _digest(path: str) -> object:
+    """The blake2b of a regular file's bytes; None when there is none. Opened without blocking, so that a
+    FIFO put where a file was is described, not waited on."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            return f"not a regular file: {stat.S_IFMT(mode):o}"
+        return blake2b(handle.read(), digest_size=16).digest()
+
+
+def _listing(path: str) -> object:
+    """The digest of a directory's entries: names, and what each is (a link by what it leads to, as a
+    glob that passes over links to directories and to files tells them apart); None when there is none."""
+    try:
+        with os.scandir(path) as entries:
+            names = sorted(f"{_kind(entry)}{entry.name}" for entry in entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return blake2b("\0".join(names).encode("utf-8", "surrogateescape"), digest_size=16).digest()
 
 
 def _kind(entry: os.DirEntry[str]) -> str:
     if entry.is_symlink():
-        return "l"
-    return "d" if entry.is_dir(follow_symlinks=False) else "f"
+        return "l" + ("d" if entry.is_dir() else "f" if entry.is_file() else "-")
+    if entry.is_dir(follow_symlinks=False):
+        return "d"
+    return "f" if entry.is_file(follow_symlinks=False) else "o"
+
+
+def _real(path: str) -> str:
+    return str(Path(path).resolve())
+
+
+_OBSERVERS: dict[str, Callable[[str], object]] = {
+    FILE: _digest,
+    LISTING: _listing,
+    IS_FILE: os.path.isfile,
+    IS_DIR: os.path.isdir,
+    IS_LINK: os.path.islink,
+    REAL_PATH: _real,
+}
 
 
 def unchanged(checks: list[Check]) -> bool:
     """Whether every input still holds what it held when it was recorded."""
-    return all(observe(kind, path) == expected for kind, path, expected in checks)
+    return all(kind in _OBSERVERS and observe(kind, path) == expected for kind, path, expected in checks)

@@ -114,10 +114,9 @@ def test_an_answer_is_given_again_without_loading_the_command_line(cache: Path, 
     assert (second.code, second.out, second.err) == (first.code, first.out, first.err)
 
 
-@pytest.mark.parametrize("output", ["table", "csv"])  # rich's table, and text written directly
-def test_every_output_format_is_given_again_as_written(cache: Path, project: Path, output: str) -> None:
-    first = trib(cache, project, "-O", output, "comp", "list", "-a")
-    second = trib(cache, project, "-O", output, "comp", "list", "-a")
+def test_a_table_is_given_again_as_written(cache: Path, project: Path) -> None:
+    first = trib(cache, project, "comp", "list", "-a")  # rich's table, not a terminal: 80 columns
+    second = trib(cache, project, "comp", "list", "-a")
     assert first.ran and "zlib" in first.out
     assert not second.ran and second.out == first.out
 
@@ -138,11 +137,12 @@ def test_an_answer_is_written_in_the_order_its_two_streams_were(cache: Path, pro
     assert ran and not ran_again and second == first
 
 
-def test_comp_query_is_kept_too(cache: Path, project: Path) -> None:
-    first = trib(cache, project, "-O", "json", "comp", "query", "curl")
+def test_comp_query_is_kept_too_with_what_its_selection_printed(cache: Path, project: Path) -> None:
+    first = trib(cache, project, "-O", "json", "comp", "query", "curl")  # selecting loads the project
     second = trib(cache, project, "-O", "json", "comp", "query", "curl")
     assert first.ran and json.loads(first.out)["name"] == "curl"
-    assert not second.ran and second.out == first.out
+    assert "matches no file" in first.err
+    assert not second.ran and (second.out, second.err) == (first.out, first.err)
 
 
 def _edit_same_size(root: Path, directory: str = "comps") -> None:
@@ -187,6 +187,54 @@ def test_a_changed_input_is_read_again(cache: Path, project: Path, change: str) 
     assert again.ran and listed(again) == expected
 
 
+def test_a_spec_a_group_names_literally_is_noticed(cache: Path, project: Path) -> None:
+    root_file = project / "azldev.toml"
+    root_file.write_text(root_file.read_text() + '[component-groups.local]\nspecs = ["local/foo.spec"]\n')
+    (project / "local").mkdir()
+    age(project)
+    before = trib(cache, project, "-O", "json", "comp", "list", "-a")
+    write_tree(project, {"local/foo.spec": "Name: foo\n"})
+    age(project)
+    after = trib(cache, project, "-O", "json", "comp", "list", "-a")
+    assert listed(before) == ["curl", "zlib"]
+    assert after.ran and listed(after) == ["curl", "foo", "zlib"]
+
+
+def test_a_spec_path_that_is_gone_is_noticed(cache: Path, project: Path) -> None:
+    write_tree(project, {"specs-src/curl.spec": "Name: curl\n"})
+    age(project)
+    before = trib(cache, project, "-O", "json", "comp", "list", "-s", "specs-src/curl.spec")
+    (project / "specs-src/curl.spec").unlink()
+    age(project)
+    after = trib(cache, project, "-O", "json", "comp", "list", "-s", "specs-src/curl.spec")
+    assert listed(before) == ["curl"]
+    assert after.ran and after.code == 2 and "does not exist" in after.err
+
+
+def test_where_a_link_leads_is_noticed(cache: Path, project: Path) -> None:
+    root_file = project / "azldev.toml"
+    root_file.write_text(root_file.read_text().replace('"comps/*.comp.toml"', '"comps/**/*.comp.toml"'))
+    (project / "comps/ext").symlink_to("../outside")  # leads nowhere yet
+    age(project)
+    before = trib(cache, project, "-O", "json", "comp", "list", "-a")
+    (project / "outside").mkdir()  # now a link to a directory, which the glob passes over with a warning
+    age(project)
+    after = trib(cache, project, "-O", "json", "comp", "list", "-a")
+    assert "symbolic link" not in before.err
+    assert after.ran and "comps/ext is a symbolic link" in after.err
+
+
+def test_nothing_is_kept_with_a_stream_closed(cache: Path, project: Path) -> None:
+    report = cache.parent / "report.json"
+    command = f'{sys.executable} -c "$DRIVER" {report} -O json comp list -a 2>&-'
+    environment = {**os.environ, "XDG_CACHE_HOME": str(cache), "DRIVER": DRIVER}
+    environment.pop(replay.DISABLE_VARIABLE, None)
+    done = subprocess.run(["sh", "-c", command], cwd=project, env=environment, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and "curl" in done.stdout
+    assert kept(cache) == []
+
+
 def test_a_new_lock_changes_the_answer(cache: Path, project: Path) -> None:
     before = trib(cache, project, "-O", "json", "comp", "list", "-a")
     _lock_a_component(project)
@@ -212,7 +260,6 @@ def test_a_nearer_project_file_is_noticed(cache: Path, project: Path) -> None:
 def test_another_question_is_not_given_the_kept_answer(cache: Path, project: Path) -> None:
     trib(cache, project, "-O", "json", "comp", "list", "-a")
     assert trib(cache, project, "-O", "json", "comp", "list", "curl").ran
-    assert trib(cache, project / "comps", "-O", "json", "comp", "list", "-a").ran
     assert trib(cache, project, "-O", "json", "comp", "list", "-a", env={"TRIB_SOMETHING": "1"}).ran
 
 
@@ -266,11 +313,32 @@ def test_changed_code_is_not_trusted_for_a_kept_answer(tmp_path: Path) -> None:
 
 def test_only_the_most_recent_answers_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    replay.directory().mkdir(parents=True)
+    abandoned, being_written = replay.directory() / ".a.tmp", replay.directory() / ".b.tmp"
+    abandoned.write_bytes(b"")
+    being_written.write_bytes(b"")
+    os.utime(abandoned, (time.time() - 7200, time.time() - 7200))
     for number in range(replay.KEEP + 3):
         replay._store(f"{number:040x}", b"answer")
         os.utime(replay.directory() / f"{number:040x}", ns=(number, number))  # the order they were kept in
     assert sorted(path.name for path in replay.directory().iterdir()) == [
-        f"{number:040x}" for number in range(3, replay.KEEP + 3)]
+        ".b.tmp", *(f"{number:040x}" for number in range(3, replay.KEEP + 3))]
+
+
+def test_a_relative_cache_home_is_not_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative")
+    assert replay.directory() == tmp_path / ".cache/tributary/answers"
+
+
+def test_the_key_holds_the_terminals_and_the_module_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "isatty", lambda fd: fd == 0)
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd: os.terminal_size((200, 50)))
+    wide = replay._key(["comp", "list"])
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd: os.terminal_size((50, 50)))
+    narrow = replay._key(["comp", "list"])
+    monkeypatch.setattr(sys, "path", [*sys.path, "/elsewhere"])
+    assert len({wide, narrow, replay._key(["comp", "list"])}) == 3
 
 
 # --- the recording itself, in this process --------------------------------------------------------
@@ -296,6 +364,28 @@ def test_a_recording_notes_reads_listings_and_answers(tmp_path: Path, monkeypatc
     assert inputs.unchanged(checks)
     (data / "sub/c.toml").write_text("")
     assert not inputs.unchanged(checks)
+
+
+def test_an_input_removed_while_the_command_ran_is_not_trusted(tmp_path: Path) -> None:
+    data = write_tree(tmp_path / "d", {"a.toml": "x = 1\n"})
+    age(data)
+    optional = inputs.Recording()
+    optional.opened.add(str(data / "optional.toml"))  # looked for, never there: its absence is an input
+    assert optional.checks() == [(inputs.FILE, str(data / "optional.toml"), None)]
+    removed = inputs.Recording()
+    removed.opened.add(str(data / "a.toml"))  # read by the command, then removed by someone else
+    (data / "a.toml").unlink()
+    assert removed.checks() is None
+
+
+def test_a_path_that_cannot_be_looked_at_is_described_not_raised(tmp_path: Path) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to("loop")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert isinstance(inputs.observe(inputs.REAL_PATH, str(loop / "x")), str)
+    assert str(inputs.observe(inputs.FILE, str(fifo))).startswith("not a regular file")  # not waited on
+    assert not inputs.unchanged([("?", str(fifo), None)])  # a kind this tributary does not know
 
 
 @pytest.mark.parametrize("spoil", [

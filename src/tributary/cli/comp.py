@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from tributary.cli import common, replay
+from tributary.cli import common
 from tributary.cli.output import Column, emit_object, emit_rows
 from tributary.cli.why import why
 from tributary.errors import ConfigError
@@ -64,7 +64,6 @@ def list_components(
     """
     from tributary.upstream.lock import lock_file_name
 
-    replay.reusable()
     project = common.project(ctx)
     state = common.settings(ctx)
     # Only JSON shows locks; the lock directory is listed once rather than asked once per component.
@@ -135,7 +134,6 @@ def query(ctx: typer.Context, name: ComponentArg) -> None:
 
       trib comp query -p curl -q -O json
     """
-    replay.reusable()
     project = common.project(ctx)
     component = project.resolve(name)
     data = component.to_json()

@@ -14,9 +14,13 @@
 * **``-n/--dry-run``** is honoured by the commands listed in ``DRY_RUN`` (they read nothing but the
   project, or say what they would do); every other command refuses it rather than do for real what
   the user asked only to try.
+* **Kept answers.** What a command listed in ``REUSABLE`` prints, from its first step on (selection
+  loads the project, and may warn), is kept by ``cli.replay`` and given again while nothing it read
+  has changed.
 
 A new command gets all of this by declaring its component argument with ``comp.NamesArg`` or
-``comp.ComponentArg``, and by being added to ``DRY_RUN`` if it supports ``-n``.
+``comp.ComponentArg``, by being added to ``DRY_RUN`` if it supports ``-n``, and to ``REUSABLE`` if it
+only reads the project through Python (a read through a C library, such as librpm, is not seen).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+from tributary import inputs
+from tributary.cli import replay
 from tributary.errors import ConfigError
 
 NAMES_METAVAR = "COMPONENT..."
@@ -49,6 +55,9 @@ DRY_RUN = frozenset({
     "tributary.cli.unsupported:refuse",
 })
 
+# Commands whose answer depends on nothing but what they read of the project (see cli.replay).
+REUSABLE = frozenset({"tributary.cli.comp:list_components", "tributary.cli.comp:query"})
+
 _TRUTH = {"true": True, "false": False}
 
 
@@ -67,11 +76,14 @@ def apply(command: Any) -> None:
     _check_flag_values(command)
     selection = _add_selection_flags(command)
     dry_run = _dry_run_guard(command)
-    if selection is None and dry_run is None:
+    reusable = _name(command) in REUSABLE
+    if selection is None and dry_run is None and not reusable:
         return
     invoke = command.invoke
 
     def invoking(ctx: Any) -> Any:
+        if reusable:
+            replay.capture()
         for step in (dry_run, selection):
             if step is not None:
                 step(ctx)
@@ -239,7 +251,7 @@ def _add_selection_flags(command: TyperCommand) -> Callable[[typer.Context], Non
 
 
 def _spec_component(path: Path) -> str:
-    if not path.is_file():
+    if not inputs.is_file(path):
         raise ConfigError(f"spec {path} does not exist", hint="-s/--spec-path names the spec file of a component")
     return path.stem
 
@@ -268,10 +280,15 @@ def _exactly_one(ctx: typer.Context, name: str | None, patterns: list[str]) -> s
 # --- -n ----------------------------------------------------------------------------------------------
 
 
+def _name(command: TyperCommand) -> str | None:
+    """``module:function`` of the command's callback, as ``DRY_RUN`` and ``REUSABLE`` name commands."""
+    callback = command.callback
+    return None if callback is None else f"{callback.__module__}:{callback.__name__}"
+
+
 def _dry_run_guard(command: TyperCommand) -> Callable[[typer.Context], None] | None:
     """The step that refuses -n for a command that does not support it (None when it does)."""
-    callback = command.callback
-    if callback is None or f"{callback.__module__}:{callback.__name__}" in DRY_RUN:
+    if command.callback is None or _name(command) in DRY_RUN:
         return None
 
     def refuse(ctx: typer.Context) -> None:

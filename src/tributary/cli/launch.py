@@ -14,13 +14,17 @@ from tributary.cli import replay
 def run() -> None:
     """Exit with the command's status, after giving its kept answer or running it."""
     argv = sys.argv[1:]
-    status = replay.replayed(argv)
-    if status is None:
-        with replay.session(argv) as current:
-            from tributary.cli.app import main
+    try:
+        status = replay.replayed(argv)
+        if status is None:
+            with replay.session(argv) as current:
+                from tributary.cli.app import main
 
-            status = main(argv)
-            replay.finish(current, status)
+                status = main(argv)
+                replay.finish(current, status)
+    except KeyboardInterrupt:  # while an answer is checked, given or kept (the command handles its own)
+        print("interrupted", file=sys.stderr)
+        status = 130
     sys.exit(status)
 
 

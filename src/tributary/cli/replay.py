@@ -8,7 +8,7 @@ checked to hold what it held (each file's bytes, each directory's entries, each 
 Python keeps bytecode until its source changes. Checking costs a fraction of loading the project, and
 loading the command-line layer and the configuration models is skipped altogether.
 
-Only commands that say so (``reusable``) are kept: those that only read the project. An answer is not
+Only the commands ``cli.conventions.REUSABLE`` lists are kept: those that only read the project. An answer is not
 kept when its command failed, wrote to a terminal, wrote anything, started a program, or read a file
 modified in the second before it started (see ``tributary.inputs``). ``TRIB_NO_REPLAY=1`` turns it
 all off. Like the rest of this module's fast path, nothing here imports more than the standard library.
@@ -23,6 +23,7 @@ import marshal
 import os
 import sys
 import tempfile
+import time
 from _blake2 import blake2b
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,21 +39,42 @@ _VOLATILE = frozenset({"_", "OLDPWD", "SHLVL"})
 
 
 def directory() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    """Where answers are kept: ``$XDG_CACHE_HOME`` when it is absolute (the XDG rule), else ``~/.cache``."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base, "tributary", "answers")
 
 
 def _enabled() -> bool:
-    return not os.environ.get(DISABLE_VARIABLE) and not os.isatty(1)
+    """Whether answers are kept and given: not when turned off, nor when either stream is closed (Python
+    then has no stream to write to) or stdout is a terminal (a person reads it; scripts are what ask again)."""
+    return (not os.environ.get(DISABLE_VARIABLE) and sys.stdout is not None and sys.stderr is not None
+            and not os.isatty(1))
+
+
+def _terminals() -> list[object]:
+    """For stdin, stdout and stderr: the terminal's size, or False for a file or a pipe (rich sizes a
+    table by the first of them that is a terminal)."""
+    sizes: list[object] = []
+    for fd in (0, 1, 2):
+        try:
+            sizes.append(tuple(os.get_terminal_size(fd)) if os.isatty(fd) else False)
+        except OSError:
+            sizes.append(False)
+    return sizes
 
 
 def _key(argv: list[str]) -> str | None:
+    """What the answer depends on besides its inputs and code: the question, where it is asked, the
+    environment, the terminals, and which Python with which module path (another install of tributary
+    on it leaves the old one's files unchanged)."""
     try:
         cwd = os.getcwd()
     except OSError:
         return None  # the working directory is gone: nothing to key on
     environment = sorted((k, v) for k, v in os.environ.items() if k not in _VOLATILE)
-    question = (FORMAT, sys.executable, sys.version, argv, cwd, environment, os.isatty(2))
+    question = (FORMAT, sys.executable, sys.version, sys.path, argv, cwd, environment, _terminals())
     return blake2b(repr(question).encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
 
 
@@ -64,29 +86,38 @@ def replayed(argv: list[str]) -> int | None:
     if key is None:
         return None
     try:
-        stored = _read_own(directory() / key)
-        shape, checks, code, status, writes = marshal.loads(stored)
-    except (OSError, EOFError, ValueError, TypeError):
-        return None  # none kept, or not one this tributary can read: answer by running the command
-    if shape != FORMAT or not _code_unchanged(code) or not inputs.unchanged(checks):
+        shape, checks, code, status, writes = marshal.loads(_read_own(directory(), key))
+        if shape != FORMAT or not _code_unchanged(code) or not inputs.unchanged(checks):
+            return None
+    except Exception:  # none kept, or one this tributary cannot read (any fault of it): run the command
         return None
     try:
         for fd, data in writes:  # in the order they were written, as `2>&1` would have interleaved them
             _write_all(fd, data)
     except BrokenPipeError:
-        pass  # the reader stopped reading, as `trib ... | head` does: not an error (as in cli.app)
+        return 1  # the reader stopped reading (`trib ... | head`): the command's own exit status then
     return int(status)
 
 
-def _read_own(path: Path) -> bytes:
-    """The file's bytes, if it and its directory are this user's and only this user may change them:
-    an answer someone else could have written is never given."""
-    user = os.geteuid()
-    for place in (path.parent, path):
-        status = os.stat(place)
-        if status.st_uid != user or status.st_mode & 0o022:
-            raise PermissionError(f"{place} may be changed by someone else")
-    return path.read_bytes()
+def _read_own(home: Path, name: str) -> bytes:
+    """The bytes of answer ``name``, if it and its directory are this user's and only this user may change
+    them: an answer someone else could have written is never given. Checked on what was opened (no link
+    followed), so nothing can be swapped in between the check and the read."""
+    directory_fd = os.open(home, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        _check_own(directory_fd)
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory_fd)
+    finally:
+        os.close(directory_fd)
+    with os.fdopen(fd, "rb") as handle:
+        _check_own(fd)
+        return handle.read()
+
+
+def _check_own(fd: int) -> None:
+    status = os.fstat(fd)
+    if status.st_uid != os.geteuid() or status.st_mode & 0o022:
+        raise PermissionError("may be changed by someone else")
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -169,13 +200,9 @@ def finish(current: _Session | None, status: int) -> None:
         current.keep(status, written)
 
 
-def reusable() -> None:
-    """Say that the running command only reads its project, so its answer may be given again.
-
-    Call it before the command prints anything: what it prints from here on is what is kept. Only
-    reads made through Python are seen, so a command that reads through a C library (librpm, libgit2)
-    must not say so: what it read that way would never be checked.
-    """
+def capture() -> None:
+    """Keep what the running command prints from here on, as its answer (``cli.conventions`` calls this
+    first thing for each command it lists in ``REUSABLE``: those that only read their project)."""
     if _session is not None:
         _session.capture()
 
@@ -202,6 +229,9 @@ def _code_files(started_ns: int) -> list[tuple[str, int, int]] | None:
     return sorted(files)
 
 
+_ABANDONED_NS = 3600 * 1_000_000_000
+
+
 def _store(key: str, answer: bytes) -> None:
     """Write the answer beside its place and rename it in; keep only the ``KEEP`` most recent."""
     home = directory()
@@ -215,9 +245,13 @@ def _store(key: str, answer: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    kept = sorted((entry.stat().st_mtime_ns, entry.path) for entry in os.scandir(home)
-                  if not entry.name.startswith("."))
-    for _, path in kept[:-KEEP]:
+    entries = [(entry.stat().st_mtime_ns, entry) for entry in os.scandir(home)]
+    kept = sorted((when, entry.path) for when, entry in entries if not entry.name.startswith("."))
+    # A temporary file is someone's answer being written, unless it is older than any write takes: then
+    # it is what a killed command left.
+    left = [entry.path for when, entry in entries
+            if entry.name.startswith(".") and when < time.time_ns() - _ABANDONED_NS]
+    for path in [path for _, path in kept[:-KEEP]] + left:
         with contextlib.suppress(OSError):
             os.unlink(path)
 
@@ -225,7 +259,7 @@ def _store(key: str, answer: bytes) -> None:
 class _Log:
     """What the two streams were given, in order, up to a limit."""
 
-    LIMIT = 256 * 1024 * 1024  # characters; an answer larger than this is written out, not kept
+    LIMIT = 64 * 1024 * 1024  # characters; an answer larger than this is written out, not kept
 
     def __init__(self) -> None:
         self.chunks: list[tuple[int, str, str, str]] = []  # (fd, text, encoding, errors)
