@@ -7,13 +7,14 @@ directories it lists and a few questions it asks the file system without opening
 without anyone remembering to note it; the questions are asked through ``is_file`` and ``real_path``,
 which note their answers. Reads made by the import system are code, not input, and are left out.
 
+Each input is looked at when the command reaches it, before the command reads it: a file's bytes (its
+blake2b), a directory's entries, a question's answer. Whatever changes afterwards, while the command
+still runs or later, differs from what was noted, so the next check fails and the command runs again;
+no timestamp is trusted, so neither a clock that lags nor a rename that keeps an older time matters.
+
 A recording is spoiled, and its answer never reused, by anything whose effect cannot be checked later:
-a write, a program started, a socket connected. Inputs are checked by what they hold (a file's bytes,
-a directory's entries), not by their timestamps, but those bytes are taken when the command ends, so an
-input modified while the command ran would be recorded as it is after the change with an answer made
-from before it: an input whose modification time is not clearly before the command's start spoils the
-recording too (a file put in place by a rename that keeps an older time escapes this; it is the one
-change the check is blind to, and only while a command runs).
+a write, a program started, a socket connected, or a read of something that is neither a regular file
+nor a directory (a terminal, a FIFO: what it gave cannot be looked at again).
 
 Only the standard library is imported here: the command line checks a recording before anything else
 is loaded, and that check must stay cheap.
@@ -25,15 +26,14 @@ import contextlib
 import os
 import stat
 import sys
-import time
-from _blake2 import blake2b
+from _thread import get_ident
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-# An input modified this close to the command's start may have been modified after it was read: file
-# systems stamp times from a clock that lags ours by up to a tick, and a file server's clock may differ
-# from ours by more, hence a margin well above a tick.
-RACY_NS = 1_000_000_000
+try:
+    from _blake2 import blake2b  # what hashlib would import, without loading OpenSSL (4 ms)
+except ImportError:  # a Python built without its own hashes
+    from hashlib import blake2b
 
 # Kinds of check, as stored in a recording (short strings keep the stored form small and stable).
 FILE = "f"  # path -> the digest of its bytes, or None when it does not exist
@@ -47,53 +47,43 @@ Check = tuple[str, str, object]
 
 
 class Recording:
-    """The inputs of one command while it runs; ``checks`` turns them into what can be verified later."""
+    """The inputs of one command while it runs, each with what it held when the command reached it."""
 
     def __init__(self) -> None:
-        self.started_ns = time.time_ns()
-        self.opened: set[str] = set()
-        self.listed: set[str] = set()
-        self.answers: dict[tuple[str, str], object] = {}
+        self.noted: dict[tuple[str, str], object] = {}
         self.spoiled: str | None = None
 
     def spoil(self, reason: str) -> None:
         if self.spoiled is None:
             self.spoiled = reason
 
+    def note(self, kind: str, path: str, answer: object | None = None) -> None:
+        """Note ``path`` as looked at now (or as ``answer`` says, for a question just asked); a path
+        the command comes back to keeps what it held the first time, which is what the command used."""
+        if (kind, path) in self.noted:
+            return
+        if answer is None:
+            answer = observe(kind, path)
+            if kind == FILE and isinstance(answer, str):  # not a regular file
+                if answer.endswith(_DIRECTORY_KIND):
+                    kind, answer = LISTING, observe(LISTING, path)  # opened to be listed by descriptor
+                elif path != os.devnull:
+                    self.spoil(f"read {path}, {answer}")
+        self.noted[(kind, path)] = answer
+
     def checks(self) -> list[Check] | None:
         """Every input with what it held, or None when the answer must not be reused."""
         if self.spoiled is not None:
             return None
-        checks: list[Check] = [(kind, path, answer) for (kind, path), answer in sorted(self.answers.items())]
-        for kind, paths in ((FILE, self.opened), (LISTING, self.listed)):
-            for path in sorted(paths):
-                if self._racy(path):
-                    return None
-                checks.append((kind, path, observe(kind, path)))
-        return checks
-
-    def _racy(self, path: str) -> bool:
-        """Whether ``path`` may have changed since the command read it. For a path that is not there,
-        its nearest directory says: removing or renaming an entry stamps the directory that held it."""
-        while True:
-            try:
-                return os.stat(path).st_mtime_ns >= self.started_ns - RACY_NS
-            except (FileNotFoundError, NotADirectoryError):
-                parent = os.path.dirname(path)
-                if parent == path:
-                    return False
-                path = parent
-            except OSError:
-                return True  # cannot tell: not trusted
+        return [(kind, path, answer) for (kind, path), answer in sorted(self.noted.items())]
 
 
 _active: Recording | None = None
 _hooked = False
 
 
-@contextlib.contextmanager
-def recording() -> Iterator[Recording]:
-    """Record what the code in the block reads (one recording at a time, in the main thread)."""
+def begin() -> Recording:
+    """Start recording what the process reads (one recording at a time); ``end`` stops it."""
     global _active, _hooked
     if _active is not None:
         raise RuntimeError("a recording is already running")
@@ -101,10 +91,21 @@ def recording() -> Iterator[Recording]:
         sys.addaudithook(_audit)  # cannot be removed: it does nothing while no recording runs
         _hooked = True
     _active = Recording()
+    return _active
+
+
+def end() -> None:
+    global _active
+    _active = None
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[Recording]:
+    """Record what the code in the block reads."""
     try:
-        yield _active
+        yield begin()
     finally:
-        _active = None
+        end()
 
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
@@ -127,24 +128,33 @@ _SPOILERS = {
 
 def _audit(event: str, args: tuple[object, ...]) -> None:
     active = _active
-    if active is None or (event not in _NOTED and event not in _SPOILERS) or _from_import():
+    if (active is None or (event not in _NOTED and event not in _SPOILERS)
+            or get_ident() in _looking or _from_import()):
         return  # the import system reads code and writes bytecode: neither is the command's doing
+    if event in _SPOILERS:
+        active.spoil(_SPOILERS[event])
+        return
+    path = args[0]
     if event == "open":
-        path, mode, flags = args
+        mode, flags = args[1], args[2]
         writes = any(c in mode for c in "wax+") if isinstance(mode, str) else bool(flags & _WRITE_FLAGS)  # type: ignore[operator]
         if writes:
             active.spoil(f"wrote {path!r}")
-        elif isinstance(path, (str, bytes, os.PathLike)):
-            active.opened.add(_absolute(path))
-    elif event in ("os.listdir", "os.scandir"):
-        (path,) = args
-        if not isinstance(path, int):  # a listing by descriptor names a directory opened (and noted) already
-            active.listed.add(_absolute(path if path is not None else "."))  # type: ignore[arg-type]
-    else:
-        active.spoil(_SPOILERS[event])
+            return
+    if isinstance(path, int):
+        return  # by descriptor: the file or directory was opened, and noted, by name already
+    _looking.add(get_ident())  # looking opens and lists too: those are ours, not the command's
+    try:
+        active.note(FILE if event == "open" else LISTING, _absolute(path if path is not None else "."))  # type: ignore[arg-type]
+    finally:
+        _looking.discard(get_ident())
+
+
+_looking: set[int] = set()  # threads looking at an input for the recording
 
 
 _NOTED = frozenset({"open", "os.listdir", "os.scandir"})
+_DIRECTORY_KIND = f"{stat.S_IFDIR:o}"
 
 
 def _from_import() -> bool:
@@ -183,14 +193,14 @@ def real_path(path: Path) -> Path:
     """``path.resolve()``, with the answer noted in the recording that runs."""
     answer = path.resolve()
     if _active is not None:
-        _active.answers[(REAL_PATH, _absolute(path))] = str(answer)
+        _active.note(REAL_PATH, _absolute(path), str(answer))
     return answer
 
 
 def _noted(kind: str, path: Path) -> object:
     answer = observe(kind, os.fspath(path))
     if _active is not None:
-        _active.answers[(kind, _absolute(path))] = answer
+        _active.note(kind, _absolute(path), answer)
     return answer
 
 
@@ -213,7 +223,7 @@ def _digest(path: str) -> object:
     with os.fdopen(fd, "rb") as handle:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            return f"not a regular file: {stat.S_IFMT(mode):o}"
+            return f"not a regular file: {stat.S_IFMT(mode):o}"  # a directory's ends with _DIRECTORY_KIND
         return blake2b(handle.read(), digest_size=16).digest()
 
 

@@ -1,9 +1,7 @@
 """A read-only command's kept answer (cli.replay, tributary.inputs): given again only while nothing the
 command read has changed, and then without loading the command-line layer.
 
-Each run is the console script's ``run`` in a process of its own, with its own cache directory. Inputs
-are dated ten seconds back, as files a user edited a moment ago are: an input modified within the
-second before a command starts is never trusted (``inputs.RACY_NS``).
+Each run is the console script's ``run`` in a process of its own, with its own cache directory.
 """
 
 from __future__ import annotations
@@ -73,16 +71,7 @@ def cache(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    root = write_tree(tmp_path / "proj", PROJECT)
-    age(root)
-    return root
-
-
-def age(root: Path, seconds: float = 10) -> None:
-    """Date every file and directory below ``root`` (and root) ``seconds`` back."""
-    when = time.time() - seconds
-    for path in [root, *root.rglob("*")]:
-        os.utime(path, (when, when), follow_symlinks=False)
+    return write_tree(tmp_path / "proj", PROJECT)
 
 
 def trib(cache: Path, cwd: Path, *args: str, env: dict[str, str] | None = None) -> Answer:
@@ -182,7 +171,6 @@ def test_a_changed_input_is_read_again(cache: Path, project: Path, change: str) 
     edit, expected = CHANGES[change]
     trib(cache, project, "-O", "json", "comp", "list", "-a")
     edit(project)
-    age(project)
     again = trib(cache, project, "-O", "json", "comp", "list", "-a")
     assert again.ran and listed(again) == expected
 
@@ -191,10 +179,8 @@ def test_a_spec_a_group_names_literally_is_noticed(cache: Path, project: Path) -
     root_file = project / "azldev.toml"
     root_file.write_text(root_file.read_text() + '[component-groups.local]\nspecs = ["local/foo.spec"]\n')
     (project / "local").mkdir()
-    age(project)
     before = trib(cache, project, "-O", "json", "comp", "list", "-a")
     write_tree(project, {"local/foo.spec": "Name: foo\n"})
-    age(project)
     after = trib(cache, project, "-O", "json", "comp", "list", "-a")
     assert listed(before) == ["curl", "zlib"]
     assert after.ran and listed(after) == ["curl", "foo", "zlib"]
@@ -202,10 +188,8 @@ def test_a_spec_a_group_names_literally_is_noticed(cache: Path, project: Path) -
 
 def test_a_spec_path_that_is_gone_is_noticed(cache: Path, project: Path) -> None:
     write_tree(project, {"specs-src/curl.spec": "Name: curl\n"})
-    age(project)
     before = trib(cache, project, "-O", "json", "comp", "list", "-s", "specs-src/curl.spec")
     (project / "specs-src/curl.spec").unlink()
-    age(project)
     after = trib(cache, project, "-O", "json", "comp", "list", "-s", "specs-src/curl.spec")
     assert listed(before) == ["curl"]
     assert after.ran and after.code == 2 and "does not exist" in after.err
@@ -215,10 +199,8 @@ def test_where_a_link_leads_is_noticed(cache: Path, project: Path) -> None:
     root_file = project / "azldev.toml"
     root_file.write_text(root_file.read_text().replace('"comps/*.comp.toml"', '"comps/**/*.comp.toml"'))
     (project / "comps/ext").symlink_to("../outside")  # leads nowhere yet
-    age(project)
     before = trib(cache, project, "-O", "json", "comp", "list", "-a")
     (project / "outside").mkdir()  # now a link to a directory, which the glob passes over with a warning
-    age(project)
     after = trib(cache, project, "-O", "json", "comp", "list", "-a")
     assert "symbolic link" not in before.err
     assert after.ran and "comps/ext is a symbolic link" in after.err
@@ -238,7 +220,6 @@ def test_nothing_is_kept_with_a_stream_closed(cache: Path, project: Path) -> Non
 def test_a_new_lock_changes_the_answer(cache: Path, project: Path) -> None:
     before = trib(cache, project, "-O", "json", "comp", "list", "-a")
     _lock_a_component(project)
-    age(project)
     after = trib(cache, project, "-O", "json", "comp", "list", "-a")
     assert after.ran
     assert [row["locked"] for row in json.loads(before.out)] == [None, None]
@@ -251,7 +232,6 @@ def test_a_nearer_project_file_is_noticed(cache: Path, project: Path) -> None:
     first = trib(cache, inner, "-O", "json", "comp", "list", "-a")
     write_tree(inner, {"azldev.toml": '[project]\ndefault-distro = { name = "fedora", version = "43" }\n'
                               '[distros.fedora.versions.43]\nrelease-ver = "43"\n[components.inner]\n'})
-    age(project)
     second = trib(cache, inner, "-O", "json", "comp", "list", "-a")
     assert listed(first) == ["curl", "zlib"]
     assert second.ran and listed(second) == ["inner"]
@@ -273,12 +253,6 @@ def test_nothing_is_kept_for_a_command_that_fails_or_is_not_reusable(cache: Path
     assert kept(cache) == []
 
 
-def test_nothing_is_kept_when_an_input_was_modified_just_before(cache: Path, project: Path) -> None:
-    os.utime(project / "comps/curl.comp.toml")
-    trib(cache, project, "-O", "json", "comp", "list", "-a")
-    assert kept(cache) == []
-
-
 def test_nothing_is_kept_or_given_when_turned_off(cache: Path, project: Path) -> None:
     trib(cache, project, "-O", "json", "comp", "list", "-a")
     assert trib(cache, project, "-O", "json", "comp", "list", "-a", env={replay.DISABLE_VARIABLE: "1"}).ran
@@ -292,6 +266,24 @@ def test_an_answer_others_could_have_written_is_not_given(cache: Path, project: 
     (answer,) = kept(cache)
     answer.chmod(0o622)
     assert trib(cache, project, "-O", "json", "comp", "list", "-a").ran
+
+
+def test_a_kept_answer_that_cannot_be_written_out_is_an_error_like_the_commands(cache: Path, project: Path) -> None:
+    trib(cache, project, "-O", "json", "comp", "list", "-a")
+    environment = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    environment.pop(replay.DISABLE_VARIABLE, None)
+    report = cache.parent / "report.json"
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-c", DRIVER, str(report), "-O", "json", "comp", "list", "-a"],
+                              cwd=project, env=environment, stdout=full, stderr=subprocess.PIPE, text=True,
+                              timeout=120)
+    assert not json.loads(report.read_text())["ran"]
+    assert done.returncode == 1 and done.stderr.endswith("error: No space left on device\n"), done.stderr
+
+
+def test_nothing_is_kept_in_an_encoding_with_a_byte_order_mark(cache: Path, project: Path) -> None:
+    trib(cache, project, "-O", "json", "comp", "list", "-a", env={"PYTHONIOENCODING": "utf-16"})
+    assert kept(cache) == []
 
 
 def test_a_damaged_answer_is_ignored(cache: Path, project: Path) -> None:
@@ -311,24 +303,33 @@ def test_changed_code_is_not_trusted_for_a_kept_answer(tmp_path: Path) -> None:
     assert not replay._code_unchanged(code)
 
 
-def test_only_the_most_recent_answers_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_answers_used_last_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    replay.directory().mkdir(parents=True)
-    abandoned, being_written = replay.directory() / ".a.tmp", replay.directory() / ".b.tmp"
+    home = replay.directory()
+    assert home is not None
+    home.mkdir(parents=True)
+    abandoned, being_written = home / ".a.tmp", home / ".b.tmp"
     abandoned.write_bytes(b"")
     being_written.write_bytes(b"")
     os.utime(abandoned, (time.time() - 7200, time.time() - 7200))
-    for number in range(replay.KEEP + 3):
-        replay._store(f"{number:040x}", b"answer")
-        os.utime(replay.directory() / f"{number:040x}", ns=(number, number))  # the order they were kept in
-    assert sorted(path.name for path in replay.directory().iterdir()) == [
-        ".b.tmp", *(f"{number:040x}" for number in range(3, replay.KEEP + 3))]
+    names = [f"{number:040x}" for number in range(replay.KEEP + 3)]
+    for number, name in enumerate(names):
+        replay._store(name, b"answer")
+        os.utime(home / name, ns=(number, number))  # the order they were kept in
+        if number == replay.KEEP - 1:
+            replay._read_own(home, names[0])  # the first, used again: now the one used last
+    assert sorted(path.name for path in home.iterdir()) == sorted([".b.tmp", names[0], *names[4:]])
+    monkeypatch.setattr(replay, "KEEP_BYTES", 3 * len(b"answer"))
+    replay._store(names[0], b"answer")
+    assert len(list(home.glob("0*"))) == 3
 
 
 def test_a_relative_cache_home_is_not_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", "relative")
     assert replay.directory() == tmp_path / ".cache/tributary/answers"
+    monkeypatch.setenv("HOME", "relative")
+    assert replay.directory() is None
 
 
 def test_the_key_holds_the_terminals_and_the_module_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -349,7 +350,6 @@ def test_a_recording_notes_reads_listings_and_answers(tmp_path: Path, monkeypatc
     code = write_tree(tmp_path / "code", {"replay_probe_module.py": "VALUE = 1\n"})
     monkeypatch.syspath_prepend(str(code))
     monkeypatch.delitem(sys.modules, "replay_probe_module", raising=False)
-    age(data)
     with inputs.recording() as seen:
         (data / "a.toml").read_bytes()
         list((data / "sub").iterdir())
@@ -366,16 +366,40 @@ def test_a_recording_notes_reads_listings_and_answers(tmp_path: Path, monkeypatc
     assert not inputs.unchanged(checks)
 
 
-def test_an_input_removed_while_the_command_ran_is_not_trusted(tmp_path: Path) -> None:
-    data = write_tree(tmp_path / "d", {"a.toml": "x = 1\n"})
-    age(data)
-    optional = inputs.Recording()
-    optional.opened.add(str(data / "optional.toml"))  # looked for, never there: its absence is an input
-    assert optional.checks() == [(inputs.FILE, str(data / "optional.toml"), None)]
-    removed = inputs.Recording()
-    removed.opened.add(str(data / "a.toml"))  # read by the command, then removed by someone else
-    (data / "a.toml").unlink()
-    assert removed.checks() is None
+def test_an_input_is_noted_as_the_command_reached_it(tmp_path: Path) -> None:
+    """What the command read is what is noted, whatever happens to the input while the command runs:
+    edited, removed, or replaced by a rename that keeps an older time (no timestamp is trusted)."""
+    data = write_tree(tmp_path / "d", {"a.toml": "x = 1\n", "b.toml": "y = 1\n", "c.toml": "z = 1\n",
+                                        "old.toml": "z = 2\n"})
+    os.utime(data / "old.toml", (0, 0))
+    with inputs.recording() as seen:
+        for name in ("a.toml", "b.toml", "c.toml"):
+            (data / name).read_bytes()
+        with pytest.raises(FileNotFoundError):
+            (data / "optional.toml").read_bytes()  # never there: its absence is an input like any
+    checks = seen.checks()
+    assert checks is not None and inputs.unchanged(checks)
+    assert (inputs.FILE, str(data / "optional.toml"), None) in checks
+    (data / "a.toml").write_text("x = 2\n")  # each change on its own is noticed
+    assert not inputs.unchanged(checks)
+    (data / "a.toml").write_text("x = 1\n")
+    (data / "b.toml").unlink()
+    assert not inputs.unchanged(checks)
+    write_tree(data, {"b.toml": "y = 1\n"})
+    assert inputs.unchanged(checks)
+    os.replace(data / "old.toml", data / "c.toml")
+    assert not inputs.unchanged(checks)
+
+
+def test_reading_what_cannot_be_read_again_spoils_a_recording(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with inputs.recording() as seen:
+        Path(os.devnull).read_bytes()  # always empty: fine
+    assert seen.checks() is not None
+    with inputs.recording() as seen:
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # a pipe (or a terminal) gives what it gives
+    assert seen.checks() is None and "fifo" in str(seen.spoiled)
 
 
 def test_a_path_that_cannot_be_looked_at_is_described_not_raised(tmp_path: Path) -> None:

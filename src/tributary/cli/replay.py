@@ -16,6 +16,7 @@ all off. Like the rest of this module's fast path, nothing here imports more tha
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import io
 import itertools
@@ -24,33 +25,36 @@ import os
 import sys
 import tempfile
 import time
-from _blake2 import blake2b
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tributary import inputs
 
-FORMAT = 1  # of a stored answer; a tributary that stores another shape changes it
-KEEP = 16  # answers kept, the most recently stored; each holds a command's whole output
+FORMAT = 2  # of a stored answer; a tributary that stores another shape changes it
+# Answers kept, those used last: at most this many, and this many bytes in all (an answer holds its
+# command's whole output, 4 MB for a JSON list of 7,600 components).
+KEEP = 64
+KEEP_BYTES = 256 * 1024 * 1024
 DISABLE_VARIABLE = "TRIB_NO_REPLAY"
 # Set by the shell between two identical commands without changing what either means.
 _VOLATILE = frozenset({"_", "OLDPWD", "SHLVL"})
 
 
-def directory() -> Path:
-    """Where answers are kept: ``$XDG_CACHE_HOME`` when it is absolute (the XDG rule), else ``~/.cache``."""
+def directory() -> Path | None:
+    """Where answers are kept: ``$XDG_CACHE_HOME`` when it is absolute (the XDG rule), else ``~/.cache``;
+    None when neither is absolute (no home: ``~`` left as it is), rather than somewhere below here."""
     base = os.environ.get("XDG_CACHE_HOME", "")
     if not os.path.isabs(base):
         base = os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base, "tributary", "answers")
+    return Path(base, "tributary", "answers") if os.path.isabs(base) else None
 
 
 def _enabled() -> bool:
     """Whether answers are kept and given: not when turned off, nor when either stream is closed (Python
     then has no stream to write to) or stdout is a terminal (a person reads it; scripts are what ask again)."""
     return (not os.environ.get(DISABLE_VARIABLE) and sys.stdout is not None and sys.stderr is not None
-            and not os.isatty(1))
+            and not os.isatty(1) and directory() is not None)
 
 
 def _terminals() -> list[object]:
@@ -74,8 +78,8 @@ def _key(argv: list[str]) -> str | None:
     except OSError:
         return None  # the working directory is gone: nothing to key on
     environment = sorted((k, v) for k, v in os.environ.items() if k not in _VOLATILE)
-    question = (FORMAT, sys.executable, sys.version, sys.path, argv, cwd, environment, _terminals())
-    return blake2b(repr(question).encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
+    question = (FORMAT, sys.executable, sys.version, sys.flags, sys.path, argv, cwd, environment, _terminals())
+    return inputs.blake2b(repr(question).encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
 
 
 def replayed(argv: list[str]) -> int | None:
@@ -85,8 +89,10 @@ def replayed(argv: list[str]) -> int | None:
     key = _key(argv)
     if key is None:
         return None
+    home = directory()
     try:
-        shape, checks, code, status, writes = marshal.loads(_read_own(directory(), key))
+        assert home is not None  # _enabled
+        shape, checks, code, status, writes = marshal.loads(_read_own(home, key))
         if shape != FORMAT or not _code_unchanged(code) or not inputs.unchanged(checks):
             return None
     except Exception:  # none kept, or one this tributary cannot read (any fault of it): run the command
@@ -96,13 +102,19 @@ def replayed(argv: list[str]) -> int | None:
             _write_all(fd, data)
     except BrokenPipeError:
         return 1  # the reader stopped reading (`trib ... | head`): the command's own exit status then
+    except OSError as error:  # a full disk: as the command itself would say it
+        from tributary.errors import system_error
+
+        with contextlib.suppress(OSError):
+            _write_all(2, f"error: {system_error(error)}\n".encode())
+        return 1
     return int(status)
 
 
 def _read_own(home: Path, name: str) -> bytes:
     """The bytes of answer ``name``, if it and its directory are this user's and only this user may change
     them: an answer someone else could have written is never given. Checked on what was opened (no link
-    followed), so nothing can be swapped in between the check and the read."""
+    followed), so nothing can be swapped in between the check and the read. Its time becomes now."""
     directory_fd = os.open(home, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
         _check_own(directory_fd)
@@ -111,6 +123,7 @@ def _read_own(home: Path, name: str) -> bytes:
         os.close(directory_fd)
     with os.fdopen(fd, "rb") as handle:
         _check_own(fd)
+        os.utime(fd)  # used now: the answers kept are those used last
         return handle.read()
 
 
@@ -139,56 +152,72 @@ def _code_unchanged(code: list[tuple[str, int, int]]) -> bool:
 
 
 class _Session:
-    """One command run as the console script, with what it read and, once it says it may be kept, wrote."""
+    """One command run as the console script: once it says it only reads its project, what it reads
+    and what it prints."""
 
-    def __init__(self, key: str, recording: inputs.Recording) -> None:
+    def __init__(self, key: str) -> None:
         self.key = key  # made before the command runs: commands set environment variables of their own
-        self.recording = recording
         self.streams: tuple[_Tee, _Tee] | None = None
+        self.recording: inputs.Recording | None = None
+        self.started_ns = 0
 
     def capture(self) -> None:
-        if self.streams is None:
-            log = _Log()
-            self.streams = (_Tee(sys.stdout, 1, log), _Tee(sys.stderr, 2, log))
-            sys.stdout, sys.stderr = self.streams
+        if self.streams is not None or not all(_stateless(stream) for stream in (sys.stdout, sys.stderr)):
+            return
+        self.started_ns = time.time_ns()
+        self.recording = inputs.begin()
+        log = _Log()
+        self.streams = (_Tee(sys.stdout, 1, log), _Tee(sys.stderr, 2, log))
+        sys.stdout, sys.stderr = self.streams
 
     def release(self) -> list[tuple[int, bytes]] | None:
         """Put the real streams back; what was written to them, or None when it was not all captured."""
         if self.streams is None:
             return None
+        inputs.end()
         out, err = self.streams
         sys.stdout, sys.stderr = out.stream, err.stream
         self.streams = None
         return out.log.writes() if out.log.whole else None
 
     def keep(self, status: int, writes: list[tuple[int, bytes]]) -> None:
-        checks = self.recording.checks()
-        code = _code_files(self.recording.started_ns)
-        if checks is None or code is None:
-            return
-        answer = marshal.dumps((FORMAT, checks, code, status, writes))
-        with contextlib.suppress(OSError):  # a full disk or a read-only home: answer next time by running
-            _store(self.key, answer)
+        try:
+            checks = self.recording.checks() if self.recording else None
+            code = _code_files(self.started_ns)
+            if checks is None or code is None:
+                return
+            _store(self.key, marshal.dumps((FORMAT, checks, code, status, writes)))
+        except Exception:  # a full disk, a read-only home, a module marshal cannot store: nothing kept,
+            return  # and the command, which succeeded, still does
 
 
+def _stateless(stream: Any) -> bool:
+    """Whether text written in pieces encodes to the same bytes as written at once (no byte-order mark
+    or shift state), so that the pieces kept are the bytes the command wrote."""
+    try:
+        return codecs.lookup(stream.encoding).name in _STATELESS
+    except (AttributeError, LookupError, TypeError):
+        return False
+
+
+_STATELESS = frozenset({"utf-8", "ascii", "iso8859-1"})
 _session: _Session | None = None
 
 
 @contextlib.contextmanager
 def session(argv: list[str]) -> Iterator[_Session | None]:
-    """Record the command run inside the block, so that ``finish`` can keep its answer."""
+    """The command run inside the block, so that ``finish`` can keep its answer."""
     global _session
     key = _key(argv) if _enabled() else None
     if key is None:
         yield None
         return
-    with inputs.recording() as recording:
-        _session = _Session(key, recording)
-        try:
-            yield _session
-        finally:
-            _session.release()
-            _session = None
+    _session = _Session(key)
+    try:
+        yield _session
+    finally:
+        _session.release()
+        _session = None
 
 
 def finish(current: _Session | None, status: int) -> None:
@@ -201,8 +230,9 @@ def finish(current: _Session | None, status: int) -> None:
 
 
 def capture() -> None:
-    """Keep what the running command prints from here on, as its answer (``cli.conventions`` calls this
-    first thing for each command it lists in ``REUSABLE``: those that only read their project)."""
+    """Record what the running command reads and keep what it prints from here on, as its answer
+    (``cli.conventions`` calls this first thing for each command it lists in ``REUSABLE``: those that
+    only read their project)."""
     if _session is not None:
         _session.capture()
 
@@ -233,8 +263,9 @@ _ABANDONED_NS = 3600 * 1_000_000_000
 
 
 def _store(key: str, answer: bytes) -> None:
-    """Write the answer beside its place and rename it in; keep only the ``KEEP`` most recent."""
+    """Write the answer beside its place and rename it in; drop those used longest ago beyond ``KEEP``."""
     home = directory()
+    assert home is not None  # a session is made only when there is a directory
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=home, prefix=".", suffix=".tmp")
     try:
@@ -245,13 +276,19 @@ def _store(key: str, answer: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    entries = [(entry.stat().st_mtime_ns, entry) for entry in os.scandir(home)]
-    kept = sorted((when, entry.path) for when, entry in entries if not entry.name.startswith("."))
+    entries = [(entry.stat(), entry) for entry in os.scandir(home)]
+    newest_first = sorted(((status.st_mtime_ns, status.st_size, entry.path) for status, entry in entries
+                           if not entry.name.startswith(".")), reverse=True)
+    total, unwanted = 0, []
+    for count, (_, size, path) in enumerate(newest_first, 1):
+        total += size
+        if count > KEEP or total > KEEP_BYTES:
+            unwanted.append(path)
     # A temporary file is someone's answer being written, unless it is older than any write takes: then
     # it is what a killed command left.
-    left = [entry.path for when, entry in entries
-            if entry.name.startswith(".") and when < time.time_ns() - _ABANDONED_NS]
-    for path in [path for _, path in kept[:-KEEP]] + left:
+    unwanted += [entry.path for status, entry in entries
+                 if entry.name.startswith(".") and status.st_mtime_ns < time.time_ns() - _ABANDONED_NS]
+    for path in unwanted:
         with contextlib.suppress(OSError):
             os.unlink(path)
 
