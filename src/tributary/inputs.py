@@ -5,7 +5,8 @@ directories it lists and a few questions it asks the file system without opening
 ``azldev.toml`` here, where does this path really lead. ``recording`` collects all three. An audit hook
 (PEP 578) sees every open and every directory listing, so a read added to such a command later is caught
 without anyone remembering to note it; the questions are asked through ``is_file``, ``is_dir``,
-``is_symlink`` and ``real_path``, which note their answers. Reads made by the import system are code, not input, and are left out.
+``is_symlink`` and ``real_path``, which note their answers. Reads made by the import system are code,
+not input, and are left out.
 
 Each input is looked at when the command reaches it, before the command reads it: a file's bytes (its
 blake2b), a directory's entries, a question's answer. Whatever changes afterwards, while the command

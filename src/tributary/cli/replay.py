@@ -8,10 +8,11 @@ checked to hold what it held (each file's bytes, each directory's entries, each 
 Python keeps bytecode until its source changes. Checking costs a fraction of loading the project, and
 loading the command-line layer and the configuration models is skipped altogether.
 
-Only the commands ``cli.conventions.REUSABLE`` lists are kept: those that only read the project. An answer is not
-kept when its command failed, wrote to a terminal, wrote anything, started a program, or read a file
-modified in the second before it started (see ``tributary.inputs``). ``TRIB_NO_REPLAY=1`` turns it
-all off. Like the rest of this module's fast path, nothing here imports more than the standard library.
+Only the commands ``cli.conventions.REUSABLE`` lists are kept: those that only read the project. An
+answer is not kept when its command failed, wrote anything, started a program, read a terminal or a
+pipe (see ``tributary.inputs``), or wrote to a terminal or in an encoding with a byte-order mark or a
+shift state. ``TRIB_NO_REPLAY=1`` turns it all off. Giving an answer imports nothing but the standard
+library (this module and ``tributary.inputs``).
 """
 
 from __future__ import annotations
