@@ -281,6 +281,25 @@ def test_a_kept_answer_that_cannot_be_written_out_is_an_error_like_the_commands(
     assert done.returncode == 1 and done.stderr.endswith("error: No space left on device\n"), done.stderr
 
 
+def test_a_reader_gone_gets_the_commands_own_status(cache: Path, project: Path) -> None:
+    trib(cache, project, "-O", "json", "comp", "list", "-a")
+    environment = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    environment.pop(replay.DISABLE_VARIABLE, None)
+    report = cache.parent / "report.json"
+    statuses = []
+    for extra in ({}, {replay.DISABLE_VARIABLE: "1"}):  # the kept answer, then the command itself
+        reader, writer = os.pipe()
+        os.close(reader)  # nobody reads: the first write fails
+        try:
+            done = subprocess.run([sys.executable, "-c", DRIVER, str(report), "-O", "json", "comp", "list", "-a"],
+                                  cwd=project, env={**environment, **extra}, stdout=writer, stderr=subprocess.PIPE,
+                                  text=True, timeout=120)
+        finally:
+            os.close(writer)
+        statuses.append((done.returncode, json.loads(report.read_text())["ran"]))
+    assert statuses == [(1, False), (1, True)]
+
+
 def test_nothing_is_kept_in_an_encoding_with_a_byte_order_mark(cache: Path, project: Path) -> None:
     trib(cache, project, "-O", "json", "comp", "list", "-a", env={"PYTHONIOENCODING": "utf-16"})
     assert kept(cache) == []
